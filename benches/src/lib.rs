@@ -1,0 +1,1 @@
+//! Side-by-side benchmarks of relent against peer crates; see `benches/`.

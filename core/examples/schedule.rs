@@ -1,0 +1,2 @@
+//! Prints a backoff schedule (placeholder until the backoff module lands).
+fn main() {}

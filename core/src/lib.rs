@@ -1,0 +1,32 @@
+#![no_std]
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Decisions are integer math: floats are allowed only in builders, each with a local allow.
+#![deny(clippy::float_arithmetic)]
+// Never panic on input: no unwrap/expect/indexing in library code.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod backoff;
+pub mod hint;
+pub mod rng;
+#[cfg(feature = "alloc")]
+pub mod table;
+pub mod time;
+pub mod timeout;
+
+pub use rng::SplitMix64;
+pub use time::{Instant, UnixTime};

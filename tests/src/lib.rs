@@ -1,0 +1,1 @@
+//! Cross-crate and end-to-end tests for relent live in `tests/`; this library holds shared test support.
