@@ -56,7 +56,8 @@ impl SplitMix64 {
         }
         // max < u64::MAX here, so the range size cannot overflow.
         let range = max.wrapping_add(1);
-        let threshold = range.wrapping_neg() % range;
+        // `range` is at least 1 here, so the remainder always exists.
+        let threshold = range.wrapping_neg().checked_rem(range).unwrap_or(0);
         loop {
             let m = u128::from(self.next_u64()).wrapping_mul(u128::from(range));
             let low = m as u64;
