@@ -1,1 +1,11 @@
-//! Cross-crate and end-to-end tests for relent live in `tests/`; this library holds shared test support.
+//! Shared support for relent's cross-crate and end-to-end tests.
+//!
+//! The tests themselves live in `tests/tests/`; this library holds what they share.
+//!
+//! - [`server`]: a scripted HTTP/1.1 server on `127.0.0.1` that answers each request
+//!   with the next step of a script (a status with headers, a connection reset, a
+//!   clean close, a hang, a trickled body, a delay) and records every request it
+//!   received. It is one self-contained file, so the reqwest adapter's demo includes
+//!   it with `#[path]` instead of depending on this unpublished crate.
+
+pub mod server;
