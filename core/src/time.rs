@@ -204,7 +204,11 @@ impl From<UnixTime> for std::time::SystemTime {
 #[must_use]
 pub const fn duration_to_nanos(d: Duration) -> u64 {
     let n = d.as_nanos();
-    if n > u64::MAX as u128 { u64::MAX } else { n as u64 }
+    if n > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        n as u64
+    }
 }
 
 /// Whole nanoseconds as a `Duration`.
