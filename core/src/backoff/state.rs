@@ -1,0 +1,435 @@
+//! The running backoff: a policy plus the little state needed to walk it, fed with time.
+
+use core::time::Duration;
+
+use super::{BackoffPolicy, Stepper};
+use crate::time::{duration_to_nanos, nanos_to_duration};
+use crate::{Instant, SplitMix64};
+
+/// A [`BackoffPolicy`] in motion: hands out one delay per failure, fed with the time.
+///
+/// Sans-IO: it never reads a clock and never sleeps. The caller passes `now`
+/// (its own monotonic clock, as a [`relent::Instant`](crate::Instant)) to
+/// [`next_delay`](Self::next_delay), waits the returned delay, tries again, and
+/// calls [`reset`](Self::reset) after a success. Each call is O(1), allocates
+/// nothing and uses only integer math; the same policy, seed and sequence of
+/// `now` values give the same delays on every target.
+///
+/// For each call, in order:
+///
+/// 1. **Quiet reset.** If the policy has `reset_after_quiet = q` and
+///    `now − quiet_from ≥ q`, where `quiet_from` is when the last handed-out
+///    wait ended (`then + delay`; for a refused request, its `now`), start over
+///    as [`reset`](Self::reset) would. kube-rs's `ResetTimerBackoff` measures
+///    from the moment of the last request instead; measuring from the end of the
+///    wait means a long wait can never count as quiet time by itself.
+/// 2. **Start the clock.** The first call after construction or a reset
+///    records `now` as the start for `max_elapsed`.
+/// 3. **Exhausted stays exhausted.** Once `None` was returned, every later call
+///    returns `None` until a reset (explicit or quiet).
+/// 4. **Attempts.** With `max_attempts = m`, the `m + 1`-th request returns `None`.
+/// 5. **Delay.** `delay = clamp(jitter(min(d_n, cap)), floor, cap)` with `n` =
+///    [`delays_taken`](Self::delays_taken).
+/// 6. **Elapsed.** With `max_elapsed = e`, if `(now − start) + delay > e` the
+///    wait would end past the limit: return `None` rather than a wait the caller
+///    cannot use (as cenkalti/backoff v5 `Retry` does).
+///
+/// A clock that goes backwards is treated as standing still: the backoff keeps
+/// the latest `now` it was given and uses `max(now, latest)`. So an earlier
+/// `now` cannot panic, cannot trigger a quiet reset, and cannot buy more time
+/// under `max_elapsed`.
+///
+/// ```
+/// use core::time::Duration;
+/// use relent::Instant;
+/// use relent::backoff::{Backoff, BackoffBuilder};
+///
+/// let policy = BackoffBuilder::exponential(Duration::from_millis(100))
+///     .cap(Duration::from_millis(350))
+///     .max_attempts(4)
+///     .build()?;
+/// let mut backoff = Backoff::new(policy, 7);
+/// let mut now = Instant::ZERO;
+/// let mut waits = Vec::new();
+/// while let Some(d) = backoff.next_delay(now) {
+///     waits.push(d.as_millis());
+///     now += d; // the driver sleeps, then the attempt fails again
+/// }
+/// assert_eq!(waits, [100, 200, 350, 350]);
+/// assert_eq!(backoff.delays_taken(), 4);
+/// backoff.reset(); // after a success
+/// assert_eq!(backoff.next_delay(now), Some(Duration::from_millis(100)));
+/// # Ok::<(), relent::backoff::BackoffError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    policy: BackoffPolicy,
+    rng: SplitMix64,
+    stepper: Stepper,
+    /// The last delay handed out, in ns (`base` before the first): decorrelated jitter's `delay_{n−1}`.
+    previous: u64,
+    taken: u32,
+    started: Option<Instant>,
+    quiet_from: Option<Instant>,
+    /// The latest `now` seen; survives resets, since it describes the clock.
+    latest: Instant,
+    exhausted: bool,
+}
+
+impl Backoff {
+    /// A fresh backoff for `policy`, with jitter drawn from `SplitMix64::new(seed)`.
+    ///
+    /// Give each client (or each request) its own seed, e.g. from OS entropy in
+    /// the adapter, so that clients do not jitter alike; a fixed seed makes a
+    /// test or simulation reproducible.
+    #[must_use]
+    pub const fn new(policy: BackoffPolicy, seed: u64) -> Backoff {
+        Backoff {
+            policy,
+            rng: SplitMix64::new(seed),
+            stepper: Stepper::start(&policy.schedule),
+            previous: duration_to_nanos(policy.schedule.first()),
+            taken: 0,
+            started: None,
+            quiet_from: None,
+            latest: Instant::ZERO,
+            exhausted: false,
+        }
+    }
+
+    /// The wait before the next attempt, or `None` when the policy's limits are reached.
+    ///
+    /// `now` is the caller's monotonic time at the failure. See the type-level
+    /// docs for the exact order of the rules.
+    #[must_use = "the delay is the decision: wait it, or give up on `None`"]
+    pub fn next_delay(&mut self, now: Instant) -> Option<Duration> {
+        let now = now.max(self.latest);
+        self.latest = now;
+        if let (Some(quiet), Some(from)) = (self.policy.reset_after_quiet, self.quiet_from) {
+            if now.saturating_duration_since(from) >= quiet {
+                self.reset();
+            }
+        }
+        let started = *self.started.get_or_insert(now);
+        if self.exhausted {
+            return self.refuse(now);
+        }
+        if let Some(max) = self.policy.max_attempts {
+            if self.taken >= max {
+                return self.refuse(now);
+            }
+        }
+        let delay = self.draw();
+        if let Some(limit) = self.policy.max_elapsed {
+            let elapsed = now.saturating_duration_since(started);
+            if elapsed.saturating_add(delay) > limit {
+                return self.refuse(now);
+            }
+        }
+        self.stepper.advance(&self.policy.schedule);
+        self.previous = duration_to_nanos(delay);
+        self.taken = self.taken.saturating_add(1);
+        self.quiet_from = Some(now.saturating_add(delay));
+        Some(delay)
+    }
+
+    /// Start over from the first delay, as after a success.
+    ///
+    /// Clears the attempt count, the elapsed clock (the next request restarts
+    /// it) and exhaustion. The random stream continues rather than restarting,
+    /// so a reset client does not replay its earlier jitter.
+    pub fn reset(&mut self) {
+        self.stepper = Stepper::start(&self.policy.schedule);
+        self.previous = duration_to_nanos(self.policy.schedule.first());
+        self.taken = 0;
+        self.started = None;
+        self.quiet_from = None;
+        self.exhausted = false;
+    }
+
+    /// How many delays were handed out since construction or the last reset.
+    #[must_use]
+    pub const fn delays_taken(&self) -> u32 {
+        self.taken
+    }
+
+    /// True once [`next_delay`](Self::next_delay) returned `None`, until the next reset.
+    ///
+    /// A quiet-period reset happens inside `next_delay`, so an exhausted backoff
+    /// with `reset_after_quiet` may hand out delays again after a quiet period.
+    #[must_use]
+    pub const fn is_exhausted(&self) -> bool {
+        self.exhausted
+    }
+
+    /// The policy this backoff runs.
+    #[must_use]
+    pub const fn policy(&self) -> &BackoffPolicy {
+        &self.policy
+    }
+
+    /// The next delay before any limit: jitter of the capped nominal, clamped to `[floor, cap]`.
+    fn draw(&mut self) -> Duration {
+        let (_, cap) = self.policy.floor_cap_nanos();
+        let nominal = self.stepper.current().min(cap);
+        let base = duration_to_nanos(self.policy.schedule.first());
+        let jittered = self
+            .policy
+            .jitter
+            .apply(nominal, base, self.previous, &mut self.rng);
+        nanos_to_duration(self.policy.clamp_nanos(jittered))
+    }
+
+    /// Record exhaustion: the refused request still counts as activity for the quiet period.
+    fn refuse(&mut self, now: Instant) -> Option<Duration> {
+        self.exhausted = true;
+        self.quiet_from = Some(now);
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::backoff::{BackoffBuilder, Factor, Jitter};
+    use std::vec::Vec;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn run(b: &mut Backoff, start: Instant, max: usize) -> Vec<Duration> {
+        let mut now = start;
+        let mut out = Vec::new();
+        while out.len() < max {
+            match b.next_delay(now) {
+                Some(d) => {
+                    out.push(d);
+                    now += d;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn grpc_numbers_are_exact() {
+        let p = BackoffBuilder::exponential(Duration::from_secs(1))
+            .factor(1.6)
+            .cap(Duration::from_secs(120))
+            .build()
+            .unwrap();
+        let got = run(&mut Backoff::new(p, 0), Instant::ZERO, 12);
+        let want: Vec<Duration> = [
+            1_000_000_000u64,
+            1_600_000_000,
+            2_560_000_000,
+            4_096_000_000,
+            6_553_600_000,
+            10_485_760_000,
+            16_777_216_000,
+            26_843_545_600,
+            42_949_672_960,
+            68_719_476_736,
+            109_951_162_778, // 109.9511627776 s rounded up to the nanosecond
+            120_000_000_000,
+        ]
+        .into_iter()
+        .map(Duration::from_nanos)
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn max_attempts_counts_delays() {
+        let p = BackoffBuilder::constant(MS)
+            .max_attempts(3)
+            .build()
+            .unwrap();
+        let mut b = Backoff::new(p, 1);
+        assert_eq!(run(&mut b, Instant::ZERO, 100).len(), 3);
+        assert!(b.is_exhausted());
+        assert_eq!(b.next_delay(Instant::from_secs(99)), None);
+        b.reset();
+        assert!(!b.is_exhausted());
+        assert_eq!(run(&mut b, Instant::ZERO, 100).len(), 3);
+
+        let never = BackoffBuilder::constant(MS)
+            .max_attempts(0)
+            .build()
+            .unwrap();
+        assert_eq!(Backoff::new(never, 1).next_delay(Instant::ZERO), None);
+    }
+
+    #[test]
+    fn max_elapsed_refuses_a_wait_that_ends_late() {
+        // 1 s, 2 s, 4 s: waits end at 1, 3, 7 s; the next (8 s) would end at 15 s > 10 s.
+        let p = BackoffBuilder::exponential(Duration::from_secs(1))
+            .max_elapsed(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let mut b = Backoff::new(p, 1);
+        let got = run(&mut b, Instant::from_secs(100), 100);
+        assert_eq!(got, [1, 2, 4].map(Duration::from_secs));
+        // Exhaustion is sticky even if a later request comes back in time.
+        assert_eq!(b.next_delay(Instant::from_secs(100)), None);
+    }
+
+    #[test]
+    fn max_elapsed_boundary_is_inclusive() {
+        let p = BackoffBuilder::constant(Duration::from_secs(5))
+            .max_elapsed(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let got = run(&mut Backoff::new(p, 1), Instant::ZERO, 100);
+        assert_eq!(got, [Duration::from_secs(5); 2]); // ends at exactly 10 s: allowed
+    }
+
+    #[test]
+    fn quiet_period_resets_from_the_end_of_the_last_wait() {
+        let p = BackoffBuilder::exponential(Duration::from_secs(1))
+            .reset_after_quiet(Duration::from_secs(120))
+            .build()
+            .unwrap();
+        let mut b = Backoff::new(p, 1);
+        let t = Instant::from_secs(1_000);
+        assert_eq!(b.next_delay(t), Some(Duration::from_secs(1)));
+        assert_eq!(b.next_delay(t), Some(Duration::from_secs(2)));
+        // Last wait ended at t + 2 s; 119 s after that is not quiet enough.
+        let not_yet = t + Duration::from_secs(2 + 119);
+        assert_eq!(b.next_delay(not_yet), Some(Duration::from_secs(4)));
+        // That wait ended at not_yet + 4 s; 120 s after it the backoff starts over.
+        let quiet = not_yet + Duration::from_secs(4 + 120);
+        assert_eq!(b.next_delay(quiet), Some(Duration::from_secs(1)));
+        assert_eq!(b.delays_taken(), 1);
+    }
+
+    #[test]
+    fn quiet_period_revives_an_exhausted_backoff() {
+        let p = BackoffBuilder::constant(Duration::from_secs(1))
+            .max_attempts(1)
+            .reset_after_quiet(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let mut b = Backoff::new(p, 1);
+        assert!(b.next_delay(Instant::ZERO).is_some());
+        assert_eq!(b.next_delay(Instant::from_secs(1)), None);
+        // Still hammering: each refusal counts as activity.
+        assert_eq!(b.next_delay(Instant::from_secs(50)), None);
+        assert_eq!(b.next_delay(Instant::from_secs(109)), None);
+        assert!(b.next_delay(Instant::from_secs(169)).is_some());
+    }
+
+    #[test]
+    fn backwards_clock_is_harmless() {
+        let p = BackoffBuilder::exponential(Duration::from_secs(1))
+            .jitter(Jitter::Full)
+            .max_elapsed(Duration::from_secs(30))
+            .reset_after_quiet(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let mut b = Backoff::new(p, 5);
+        let _ = b.next_delay(Instant::from_secs(1_000));
+        let _ = b.next_delay(Instant::from_secs(10));
+        let _ = b.next_delay(Instant::ZERO);
+        assert_eq!(
+            b.delays_taken(),
+            3,
+            "going back neither resets nor exhausts"
+        );
+        // A jump to the end of time is a long quiet period: a fresh start.
+        assert!(b.next_delay(Instant::MAX).is_some());
+        assert_eq!(b.delays_taken(), 1);
+    }
+
+    #[test]
+    fn backwards_clock_buys_no_elapsed_time() {
+        let s = Duration::from_secs(1);
+        let p = BackoffBuilder::linear(s * 2, s * 2)
+            .max_elapsed(s * 10)
+            .build()
+            .unwrap();
+        let mut b = Backoff::new(p, 0);
+        assert_eq!(b.next_delay(Instant::from_secs(100)), Some(s * 2));
+        assert_eq!(b.next_delay(Instant::from_secs(105)), Some(s * 4));
+        // The clock jumps back to 50 s: still 5 s elapsed, and 5 s + 6 s > 10 s.
+        assert_eq!(b.next_delay(Instant::from_secs(50)), None);
+    }
+
+    #[test]
+    fn cap_is_applied_after_jitter() {
+        let p = BackoffBuilder::constant(Duration::from_secs(10))
+            .proportional_jitter(1.0)
+            .floor(Duration::from_secs(2))
+            .cap(Duration::from_secs(12))
+            .build()
+            .unwrap();
+        let mut b = Backoff::new(p, 42);
+        let mut hit_cap = false;
+        let mut hit_floor = false;
+        for _ in 0..2_000 {
+            let d = b.next_delay(Instant::ZERO).unwrap();
+            assert!(d >= Duration::from_secs(2) && d <= Duration::from_secs(12));
+            hit_cap |= d == Duration::from_secs(12);
+            hit_floor |= d == Duration::from_secs(2);
+        }
+        assert!(hit_cap && hit_floor);
+    }
+
+    #[test]
+    fn decorrelated_follows_brooker() {
+        let base = Duration::from_millis(100);
+        let cap = Duration::from_secs(5);
+        let p = BackoffBuilder::constant(base)
+            .jitter(Jitter::Decorrelated)
+            .cap(cap)
+            .build()
+            .unwrap();
+        let mut b = Backoff::new(p, 3);
+        let mut prev = base;
+        let mut reached_cap = false;
+        for _ in 0..200 {
+            let d = b.next_delay(Instant::ZERO).unwrap();
+            assert!(d >= base && d <= cap.min(prev * 3), "{d:?} after {prev:?}");
+            reached_cap |= d == cap;
+            prev = d;
+        }
+        assert!(reached_cap);
+    }
+
+    #[test]
+    fn extremes_do_not_panic() {
+        let p = BackoffBuilder::exponential(Duration::MAX)
+            .factor_exact(Factor::MAX)
+            .jitter(Jitter::Full)
+            .max_attempts(u32::MAX)
+            .max_elapsed(Duration::MAX)
+            .reset_after_quiet(Duration::MAX)
+            .build()
+            .unwrap();
+        let mut b = Backoff::new(p, u64::MAX);
+        for t in [0, u64::MAX, 0, u64::MAX] {
+            let _ = b.next_delay(Instant::from_nanos(t));
+        }
+        let p = BackoffBuilder::fibonacci(Duration::MAX)
+            .jitter(Jitter::Decorrelated)
+            .floor(Duration::MAX)
+            .build()
+            .unwrap();
+        let mut b = Backoff::new(p, 0);
+        assert_eq!(
+            b.next_delay(Instant::MAX),
+            Some(nanos_to_duration(u64::MAX))
+        );
+    }
+
+    #[test]
+    fn attempt_counter_saturates() {
+        let p = BackoffBuilder::constant(MS).build().unwrap();
+        let mut b = Backoff::new(p, 0);
+        b.taken = u32::MAX - 1;
+        assert!(b.next_delay(Instant::ZERO).is_some());
+        assert!(b.next_delay(Instant::ZERO).is_some());
+        assert_eq!(b.delays_taken(), u32::MAX);
+    }
+}
