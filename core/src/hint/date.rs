@@ -1,0 +1,594 @@
+//! HTTP-date (RFC 9110 §5.6.7): parse all three formats, format IMF-fixdate.
+//!
+//! The civil-calendar conversion is the proleptic Gregorian calendar counted
+//! in 400-year eras of 146 097 days, shifted so that each computational year
+//! starts on 1 March (so the leap day is the last day of the year). This is
+//! the well-known construction described by Howard Hinnant in "chrono-Compatible
+//! Low-Level Date Algorithms"; it needs no tables and no loops.
+//!
+//! Grammar recap (RFC 9110 §5.6.7), all case-sensitive:
+//!
+//! ```text
+//! IMF-fixdate  = day-name "," SP date1 SP time-of-day SP GMT   ; Sun, 06 Nov 1994 08:49:37 GMT
+//! rfc850-date  = day-name-l "," SP date2 SP time-of-day SP GMT ; Sunday, 06-Nov-94 08:49:37 GMT
+//! asctime-date = day-name SP date3 SP time-of-day SP year       ; Sun Nov  6 08:49:37 1994
+//! date3        = month SP ( 2DIGIT / ( SP DIGIT ) )
+//! time-of-day  = hour ":" minute ":" second                     ; 00:00:00 - 23:59:60 (leap second)
+//! ```
+
+use super::error::ParseError;
+use super::lex::{four_digits, trim_ows, two_digits};
+use crate::UnixTime;
+
+const SECS_PER_DAY: u64 = 86_400;
+/// Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar.
+const DAYS_0000_03_01_TO_EPOCH: u64 = 719_468;
+/// Days in one 400-year era of the Gregorian calendar: 400·365 + 97 leap days.
+const DAYS_PER_ERA: u64 = 146_097;
+/// 9999-12-31T23:59:59Z, the last instant a four-digit year can spell.
+pub(crate) const LAST_FOUR_DIGIT_SECOND: u64 = 253_402_300_799;
+
+const SHORT_DAYS: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
+const LONG_DAYS: [&[u8]; 7] = [
+    b"Sunday",
+    b"Monday",
+    b"Tuesday",
+    b"Wednesday",
+    b"Thursday",
+    b"Friday",
+    b"Saturday",
+];
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// A broken-down UTC date and time as read from the wire, before validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fields {
+    year: u64,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+    /// 0 = Sunday … 6 = Saturday.
+    weekday: u8,
+}
+
+/// Parses an HTTP-date in any of the three formats RFC 9110 §5.6.7 requires
+/// recipients to accept, after trimming SP/HTAB from both ends.
+///
+/// `reference` is only used for the two-digit year of the obsolete RFC 850
+/// format. RFC 9110 says a recipient "MUST interpret a timestamp that appears
+/// to be more than 50 years in the future as representing the most recent year
+/// in the past that had the same last two digits". We read "appears" as "taken
+/// in the reference's own century": with `C = ⌊ref_year / 100⌋·100`, the year
+/// is `C + yy`, unless the timestamp `(C + yy, month, day, time)` is later than
+/// `(ref_year + 50, ref_month, ref_day, ref_time)`, in which case it is
+/// `C + yy − 100`. Pass the time the response was received (the caller's now).
+///
+/// Decisions beyond the grammar, each documented on [`ParseError`]:
+/// * `GMT`, day names and month names are case-sensitive (`gmt` is rejected);
+/// * a day name that disagrees with the date is rejected;
+/// * the leap second `23:59:60` is accepted and, as POSIX time does, lands on
+///   the first second of the next day; no other `:60` is accepted;
+/// * dates before 1970 are rejected, years up to 9999 are fine.
+///
+/// ```
+/// use relent::UnixTime;
+/// use relent::hint::parse_http_date;
+///
+/// let now = UnixTime::from_secs(1_700_000_000); // November 2023
+/// let t = UnixTime::from_secs(784_111_777);
+/// assert_eq!(parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT", now), Ok(t));
+/// assert_eq!(parse_http_date(b"Sunday, 06-Nov-94 08:49:37 GMT", now), Ok(t));
+/// assert_eq!(parse_http_date(b"Sun Nov  6 08:49:37 1994", now), Ok(t));
+/// ```
+pub fn parse_http_date(value: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
+    let s = trim_ows(value);
+    if s.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if !s.is_ascii() {
+        return Err(ParseError::NonAscii);
+    }
+    parse_trimmed(s, reference)
+}
+
+/// Parses an already-trimmed, non-empty, ASCII value.
+pub(crate) fn parse_trimmed(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
+    if let Ok(b) = <&[u8; 29]>::try_from(s) {
+        if b[3] == b',' {
+            return to_unix(imf_fixdate(b)?);
+        }
+    }
+    if let Ok(b) = <&[u8; 24]>::try_from(s) {
+        if b[3] == b' ' {
+            return to_unix(asctime(b)?);
+        }
+    }
+    to_unix(rfc850(s, reference)?)
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`
+fn imf_fixdate(b: &[u8; 29]) -> Result<Fields, ParseError> {
+    if b[4] != b' ' || b[7] != b' ' || b[11] != b' ' || b[16] != b' ' || b[25] != b' ' {
+        return Err(ParseError::UnknownFormat);
+    }
+    if b[19] != b':' || b[22] != b':' {
+        return Err(ParseError::UnknownFormat);
+    }
+    let weekday = short_day([b[0], b[1], b[2]])?;
+    let day = two_digits(b[5], b[6]).ok_or(ParseError::BadNumber)?;
+    let month = month([b[8], b[9], b[10]])?;
+    let year = four_digits(b[12], b[13], b[14], b[15]).ok_or(ParseError::BadNumber)?;
+    let (hour, minute, second) = time_of_day([b[17], b[18], b[20], b[21], b[23], b[24]])?;
+    gmt([b[26], b[27], b[28]])?;
+    Ok(Fields {
+        year: u64::from(year),
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        weekday,
+    })
+}
+
+/// `Sun Nov  6 08:49:37 1994` (the day may also be written `06`, as `date3` allows).
+fn asctime(b: &[u8; 24]) -> Result<Fields, ParseError> {
+    if b[7] != b' ' || b[10] != b' ' || b[19] != b' ' || b[13] != b':' || b[16] != b':' {
+        return Err(ParseError::UnknownFormat);
+    }
+    let weekday = short_day([b[0], b[1], b[2]])?;
+    let month = month([b[4], b[5], b[6]])?;
+    let day = if b[8] == b' ' {
+        super::lex::digit(b[9]).ok_or(ParseError::BadNumber)?
+    } else {
+        two_digits(b[8], b[9]).ok_or(ParseError::BadNumber)?
+    };
+    let (hour, minute, second) = time_of_day([b[11], b[12], b[14], b[15], b[17], b[18]])?;
+    let year = four_digits(b[20], b[21], b[22], b[23]).ok_or(ParseError::BadNumber)?;
+    Ok(Fields {
+        year: u64::from(year),
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        weekday,
+    })
+}
+
+/// `Sunday, 06-Nov-94 08:49:37 GMT`, the two-digit year resolved against `reference`.
+fn rfc850(s: &[u8], reference: UnixTime) -> Result<Fields, ParseError> {
+    let comma = s
+        .iter()
+        .position(|&c| c == b',')
+        .ok_or(ParseError::UnknownFormat)?;
+    let name = s.get(..comma).ok_or(ParseError::UnknownFormat)?;
+    let rest = s
+        .get(comma.saturating_add(1)..)
+        .ok_or(ParseError::UnknownFormat)?;
+    // " 06-Nov-94 08:49:37 GMT": a space and 22 bytes.
+    let b: &[u8; 23] = rest.try_into().map_err(|_| ParseError::UnknownFormat)?;
+    if b[0] != b' ' || b[3] != b'-' || b[7] != b'-' || b[10] != b' ' || b[19] != b' ' {
+        return Err(ParseError::UnknownFormat);
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return Err(ParseError::UnknownFormat);
+    }
+    let weekday = long_day(name)?;
+    let day = two_digits(b[1], b[2]).ok_or(ParseError::BadNumber)?;
+    let month = month([b[4], b[5], b[6]])?;
+    let yy = two_digits(b[8], b[9]).ok_or(ParseError::BadNumber)?;
+    let (hour, minute, second) = time_of_day([b[11], b[12], b[14], b[15], b[17], b[18]])?;
+    gmt([b[20], b[21], b[22]])?;
+    let year = resolve_two_digit_year(yy, month, day, hour, minute, second, reference)?;
+    Ok(Fields {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        weekday,
+    })
+}
+
+/// RFC 9110's 50-year rule, as stated on [`parse_http_date`].
+fn resolve_two_digit_year(
+    yy: u8,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+    reference: UnixTime,
+) -> Result<u64, ParseError> {
+    let ref_secs = reference.as_secs();
+    let (ref_year, ref_month, ref_day) = civil_from_days(ref_secs / SECS_PER_DAY);
+    let ref_tod = ref_secs % SECS_PER_DAY;
+    let century = (ref_year / 100).saturating_mul(100);
+    let candidate = century.saturating_add(u64::from(yy));
+    let tod = seconds_of_day(hour, minute, second);
+    let later_than_fifty_years =
+        (candidate, month, day, tod) > (ref_year.saturating_add(50), ref_month, ref_day, ref_tod);
+    if later_than_fifty_years {
+        candidate.checked_sub(100).ok_or(ParseError::BeforeEpoch)
+    } else {
+        Ok(candidate)
+    }
+}
+
+fn short_day(name: [u8; 3]) -> Result<u8, ParseError> {
+    SHORT_DAYS
+        .iter()
+        .position(|d| **d == name)
+        .and_then(|i| u8::try_from(i).ok())
+        .ok_or(ParseError::BadDayName)
+}
+
+fn long_day(name: &[u8]) -> Result<u8, ParseError> {
+    LONG_DAYS
+        .iter()
+        .position(|d| *d == name)
+        .and_then(|i| u8::try_from(i).ok())
+        .ok_or(ParseError::BadDayName)
+}
+
+fn month(name: [u8; 3]) -> Result<u8, ParseError> {
+    MONTHS
+        .iter()
+        .position(|m| **m == name)
+        .and_then(|i| u8::try_from(i).ok())
+        .map(|i| i.wrapping_add(1))
+        .ok_or(ParseError::BadMonth)
+}
+
+fn gmt(zone: [u8; 3]) -> Result<(), ParseError> {
+    if &zone == b"GMT" {
+        Ok(())
+    } else {
+        Err(ParseError::BadZone)
+    }
+}
+
+/// `HH:MM:SS` digits (separators already checked) → (hour, minute, second), unvalidated.
+fn time_of_day(d: [u8; 6]) -> Result<(u8, u8, u8), ParseError> {
+    let [h1, h2, m1, m2, s1, s2] = d;
+    let hour = two_digits(h1, h2).ok_or(ParseError::BadNumber)?;
+    let minute = two_digits(m1, m2).ok_or(ParseError::BadNumber)?;
+    let second = two_digits(s1, s2).ok_or(ParseError::BadNumber)?;
+    Ok((hour, minute, second))
+}
+
+/// `h·3600 + m·60 + s`; at most 23·3600 + 59·60 + 60 = 86 400 for valid input.
+fn seconds_of_day(hour: u8, minute: u8, second: u8) -> u64 {
+    // Each factor is at most 99, so no step can overflow a u64.
+    u64::from(hour)
+        .wrapping_mul(3600)
+        .wrapping_add(u64::from(minute).wrapping_mul(60))
+        .wrapping_add(u64::from(second))
+}
+
+/// Validates the fields and converts them to seconds since the epoch.
+fn to_unix(f: Fields) -> Result<UnixTime, ParseError> {
+    let leap_second = (f.hour, f.minute, f.second) == (23, 59, 60);
+    if f.hour > 23 || f.minute > 59 || (f.second > 59 && !leap_second) {
+        return Err(ParseError::TimeOutOfRange);
+    }
+    if f.day == 0 || f.day > days_in_month(f.year, f.month) {
+        return Err(ParseError::DayOutOfRange);
+    }
+    let days = days_from_civil(f.year, f.month, f.day).ok_or(ParseError::BeforeEpoch)?;
+    if weekday(days) != f.weekday {
+        return Err(ParseError::WeekdayMismatch);
+    }
+    let secs = days
+        .saturating_mul(SECS_PER_DAY)
+        .saturating_add(seconds_of_day(f.hour, f.minute, f.second));
+    Ok(UnixTime::from_secs(secs))
+}
+
+/// Gregorian leap years: every 4th year, except centuries not divisible by 400.
+pub(crate) const fn is_leap_year(year: u64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+/// Days in `month` (1-based) of `year`; 0 for a month outside 1..=12.
+pub(crate) const fn days_in_month(year: u64, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Days from 1970-01-01 to the given proleptic-Gregorian date, or `None` if
+/// the date is earlier. `month` must be 1..=12 and `day` valid for it.
+///
+/// Formula (years counted from 1 March, so February is last):
+/// `y' = y − [m ≤ 2]`, `era = ⌊y'/400⌋`, `yoe = y' mod 400`,
+/// `doy = ⌊(153·((m + 9) mod 12) + 2)/5⌋ + d − 1`,
+/// `doe = 365·yoe + ⌊yoe/4⌋ − ⌊yoe/100⌋ + doy`,
+/// `days = 146097·era + doe − 719468`.
+/// Arithmetic saturates; it is exact for every year below about 5·10¹⁶,
+/// far beyond what `UnixTime`'s `u64` seconds can reach (about 5.8·10¹¹ years).
+pub(crate) fn days_from_civil(year: u64, month: u8, day: u8) -> Option<u64> {
+    let m = u64::from(month);
+    let d = u64::from(day);
+    let y = if m <= 2 { year.checked_sub(1)? } else { year };
+    let era = y / 400;
+    let yoe = y % 400;
+    // (m + 9) mod 12 maps March → 0 … February → 11.
+    let mp = m.wrapping_add(9) % 12;
+    let doy = (mp.wrapping_mul(153).wrapping_add(2) / 5)
+        .wrapping_add(d)
+        .checked_sub(1)?;
+    // yoe < 400 and doy < 366: the era-relative day count is small.
+    let doe = yoe
+        .wrapping_mul(365)
+        .wrapping_add(yoe / 4)
+        .wrapping_sub(yoe / 100)
+        .wrapping_add(doy);
+    era.saturating_mul(DAYS_PER_ERA)
+        .saturating_add(doe)
+        .checked_sub(DAYS_0000_03_01_TO_EPOCH)
+}
+
+/// The proleptic-Gregorian (year, month, day) of a day count since 1970-01-01.
+///
+/// Inverse of [`days_from_civil`]: `z = days + 719468`, `era = ⌊z/146097⌋`,
+/// `doe = z mod 146097`, `yoe = ⌊(doe − ⌊doe/1460⌋ + ⌊doe/36524⌋ − ⌊doe/146096⌋)/365⌋`,
+/// `doy = doe − (365·yoe + ⌊yoe/4⌋ − ⌊yoe/100⌋)`, `mp = ⌊(5·doy + 2)/153⌋`,
+/// `day = doy − ⌊(153·mp + 2)/5⌋ + 1`, `month = (mp + 2) mod 12 + 1`,
+/// `year = 400·era + yoe + [month ≤ 2]`.
+pub(crate) fn civil_from_days(days: u64) -> (u64, u8, u8) {
+    // days ≤ u64::MAX / 86400 for any UnixTime, so the shift cannot overflow;
+    // saturate anyway so that no input can panic.
+    let z = days.saturating_add(DAYS_0000_03_01_TO_EPOCH);
+    let era = z / DAYS_PER_ERA;
+    let doe = z % DAYS_PER_ERA;
+    // All intermediate values below are bounded by DAYS_PER_ERA.
+    let yoe = doe
+        .wrapping_sub(doe / 1460)
+        .wrapping_add(doe / 36_524)
+        .wrapping_sub(doe / 146_096)
+        / 365;
+    let doy = doe.wrapping_sub(
+        yoe.wrapping_mul(365)
+            .wrapping_add(yoe / 4)
+            .wrapping_sub(yoe / 100),
+    );
+    let mp = doy.wrapping_mul(5).wrapping_add(2) / 153;
+    let day = doy
+        .wrapping_sub(mp.wrapping_mul(153).wrapping_add(2) / 5)
+        .wrapping_add(1);
+    let month = (mp.wrapping_add(2) % 12).wrapping_add(1);
+    let year = era
+        .saturating_mul(400)
+        .saturating_add(yoe)
+        .saturating_add(u64::from(month <= 2));
+    // day ∈ 1..=31 and month ∈ 1..=12, so the narrowing is lossless.
+    (year, month as u8, day as u8)
+}
+
+/// Day of the week of a day count since 1970-01-01 (a Thursday): 0 = Sunday.
+pub(crate) const fn weekday(days: u64) -> u8 {
+    // (days + 4) mod 7, written without an addition that could overflow.
+    ((days % 7).wrapping_add(4) % 7) as u8
+}
+
+/// Formats a time as an IMF-fixdate, the one format senders must generate
+/// (RFC 9110 §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+///
+/// No allocation: the result is a fixed 29-byte ASCII array. Sub-second parts
+/// are dropped. Times after `Fri, 31 Dec 9999 23:59:59 GMT` cannot be spelled
+/// with a four-digit year and are clamped to that instant.
+///
+/// ```
+/// use relent::UnixTime;
+/// use relent::hint::format_imf_fixdate;
+///
+/// let text = format_imf_fixdate(UnixTime::from_secs(784_111_777));
+/// assert_eq!(&text, b"Sun, 06 Nov 1994 08:49:37 GMT");
+/// ```
+#[must_use]
+pub fn format_imf_fixdate(t: UnixTime) -> [u8; 29] {
+    let secs = t.as_secs().min(LAST_FOUR_DIGIT_SECOND);
+    let days = secs / SECS_PER_DAY;
+    let tod = secs % SECS_PER_DAY;
+    let (year, month, day) = civil_from_days(days);
+    let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
+    let wd = SHORT_DAYS
+        .get(usize::from(weekday(days)))
+        .copied()
+        .unwrap_or(b"Sun");
+    let mn = MONTHS
+        .get(usize::from(month).wrapping_sub(1))
+        .copied()
+        .unwrap_or(b"Jan");
+    let [w0, w1, w2] = *wd;
+    let [m0, m1, m2] = *mn;
+    out[0] = w0;
+    out[1] = w1;
+    out[2] = w2;
+    out[5] = ascii_digit(u64::from(day) / 10);
+    out[6] = ascii_digit(u64::from(day));
+    out[8] = m0;
+    out[9] = m1;
+    out[10] = m2;
+    out[12] = ascii_digit(year / 1000);
+    out[13] = ascii_digit(year / 100);
+    out[14] = ascii_digit(year / 10);
+    out[15] = ascii_digit(year);
+    let (hour, minute, second) = (tod / 3600, tod / 60 % 60, tod % 60);
+    out[17] = ascii_digit(hour / 10);
+    out[18] = ascii_digit(hour);
+    out[20] = ascii_digit(minute / 10);
+    out[21] = ascii_digit(minute);
+    out[23] = ascii_digit(second / 10);
+    out[24] = ascii_digit(second);
+    out
+}
+
+/// The ASCII digit of `n mod 10`.
+const fn ascii_digit(n: u64) -> u8 {
+    b'0'.wrapping_add((n % 10) as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUN_06_NOV_1994: UnixTime = UnixTime::from_secs(784_111_777);
+    const NOW_2026: UnixTime = UnixTime::from_secs(1_795_000_000); // 2026-11-18
+
+    #[test]
+    fn three_formats_agree() {
+        for s in [
+            &b"Sun, 06 Nov 1994 08:49:37 GMT"[..],
+            b"Sunday, 06-Nov-94 08:49:37 GMT",
+            b"Sun Nov  6 08:49:37 1994",
+            b"Sun Nov 06 08:49:37 1994",
+            b" \tSun, 06 Nov 1994 08:49:37 GMT\t ",
+        ] {
+            assert_eq!(parse_http_date(s, NOW_2026), Ok(SUN_06_NOV_1994), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn civil_round_trip_every_day_of_several_eras() {
+        // From 1970-01-01 across more than two 400-year eras, day by day.
+        let mut expected = (1970u64, 1u8, 1u8);
+        for days in 0..(DAYS_PER_ERA * 2 + 1000) {
+            assert_eq!(civil_from_days(days), expected, "day {days}");
+            assert_eq!(
+                days_from_civil(expected.0, expected.1, expected.2),
+                Some(days)
+            );
+            let (y, m, d) = expected;
+            expected = if d < days_in_month(y, m) {
+                (y, m, d + 1)
+            } else if m < 12 {
+                (y, m + 1, 1)
+            } else {
+                (y + 1, 1, 1)
+            };
+        }
+    }
+
+    #[test]
+    fn before_epoch_is_none() {
+        assert_eq!(days_from_civil(1969, 12, 31), None);
+        assert_eq!(days_from_civil(0, 1, 1), None);
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+    }
+
+    #[test]
+    fn weekdays() {
+        assert_eq!(weekday(0), 4); // Thursday
+        assert_eq!(weekday(784_111_777 / 86_400), 0); // Sunday
+        // u64::MAX = 2^64 - 1 ≡ 2 - 1 = 1 (mod 7), so Thursday + 1 = Friday.
+        assert_eq!(weekday(u64::MAX), 5);
+    }
+
+    #[test]
+    fn formatter_matches_known_values() {
+        assert_eq!(
+            &format_imf_fixdate(UnixTime::EPOCH),
+            b"Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+        assert_eq!(
+            &format_imf_fixdate(UnixTime::from_secs(LAST_FOUR_DIGIT_SECOND)),
+            b"Fri, 31 Dec 9999 23:59:59 GMT"
+        );
+        assert_eq!(
+            &format_imf_fixdate(UnixTime::from_secs(u64::MAX)),
+            b"Fri, 31 Dec 9999 23:59:59 GMT"
+        );
+        assert_eq!(
+            &format_imf_fixdate(UnixTime::from_secs(951_782_400)),
+            b"Tue, 29 Feb 2000 00:00:00 GMT"
+        );
+    }
+
+    #[test]
+    fn rejections_name_the_problem() {
+        let cases: [(&[u8], ParseError); 14] = [
+            (b"", ParseError::Empty),
+            (b"Sun, 06 Nov 1994 08:49:37 gmt", ParseError::BadZone),
+            (b"Sun, 06 Nov 1994 08:49:37 UTC", ParseError::BadZone),
+            (b"sun, 06 Nov 1994 08:49:37 GMT", ParseError::BadDayName),
+            (b"Sun, 06 nov 1994 08:49:37 GMT", ParseError::BadMonth),
+            (b"Sun, 0x Nov 1994 08:49:37 GMT", ParseError::BadNumber),
+            (b"Sun, 06 Nov 1994 24:00:00 GMT", ParseError::TimeOutOfRange),
+            (b"Sun, 06 Nov 1994 08:60:00 GMT", ParseError::TimeOutOfRange),
+            (b"Sun, 06 Nov 1994 08:49:60 GMT", ParseError::TimeOutOfRange),
+            (b"Sun, 31 Feb 2026 00:00:00 GMT", ParseError::DayOutOfRange),
+            (b"Sun, 00 Nov 1994 08:49:37 GMT", ParseError::DayOutOfRange),
+            (
+                b"Mon, 06 Nov 1994 08:49:37 GMT",
+                ParseError::WeekdayMismatch,
+            ),
+            (b"Wed, 31 Dec 1969 23:59:59 GMT", ParseError::BeforeEpoch),
+            (b"Sun, 6 Nov 1994 08:49:37 GMT", ParseError::UnknownFormat),
+        ];
+        for (s, e) in cases {
+            assert_eq!(
+                parse_http_date(s, NOW_2026),
+                Err(e),
+                "{:?}",
+                core::str::from_utf8(s)
+            );
+        }
+        assert_eq!(
+            parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT\xff", NOW_2026),
+            Err(ParseError::NonAscii)
+        );
+        assert_eq!(
+            parse_http_date(b"Sun, 06-Nov-94 08:49:37 GMT", NOW_2026),
+            Err(ParseError::BadDayName)
+        );
+        assert_eq!(
+            parse_http_date(b"Sunday, 06 Nov 1994 08:49:37 GMT", NOW_2026),
+            Err(ParseError::UnknownFormat)
+        );
+    }
+
+    #[test]
+    fn leap_second_is_next_midnight() {
+        let t = parse_http_date(b"Sat, 31 Dec 2016 23:59:60 GMT", NOW_2026).unwrap();
+        let next = parse_http_date(b"Sun, 01 Jan 2017 00:00:00 GMT", NOW_2026).unwrap();
+        assert_eq!(t, next);
+    }
+
+    #[test]
+    fn fifty_year_rule() {
+        // Reference 2026-11-18: "70" is 2070 (44 years ahead), "94" is 1994
+        // (2094 would be 68 years ahead).
+        let y2070 = parse_http_date(b"Wednesday, 01-Jan-70 00:00:00 GMT", NOW_2026).unwrap();
+        assert_eq!(y2070, UnixTime::from_secs(3_155_760_000));
+        // 2076-11-18 is exactly 50 years ahead (not more): still this century.
+        let edge = parse_http_date(b"Wednesday, 18-Nov-76 00:00:00 GMT", NOW_2026);
+        assert!(edge.is_ok(), "{edge:?}");
+        // 2076-12-01 is more than 50 years ahead: 1976-12-01 (a Wednesday).
+        let past = parse_http_date(b"Wednesday, 01-Dec-76 00:00:00 GMT", NOW_2026).unwrap();
+        assert_eq!(past, UnixTime::from_secs(218_246_400));
+        // A reference late in 1970 sends "21" back to 1921: before the epoch.
+        assert_eq!(
+            parse_http_date(b"Friday, 01-Jan-21 00:00:00 GMT", UnixTime::from_secs(0)),
+            Err(ParseError::BeforeEpoch)
+        );
+    }
+
+    #[test]
+    fn absurd_reference_does_not_panic() {
+        for r in [0, 1, u64::MAX / 2, u64::MAX - 1, u64::MAX] {
+            let _ = parse_http_date(b"Sunday, 06-Nov-94 08:49:37 GMT", UnixTime::from_secs(r));
+        }
+    }
+}
