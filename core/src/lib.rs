@@ -22,11 +22,18 @@ extern crate std;
 
 pub mod backoff;
 pub mod hint;
+pub mod retry;
 pub mod rng;
 #[cfg(feature = "alloc")]
 pub mod table;
 pub mod time;
 pub mod timeout;
 
+pub use backoff::{Backoff, BackoffBuilder, BackoffError, BackoffPolicy, Factor, Jitter, Schedule};
+pub use hint::{HintPolicy, HintReader, RetryAfter, ServerHint};
+pub use retry::{Action, Retry, RetryPolicy};
 pub use rng::SplitMix64;
+#[cfg(feature = "alloc")]
+pub use table::{DeadlineTable, NextAllowed, Recorded};
 pub use time::{Instant, UnixTime};
+pub use timeout::{ResolvedTimeouts, TimeoutOverride, Timeouts};

@@ -46,13 +46,13 @@ use crate::time::{duration_to_nanos, nanos_to_duration};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BackoffPolicy {
-    pub(super) schedule: Schedule,
-    pub(super) jitter: Jitter,
-    pub(super) floor: Duration,
-    pub(super) cap: Duration,
-    pub(super) max_attempts: Option<u32>,
-    pub(super) max_elapsed: Option<Duration>,
-    pub(super) reset_after_quiet: Option<Duration>,
+    pub(crate) schedule: Schedule,
+    pub(crate) jitter: Jitter,
+    pub(crate) floor: Duration,
+    pub(crate) cap: Duration,
+    pub(crate) max_attempts: Option<u32>,
+    pub(crate) max_elapsed: Option<Duration>,
+    pub(crate) reset_after_quiet: Option<Duration>,
 }
 
 impl BackoffPolicy {

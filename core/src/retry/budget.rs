@@ -1,0 +1,487 @@
+//! Retry budgets: a token bucket shared across operations, so an outage cannot multiply traffic.
+//!
+//! Per-operation limits (max attempts) bound one caller; they do not bound a
+//! fleet. With 3 attempts each, 1,000 callers hitting a dead backend send
+//! 3,000 requests. A budget caps retries across *all* operations at a fraction
+//! of first attempts plus a fixed reserve, which is what gRPC's
+//! `retryThrottling`, the AWS SDKs' retry quota and Finagle/tower's retry
+//! budgets do.
+//!
+//! Tokens are counted in thousandths ("millitokens") so ratios such as 0.1
+//! are exact integer arithmetic. The bucket is fed with `now` only for its
+//! optional steady refill; everything else is event driven.
+
+use crate::retry::RetryKind;
+use crate::time::Instant;
+
+/// One token, in millitokens.
+pub const TOKEN: u64 = 1_000;
+
+/// The shape of a token bucket. All amounts are millitokens ([`TOKEN`] = one token).
+///
+/// Laws (for a single bucket, with `refill_per_sec == 0`):
+/// - a retry is allowed only if `balance >= cost + reserve`, and then `cost` is withdrawn;
+/// - the balance never exceeds `max` nor drops below zero;
+/// - so, over any run, `retries * min_cost <= initial + deposits`, where deposits are
+///   `deposit_per_request` per first attempt plus `refund_on_success` per success.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BudgetConfig {
+    /// The most the bucket holds.
+    pub max: u64,
+    /// The balance at construction.
+    pub initial: u64,
+    /// Added when an operation makes its first attempt (a retry ratio: 0.1 token per request allows 10% retries).
+    pub deposit_per_request: u64,
+    /// Added when an operation succeeds.
+    pub refund_on_success: u64,
+    /// Withdrawn for a [`RetryKind::Transient`] retry.
+    pub transient_cost: u64,
+    /// Withdrawn for a [`RetryKind::Throttled`] retry.
+    pub throttled_cost: u64,
+    /// Withdrawn for a [`RetryKind::TimedOut`] retry.
+    pub timeout_cost: u64,
+    /// A withdrawal must leave at least this much behind.
+    pub reserve: u64,
+    /// Added per second of elapsed time (tower's `min_per_sec`), so a quiet client can still retry.
+    pub refill_per_sec: u64,
+}
+
+impl BudgetConfig {
+    /// The AWS SDKs' standard-mode retry quota: 500 tokens, a retry costs 5, a
+    /// timeout 10, a success returns 1; no deposit per request.
+    ///
+    /// Source: the AWS SDK reference guide ("Retry behavior", standard mode) and
+    /// aws-sdk-js-v3 `middleware-retry/src/constants.ts` (`INITIAL_RETRY_TOKENS = 500`,
+    /// `RETRY_COST = 5`, `TIMEOUT_RETRY_COST = 10`, `NO_RETRY_INCREMENT = 1`).
+    pub const AWS_STANDARD: BudgetConfig = BudgetConfig {
+        max: 500 * TOKEN,
+        initial: 500 * TOKEN,
+        deposit_per_request: 0,
+        refund_on_success: TOKEN,
+        transient_cost: 5 * TOKEN,
+        throttled_cost: 5 * TOKEN,
+        timeout_cost: 10 * TOKEN,
+        reserve: 0,
+        refill_per_sec: 0,
+    };
+
+    /// gRPC `retryThrottling` with the values of gRFC A6's example
+    /// (`maxTokens: 10`, `tokenRatio: 0.1`): retries stop while the balance is at
+    /// or below half of `maxTokens`, a retry costs 1, a success returns 0.1.
+    ///
+    /// gRPC charges every failed attempt rather than every retry; charging the
+    /// retry instead (and keeping half the bucket as `reserve`) throttles at the
+    /// same threshold and keeps one model for every preset.
+    pub const GRPC: BudgetConfig = BudgetConfig {
+        max: 10 * TOKEN,
+        initial: 10 * TOKEN,
+        deposit_per_request: 0,
+        refund_on_success: TOKEN / 10,
+        transient_cost: TOKEN,
+        throttled_cost: TOKEN,
+        timeout_cost: TOKEN,
+        reserve: 5 * TOKEN,
+        refill_per_sec: 0,
+    };
+
+    /// A ratio budget in the manner of Finagle's `RetryBudget` and tower's
+    /// `TpsBudget`: each request deposits `ratio_milli` millitokens (200 = 20%
+    /// retries, tower's default `retry_percent` of 0.2), each retry costs one
+    /// token, and `min_per_sec` tokens a second trickle in (tower's default is 10).
+    #[must_use]
+    pub const fn ratio(ratio_milli: u64, initial_tokens: u64, min_per_sec: u64) -> BudgetConfig {
+        let initial = initial_tokens.saturating_mul(TOKEN);
+        let max = if initial > 100 * TOKEN {
+            initial
+        } else {
+            100 * TOKEN
+        };
+        BudgetConfig {
+            max,
+            initial,
+            deposit_per_request: ratio_milli,
+            refund_on_success: 0,
+            transient_cost: TOKEN,
+            throttled_cost: TOKEN,
+            timeout_cost: TOKEN,
+            reserve: 0,
+            refill_per_sec: min_per_sec.saturating_mul(TOKEN),
+        }
+    }
+
+    /// The cost of one retry of this kind.
+    #[must_use]
+    pub const fn cost(&self, kind: RetryKind) -> u64 {
+        match kind {
+            RetryKind::Transient => self.transient_cost,
+            RetryKind::Throttled => self.throttled_cost,
+            RetryKind::TimedOut => self.timeout_cost,
+        }
+    }
+}
+
+/// Something that grants or refuses retries across operations.
+///
+/// Implemented by [`TokenBucket`] (owned, `&mut`), by [`Unlimited`], and with the
+/// `std` feature by `&SharedTokenBucket` and `Arc<SharedTokenBucket>`.
+pub trait Budget {
+    /// An operation is making its first attempt.
+    fn on_request(&mut self, now: Instant);
+    /// May an operation retry? If yes, the cost is already withdrawn.
+    #[must_use]
+    fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool;
+    /// An operation succeeded.
+    fn on_success(&mut self, now: Instant);
+}
+
+/// No budget: every retry is allowed (per-operation limits still apply).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unlimited;
+
+impl Budget for Unlimited {
+    fn on_request(&mut self, _: Instant) {}
+    fn try_withdraw(&mut self, _: RetryKind, _: Instant) -> bool {
+        true
+    }
+    fn on_success(&mut self, _: Instant) {}
+}
+
+impl<B: Budget + ?Sized> Budget for &mut B {
+    fn on_request(&mut self, now: Instant) {
+        (**self).on_request(now);
+    }
+    fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
+        (**self).try_withdraw(kind, now)
+    }
+    fn on_success(&mut self, now: Instant) {
+        (**self).on_success(now);
+    }
+}
+
+/// The refill step, shared by the owned and the atomic bucket.
+///
+/// Returns `(tokens_to_add, new_last_refill)`. Only the time that was turned
+/// into whole millitokens is consumed, so frequent calls never starve the
+/// refill of its fractions. A clock that went backwards adds nothing.
+fn refill_step(config: &BudgetConfig, last: Instant, now: Instant) -> (u64, Instant) {
+    if config.refill_per_sec == 0 {
+        return (0, now);
+    }
+    let elapsed = crate::time::duration_to_nanos(now.saturating_duration_since(last));
+    let add = u128::from(elapsed).saturating_mul(u128::from(config.refill_per_sec)) / 1_000_000_000;
+    let add = u64::try_from(add).unwrap_or(u64::MAX);
+    // The time that `add` millitokens are worth, rounded up so none is credited twice.
+    let used = u128::from(add)
+        .saturating_mul(1_000_000_000)
+        .div_ceil(u128::from(config.refill_per_sec));
+    let used = u64::try_from(used).unwrap_or(u64::MAX);
+    (
+        add,
+        Instant::from_nanos(
+            last.as_nanos()
+                .saturating_add(used)
+                .min(now.as_nanos().max(last.as_nanos())),
+        ),
+    )
+}
+
+/// An owned, sans-IO token bucket. Share one behind your own lock, or use
+/// `SharedTokenBucket` (feature `std`) for a lock-free handle.
+///
+/// ```
+/// use relent::retry::{Budget, BudgetConfig, RetryKind, TokenBucket, TOKEN};
+/// use relent::Instant;
+///
+/// // 10% retries, 2 tokens to start, no refill.
+/// let mut b = TokenBucket::new(BudgetConfig::ratio(100, 2, 0), Instant::ZERO);
+/// let now = Instant::ZERO;
+/// assert!(b.try_withdraw(RetryKind::Transient, now));
+/// assert!(b.try_withdraw(RetryKind::Transient, now));
+/// assert!(!b.try_withdraw(RetryKind::Transient, now)); // empty
+/// for _ in 0..10 { b.on_request(now); }                 // 10 requests earn 1 token
+/// assert!(b.try_withdraw(RetryKind::Transient, now));
+/// assert_eq!(b.balance(), 0);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenBucket {
+    config: BudgetConfig,
+    balance: u64,
+    last_refill: Instant,
+}
+
+impl TokenBucket {
+    /// A bucket holding `config.initial` (at most `config.max`), refilling from `now`.
+    #[must_use]
+    pub fn new(config: BudgetConfig, now: Instant) -> Self {
+        TokenBucket {
+            balance: config.initial.min(config.max),
+            config,
+            last_refill: now,
+        }
+    }
+
+    /// The balance in millitokens.
+    #[must_use]
+    pub fn balance(&self) -> u64 {
+        self.balance
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &BudgetConfig {
+        &self.config
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let (add, last) = refill_step(&self.config, self.last_refill, now);
+        self.last_refill = last;
+        self.deposit(add);
+    }
+
+    fn deposit(&mut self, amount: u64) {
+        self.balance = self.balance.saturating_add(amount).min(self.config.max);
+    }
+}
+
+impl Budget for TokenBucket {
+    fn on_request(&mut self, now: Instant) {
+        self.refill(now);
+        self.deposit(self.config.deposit_per_request);
+    }
+
+    fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
+        self.refill(now);
+        let cost = self.config.cost(kind);
+        if self.balance >= cost.saturating_add(self.config.reserve) {
+            self.balance = self.balance.saturating_sub(cost);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn on_success(&mut self, now: Instant) {
+        self.refill(now);
+        self.deposit(self.config.refund_on_success);
+    }
+}
+
+#[cfg(feature = "std")]
+mod shared {
+    use super::{Budget, BudgetConfig, refill_step};
+    use crate::retry::RetryKind;
+    use crate::time::Instant;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A token bucket many threads share without a lock: the balance and the
+    /// refill clock are atomics updated by compare-and-swap, so no thread ever
+    /// waits for another while deciding.
+    ///
+    /// Accounting is exact: each withdrawal and deposit is one successful CAS,
+    /// and each slice of refill time is credited by exactly one thread.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use relent::retry::{Budget, BudgetConfig, RetryKind, SharedTokenBucket};
+    /// use relent::Instant;
+    ///
+    /// let bucket = Arc::new(SharedTokenBucket::new(BudgetConfig::AWS_STANDARD, Instant::ZERO));
+    /// let mut handle = Arc::clone(&bucket);
+    /// assert!(handle.try_withdraw(RetryKind::Transient, Instant::ZERO));
+    /// assert_eq!(bucket.balance(), 495_000);
+    /// ```
+    #[derive(Debug)]
+    pub struct SharedTokenBucket {
+        config: BudgetConfig,
+        balance: AtomicU64,
+        last_refill: AtomicU64,
+    }
+
+    impl SharedTokenBucket {
+        /// A bucket holding `config.initial` (at most `config.max`), refilling from `now`.
+        #[must_use]
+        pub fn new(config: BudgetConfig, now: Instant) -> Self {
+            SharedTokenBucket {
+                balance: AtomicU64::new(config.initial.min(config.max)),
+                config,
+                last_refill: AtomicU64::new(now.as_nanos()),
+            }
+        }
+
+        /// The balance in millitokens.
+        #[must_use]
+        pub fn balance(&self) -> u64 {
+            self.balance.load(Ordering::Acquire)
+        }
+
+        /// The configuration.
+        #[must_use]
+        pub fn config(&self) -> &BudgetConfig {
+            &self.config
+        }
+
+        fn refill(&self, now: Instant) {
+            if self.config.refill_per_sec == 0 {
+                return;
+            }
+            let mut last = self.last_refill.load(Ordering::Acquire);
+            loop {
+                let (add, new_last) = refill_step(&self.config, Instant::from_nanos(last), now);
+                if add == 0 {
+                    return;
+                }
+                match self.last_refill.compare_exchange_weak(
+                    last,
+                    new_last.as_nanos(),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => return self.deposit(add),
+                    Err(seen) => last = seen,
+                }
+            }
+        }
+
+        fn deposit(&self, amount: u64) {
+            let max = self.config.max;
+            // `fetch_update` with a closure that always returns `Some` cannot fail.
+            let _ = self
+                .balance
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                    Some(b.saturating_add(amount).min(max))
+                });
+        }
+
+        /// See [`Budget::on_request`].
+        pub fn on_request(&self, now: Instant) {
+            self.refill(now);
+            self.deposit(self.config.deposit_per_request);
+        }
+
+        /// See [`Budget::try_withdraw`].
+        #[must_use]
+        pub fn try_withdraw(&self, kind: RetryKind, now: Instant) -> bool {
+            self.refill(now);
+            let cost = self.config.cost(kind);
+            let floor = cost.saturating_add(self.config.reserve);
+            self.balance
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                    (b >= floor).then(|| b.saturating_sub(cost))
+                })
+                .is_ok()
+        }
+
+        /// See [`Budget::on_success`].
+        pub fn on_success(&self, now: Instant) {
+            self.refill(now);
+            self.deposit(self.config.refund_on_success);
+        }
+    }
+
+    impl Budget for &SharedTokenBucket {
+        fn on_request(&mut self, now: Instant) {
+            SharedTokenBucket::on_request(self, now);
+        }
+        fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
+            SharedTokenBucket::try_withdraw(self, kind, now)
+        }
+        fn on_success(&mut self, now: Instant) {
+            SharedTokenBucket::on_success(self, now);
+        }
+    }
+
+    impl Budget for Arc<SharedTokenBucket> {
+        fn on_request(&mut self, now: Instant) {
+            SharedTokenBucket::on_request(self, now);
+        }
+        fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
+            SharedTokenBucket::try_withdraw(self, kind, now)
+        }
+        fn on_success(&mut self, now: Instant) {
+            SharedTokenBucket::on_success(self, now);
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+pub use shared::SharedTokenBucket;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::time::Duration;
+
+    #[test]
+    fn aws_quota_numbers() {
+        let t = Instant::ZERO;
+        let mut b = TokenBucket::new(BudgetConfig::AWS_STANDARD, t);
+        let mut n = 0;
+        while b.try_withdraw(RetryKind::Transient, t) {
+            n += 1;
+        }
+        assert_eq!(n, 100); // 500 / 5
+        b.on_success(t);
+        assert_eq!(b.balance(), TOKEN);
+        assert!(!b.try_withdraw(RetryKind::Transient, t));
+    }
+
+    #[test]
+    fn grpc_reserve_half() {
+        let t = Instant::ZERO;
+        let mut b = TokenBucket::new(BudgetConfig::GRPC, t);
+        let mut n = 0;
+        while b.try_withdraw(RetryKind::Transient, t) {
+            n += 1;
+        }
+        assert_eq!(n, 5);
+        assert_eq!(b.balance(), 5 * TOKEN);
+    }
+
+    #[test]
+    fn refill_does_not_lose_fractions() {
+        // 1 token per second, polled every millisecond for 3 s.
+        let mut cfg = BudgetConfig::ratio(0, 0, 1);
+        cfg.max = 1_000 * TOKEN;
+        let mut b = TokenBucket::new(cfg, Instant::ZERO);
+        for ms in 1..=3_000u64 {
+            b.on_request(Instant::from_millis(ms));
+        }
+        assert_eq!(b.balance(), 3 * TOKEN);
+        // A clock going backwards adds nothing and does not panic.
+        b.on_request(Instant::ZERO);
+        assert_eq!(b.balance(), 3 * TOKEN);
+        b.on_request(Instant::from_millis(3_000) + Duration::from_millis(500));
+        assert_eq!(b.balance(), 3 * TOKEN + TOKEN / 2);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn shared_matches_owned() {
+        let cfg = BudgetConfig::ratio(100, 3, 2);
+        let mut owned = TokenBucket::new(cfg, Instant::ZERO);
+        let shared = SharedTokenBucket::new(cfg, Instant::ZERO);
+        let mut handle = &shared;
+        for step in 0..500u64 {
+            let now = Instant::from_millis(step * 37);
+            match step % 4 {
+                0 => {
+                    owned.on_request(now);
+                    Budget::on_request(&mut handle, now);
+                }
+                3 => {
+                    owned.on_success(now);
+                    Budget::on_success(&mut handle, now);
+                }
+                _ => {
+                    let kind = RetryKind::Transient;
+                    assert_eq!(
+                        owned.try_withdraw(kind, now),
+                        Budget::try_withdraw(&mut handle, kind, now)
+                    );
+                }
+            }
+            assert_eq!(owned.balance(), shared.balance(), "step {step}");
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Retry policies that reproduce well-known clients, each with its source.
+//!
+//! Each differs from its original where the original lets a delay overshoot
+//! its cap (relent caps after jitter) and otherwise keeps its numbers.
+
+use core::time::Duration;
+
+use crate::backoff::{BackoffPolicy, Factor, Jitter, Schedule, presets as backoff_presets};
+use crate::hint::HintPolicy;
+use crate::retry::policy::attempts;
+use crate::retry::{RetryPolicy, StandardClassifier, StatusSet};
+
+const fn backoff(
+    base: Duration,
+    factor: Factor,
+    jitter: Jitter,
+    cap: Duration,
+    delays: Option<u32>,
+) -> BackoffPolicy {
+    BackoffPolicy {
+        schedule: Schedule::Exponential { base, factor },
+        jitter,
+        floor: Duration::ZERO,
+        cap,
+        max_attempts: delays,
+        max_elapsed: None,
+        reset_after_quiet: None,
+    }
+}
+
+impl RetryPolicy<StandardClassifier> {
+    /// kube-rs's client `RetryPolicy` (kube-client `client/retry.rs`, `Default`):
+    /// retry 429, 503 and 504 only, never transport errors (they "might not be
+    /// idempotent"), 500 ms doubling to 5 s, 3 retries (4 attempts), no jitter.
+    /// Seed 002 describes the same rule.
+    #[must_use]
+    pub const fn kube_client() -> Self {
+        RetryPolicy {
+            max_attempts: attempts(4),
+            deadline: None,
+            per_try_timeout: None,
+            backoff: backoff(
+                Duration::from_millis(500),
+                Factor::TWO,
+                Jitter::None,
+                Duration::from_secs(5),
+                Some(3),
+            ),
+            throttled_backoff: None,
+            classifier: StandardClassifier {
+                retryable: StatusSet::from_codes(&[429, 503, 504]),
+                throttling: StatusSet::DEFAULT_THROTTLING,
+                non_idempotent_statuses: StatusSet::EMPTY,
+                retry_connect_errors: false,
+                retry_timeouts: false,
+                retry_transport_errors: false,
+            },
+            hints: HintPolicy::DEFAULT,
+        }
+    }
+
+    /// kube-rs's watcher streams (`watcher(..).default_backoff()`, seed 002):
+    /// retry every failure, forever, with [`backoff_presets::kube_watcher`]
+    /// (800 ms ×2 to 30 s, jittered, reset after 120 s quiet); the driver resets
+    /// the backoff on every successful event.
+    #[must_use]
+    pub const fn kube_watcher() -> Self {
+        RetryPolicy {
+            max_attempts: attempts(u32::MAX),
+            deadline: None,
+            per_try_timeout: None,
+            backoff: backoff_presets::kube_watcher(),
+            throttled_backoff: None,
+            classifier: StandardClassifier {
+                retryable: StatusSet::EMPTY.with_range(400, 599),
+                throttling: StatusSet::DEFAULT_THROTTLING,
+                non_idempotent_statuses: StatusSet::EMPTY,
+                retry_connect_errors: true,
+                retry_timeouts: true,
+                retry_transport_errors: true,
+            },
+            hints: HintPolicy::DEFAULT,
+        }
+    }
+
+    /// AWS SDKs' standard retry mode: 3 attempts, full jitter with base 1 s and
+    /// cap 20 s, retrying 500/502/503/504 and transport errors, 429 as throttling
+    /// (AWS SDK reference guide, "Retry behavior"; botocore `retries/standard.py`).
+    /// Pair it with [`BudgetConfig::AWS_STANDARD`](crate::retry::BudgetConfig::AWS_STANDARD).
+    #[must_use]
+    pub const fn aws_standard() -> Self {
+        RetryPolicy {
+            max_attempts: attempts(3),
+            deadline: None,
+            per_try_timeout: None,
+            backoff: backoff_presets::aws_standard(),
+            throttled_backoff: None,
+            classifier: StandardClassifier {
+                retryable: StatusSet::from_codes(&[429, 500, 502, 503, 504]),
+                throttling: StatusSet::DEFAULT_THROTTLING,
+                non_idempotent_statuses: StatusSet::EMPTY,
+                retry_connect_errors: true,
+                retry_timeouts: true,
+                retry_transport_errors: true,
+            },
+            hints: HintPolicy::DEFAULT,
+        }
+    }
+
+    /// gRFC A6 client retries with the example service config of the proposal:
+    /// `maxAttempts: 4`, `initialBackoff: 0.1s`, `maxBackoff: 1s`,
+    /// `backoffMultiplier: 2`, delays drawn uniformly from `[0, current]` (full
+    /// jitter). gRPC retries on status codes, not HTTP statuses; here
+    /// UNAVAILABLE maps to 503 (its usual HTTP rendering) and RESOURCE_EXHAUSTED
+    /// to 429. Server pushback (`grpc-retry-pushback-ms`) is honoured, and a
+    /// negative pushback stops retries. Pair it with
+    /// [`BudgetConfig::GRPC`](crate::retry::BudgetConfig::GRPC) for `retryThrottling`.
+    #[must_use]
+    pub const fn grpc_a6() -> Self {
+        RetryPolicy {
+            max_attempts: attempts(4),
+            deadline: None,
+            per_try_timeout: None,
+            backoff: backoff(
+                Duration::from_millis(100),
+                Factor::TWO,
+                Jitter::Full,
+                Duration::from_secs(1),
+                None,
+            ),
+            throttled_backoff: None,
+            classifier: StandardClassifier {
+                retryable: StatusSet::from_codes(&[429, 503]),
+                throttling: StatusSet::DEFAULT_THROTTLING,
+                non_idempotent_statuses: StatusSet::EMPTY,
+                retry_connect_errors: true,
+                retry_timeouts: false,
+                retry_transport_errors: false,
+            },
+            hints: HintPolicy::DEFAULT,
+        }
+    }
+
+    /// urllib3's `Retry` as commonly configured: `total=3` (urllib3's
+    /// `Retry.DEFAULT`), `backoff_factor=0.5` so delays of 1 s, 2 s, 4 s…
+    /// capped at `DEFAULT_BACKOFF_MAX` = 120 s, only idempotent methods
+    /// (`DEFAULT_ALLOWED_METHODS`), and `Retry-After` honoured on
+    /// `RETRY_AFTER_STATUS_CODES` = 413, 429 and 503. urllib3 2.x makes its first
+    /// retry without delay; relent waits `backoff_factor × 2` there instead.
+    #[must_use]
+    pub const fn urllib3() -> Self {
+        RetryPolicy {
+            max_attempts: attempts(4),
+            deadline: None,
+            per_try_timeout: None,
+            backoff: backoff(
+                Duration::from_secs(1),
+                Factor::TWO,
+                Jitter::None,
+                Duration::from_secs(120),
+                None,
+            ),
+            throttled_backoff: None,
+            classifier: StandardClassifier {
+                retryable: StatusSet::from_codes(&[413, 429, 503]),
+                throttling: StatusSet::DEFAULT_THROTTLING,
+                non_idempotent_statuses: StatusSet::EMPTY,
+                retry_connect_errors: true,
+                retry_timeouts: true,
+                retry_transport_errors: true,
+            },
+            hints: HintPolicy::DEFAULT,
+        }
+    }
+}
+
+impl Default for RetryPolicy<StandardClassifier> {
+    /// Three attempts of [`StandardClassifier::DEFAULT`] with exponential backoff
+    /// from 100 ms, doubling, equal jitter, capped at 10 s; hints capped at
+    /// [`HintPolicy::DEFAULT`]. A conservative general-purpose policy.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: attempts(3),
+            deadline: None,
+            per_try_timeout: None,
+            backoff: backoff(
+                Duration::from_millis(100),
+                Factor::TWO,
+                Jitter::Equal,
+                Duration::from_secs(10),
+                None,
+            ),
+            throttled_backoff: None,
+            classifier: StandardClassifier::DEFAULT,
+            hints: HintPolicy::DEFAULT,
+        }
+    }
+}

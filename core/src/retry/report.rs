@@ -1,0 +1,169 @@
+//! What the machine tells its driver: actions, and the story of a give-up.
+
+use core::fmt;
+use core::time::Duration;
+
+use crate::hint::ExcessKind;
+use crate::retry::{Forbidden, Outcome, RetryKind};
+use crate::time::Instant;
+
+/// What the driver should do next. Returned by [`Retry::poll`](crate::retry::Retry::poll).
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Start attempt number `attempt` now (call `handle_attempt_started`), and
+    /// abandon it after `timeout` (`None`: no limit) = min(per-try timeout, time left).
+    Send {
+        /// 1-based attempt number.
+        attempt: u32,
+        /// How long this attempt may take.
+        timeout: Option<Duration>,
+    },
+    /// Sleep until `until`, then poll again.
+    Wait {
+        /// When to poll again.
+        until: Instant,
+        /// Why we are waiting.
+        reason: WaitReason,
+    },
+    /// An attempt is in flight: feed its outcome (or call `handle_timer` at `timeout_at`).
+    AwaitOutcome {
+        /// When the in-flight attempt times out, if it has a limit.
+        timeout_at: Option<Instant>,
+    },
+    /// The operation succeeded or ended with a final (non-retryable, non-error) response.
+    Done {
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Stop: no more attempts. The report says why, and what happened before.
+    GiveUp(Report),
+}
+
+/// Why the machine asks the driver to wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitReason {
+    /// Backing off after a failure of this kind.
+    Backoff(RetryKind),
+    /// The server asked for this delay (Retry-After or another hint).
+    ServerHint(Duration),
+    /// A shared deadline (another operation's Retry-After for the same key) is still active.
+    Gate,
+}
+
+impl fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitReason::Backoff(RetryKind::Transient) => {
+                f.write_str("backoff after a transient failure")
+            }
+            WaitReason::Backoff(RetryKind::Throttled) => f.write_str("backoff after throttling"),
+            WaitReason::Backoff(RetryKind::TimedOut) => f.write_str("backoff after a timeout"),
+            WaitReason::ServerHint(d) => write!(f, "server asked to wait {d:?}"),
+            WaitReason::Gate => f.write_str("an earlier Retry-After for this key is still active"),
+        }
+    }
+}
+
+/// Why the machine gave up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GiveUpReason {
+    /// The last outcome is not worth a retry (e.g. a 404, or an error no rule retries).
+    NotRetryable,
+    /// A classifier forbade a retry.
+    Forbidden(Forbidden),
+    /// The maximum number of attempts was made.
+    MaxAttempts,
+    /// The overall deadline passed, or the next wait would end at or past it.
+    Deadline,
+    /// The shared retry budget refused a retry.
+    BudgetExhausted,
+    /// A server hint (or an active gate deadline) asks for a wait beyond a limit;
+    /// it is not silently obeyed.
+    HintTooLong {
+        /// What the server asked for.
+        hint: Duration,
+        /// The limit it broke.
+        limit: Duration,
+        /// Which limit: the hint cap or the operation's time left.
+        kind: ExcessKind,
+    },
+    /// The backoff schedule ran out (its own max attempts or max elapsed).
+    BackoffExhausted,
+    /// The caller began consuming the response body; a retry would duplicate it.
+    Committed,
+}
+
+impl fmt::Display for GiveUpReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GiveUpReason::NotRetryable => f.write_str("the outcome is not retryable"),
+            GiveUpReason::Forbidden(Forbidden::NotIdempotent) => {
+                f.write_str("the request may have reached the server and is not idempotent")
+            }
+            GiveUpReason::Forbidden(Forbidden::ServerSaidStop) => {
+                f.write_str("the server said not to retry")
+            }
+            GiveUpReason::Forbidden(Forbidden::BodyNotReplayable) => {
+                f.write_str("the request body cannot be replayed")
+            }
+            GiveUpReason::Forbidden(Forbidden::Vetoed) => {
+                f.write_str("a classifier vetoed the retry")
+            }
+            GiveUpReason::MaxAttempts => f.write_str("maximum attempts reached"),
+            GiveUpReason::Deadline => {
+                f.write_str("the overall deadline leaves no time for another attempt")
+            }
+            GiveUpReason::BudgetExhausted => f.write_str("the shared retry budget is exhausted"),
+            GiveUpReason::HintTooLong { hint, limit, kind } => {
+                let which = match kind {
+                    ExcessKind::Cap => "hint cap",
+                    ExcessKind::Deadline => "time left before the deadline",
+                };
+                write!(
+                    f,
+                    "the server asked to wait {hint:?}, beyond the {which} of {limit:?}"
+                )
+            }
+            GiveUpReason::BackoffExhausted => f.write_str("the backoff schedule is exhausted"),
+            GiveUpReason::Committed => f.write_str("the response body was already being consumed"),
+        }
+    }
+}
+
+/// The full story of a give-up: nothing is silently dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// Why the machine stopped.
+    pub reason: GiveUpReason,
+    /// Attempts made.
+    pub attempts: u32,
+    /// How the last attempt ended, if one was made.
+    pub last: Option<Outcome>,
+    /// Total time spent waiting between attempts (scheduled waits).
+    pub waited: Duration,
+    /// Time from the operation's start to the give-up.
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "gave up after {} attempt", self.attempts)?;
+        if self.attempts != 1 {
+            f.write_str("s")?;
+        }
+        match self.last {
+            Some(Outcome::Response { status, .. }) => write!(f, " (last: status {status})")?,
+            Some(Outcome::Transport(e)) => write!(f, " (last: {e})")?,
+            None => {}
+        }
+        write!(
+            f,
+            ", {:?} waited, {:?} elapsed: {}",
+            self.waited, self.elapsed, self.reason
+        )
+    }
+}
+
+impl core::error::Error for Report {}
