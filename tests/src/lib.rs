@@ -9,3 +9,6 @@
 //!   it with `#[path]` instead of depending on this unpublished crate.
 
 pub mod server;
+
+/// The virtual-time simulator of many retry machines against one server.
+pub mod sim;
