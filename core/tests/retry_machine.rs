@@ -1,0 +1,474 @@
+//! The retry machine's contract, case by case, and its laws under random event sequences.
+
+use core::time::Duration;
+
+use proptest::prelude::*;
+use relent::Instant;
+use relent::backoff::{BackoffPolicy, Jitter};
+use relent::hint::{ExcessKind, HintPolicy, OnExcess, ServerHint};
+use relent::retry::{
+    Action, Attempt, BudgetConfig, Classify, Forbidden, GiveUpReason, Outcome, Retry, RetryPolicy,
+    TokenBucket, TransportError, Verdict, WaitReason,
+};
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn fixed_policy() -> RetryPolicy {
+    // 1 s, 2 s, 4 s … without jitter, so waits are exact.
+    let backoff = BackoffPolicy::builder(relent::Schedule::Exponential {
+        base: secs(1),
+        factor: relent::Factor::TWO,
+    })
+    .jitter(Jitter::None)
+    .cap(secs(60))
+    .build()
+    .unwrap();
+    RetryPolicy::default()
+        .with_backoff(backoff)
+        .with_max_attempts(5)
+}
+
+/// Start an attempt and feed it a status; returns the next action.
+fn answer(op: &mut Retry, now: Instant, status: u16, hint: Option<ServerHint>) -> Action {
+    assert!(
+        matches!(op.poll(now, None), Action::Send { .. }),
+        "{:?}",
+        op.poll(now, None)
+    );
+    op.handle_attempt_started(now);
+    op.handle_response(now, status, hint);
+    op.poll(now, None)
+}
+
+#[test]
+fn backoff_waits_are_exact_and_success_is_done() {
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut now = Instant::ZERO;
+    for expected in [1, 2, 4] {
+        let Action::Wait { until, reason } = answer(&mut op, now, 503, None) else {
+            panic!()
+        };
+        assert_eq!(until, now + secs(expected));
+        assert!(matches!(reason, WaitReason::Backoff(_)));
+        // Polling early keeps waiting; polling on time sends.
+        assert!(matches!(
+            op.poll(until - Duration::from_nanos(1), None),
+            Action::Wait { .. }
+        ));
+        now = until;
+    }
+    assert_eq!(
+        answer(&mut op, now, 204, None),
+        Action::Done { attempts: 4 }
+    );
+    assert_eq!(op.waited(), secs(7));
+}
+
+#[test]
+fn max_attempts_gives_up_with_the_whole_story() {
+    let mut op = Retry::new(fixed_policy().with_max_attempts(2), 1, Instant::ZERO).idempotent(true);
+    let Action::Wait { until, .. } = answer(&mut op, Instant::ZERO, 502, None) else {
+        panic!()
+    };
+    let Action::GiveUp(report) = answer(&mut op, until, 503, None) else {
+        panic!()
+    };
+    assert_eq!(report.reason, GiveUpReason::MaxAttempts);
+    assert_eq!(report.attempts, 2);
+    assert_eq!(
+        report.last,
+        Some(Outcome::Response {
+            status: 503,
+            hint: None
+        })
+    );
+    assert_eq!(report.waited, secs(1));
+    assert_eq!(report.elapsed, secs(1));
+    let text = report.to_string();
+    assert!(
+        text.contains("2 attempts") && text.contains("503") && text.contains("maximum"),
+        "{text}"
+    );
+}
+
+#[test]
+fn final_responses_and_nonsense_statuses_are_not_retried() {
+    for status in [404, 0, 999, u16::MAX] {
+        let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+        let Action::GiveUp(report) = answer(&mut op, Instant::ZERO, status, None) else {
+            panic!()
+        };
+        assert_eq!(report.reason, GiveUpReason::NotRetryable, "{status}");
+    }
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    assert_eq!(
+        answer(&mut op, Instant::ZERO, 304, None),
+        Action::Done { attempts: 1 }
+    );
+}
+
+#[test]
+fn server_hints_override_backoff_and_are_capped() {
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let hint = Some(ServerHint::After(secs(7)));
+    let Action::Wait { until, reason } = answer(&mut op, Instant::ZERO, 429, hint) else {
+        panic!()
+    };
+    assert_eq!(until, Instant::ZERO + secs(7));
+    assert_eq!(reason, WaitReason::ServerHint(secs(7)));
+    assert_eq!(op.hint_deadline(), Some(until));
+
+    // Beyond the default 300 s cap: give up at once, saying so; the table is told the cap.
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let Action::GiveUp(report) = answer(
+        &mut op,
+        Instant::ZERO,
+        429,
+        Some(ServerHint::After(secs(1_000_000))),
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        report.reason,
+        GiveUpReason::HintTooLong {
+            hint: secs(1_000_000),
+            limit: secs(300),
+            kind: ExcessKind::Cap
+        }
+    );
+    assert_eq!(op.hint_deadline(), Some(Instant::ZERO + secs(300)));
+
+    // With UseBackoff, the excessive hint is replaced by the schedule.
+    let policy =
+        fixed_policy().with_hints(HintPolicy::DEFAULT.with_on_excess(OnExcess::UseBackoff));
+    let mut op = Retry::new(policy, 1, Instant::ZERO).idempotent(true);
+    let Action::Wait { until, reason } = answer(
+        &mut op,
+        Instant::ZERO,
+        429,
+        Some(ServerHint::After(secs(1_000_000))),
+    ) else {
+        panic!()
+    };
+    assert_eq!(until, Instant::ZERO + secs(1));
+    assert!(matches!(reason, WaitReason::Backoff(_)));
+
+    // A negative gRPC pushback means stop.
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let Action::GiveUp(report) = answer(&mut op, Instant::ZERO, 503, Some(ServerHint::DoNotRetry))
+    else {
+        panic!()
+    };
+    assert_eq!(
+        report.reason,
+        GiveUpReason::Forbidden(Forbidden::ServerSaidStop)
+    );
+}
+
+#[test]
+fn the_gate_waits_or_gives_up_before_sending() {
+    let t0 = Instant::from_secs(100);
+    let policy = fixed_policy().with_deadline(Some(secs(10)));
+    // A gate 3 s away: wait for it, then send.
+    let mut op = Retry::new(policy.clone(), 1, t0).idempotent(true);
+    let gate = Some(t0 + secs(3));
+    assert_eq!(
+        op.poll(t0, gate),
+        Action::Wait {
+            until: t0 + secs(3),
+            reason: WaitReason::Gate
+        }
+    );
+    assert!(matches!(
+        op.poll(t0 + secs(3), gate),
+        Action::Send { attempt: 1, .. }
+    ));
+    // A gate past the deadline: give up at once, no attempt made.
+    let mut op = Retry::new(policy.clone(), 1, t0).idempotent(true);
+    let Action::GiveUp(report) = op.poll(t0, Some(t0 + secs(60))) else {
+        panic!()
+    };
+    assert!(matches!(
+        report.reason,
+        GiveUpReason::HintTooLong {
+            kind: ExcessKind::Deadline,
+            ..
+        }
+    ));
+    assert_eq!(report.attempts, 0);
+    assert_eq!(report.elapsed, Duration::ZERO);
+    // A gate beyond the cap (no deadline): give up at once too.
+    let mut op = Retry::new(fixed_policy(), 1, t0).idempotent(true);
+    let Action::GiveUp(report) = op.poll(t0, Some(t0 + secs(3_600))) else {
+        panic!()
+    };
+    assert!(matches!(
+        report.reason,
+        GiveUpReason::HintTooLong {
+            kind: ExcessKind::Cap,
+            ..
+        }
+    ));
+    // An expired gate is ignored.
+    let mut op = Retry::new(fixed_policy(), 1, t0).idempotent(true);
+    assert!(matches!(
+        op.poll(t0, Some(t0 - secs(1))),
+        Action::Send { .. }
+    ));
+}
+
+#[test]
+fn deadline_bounds_attempt_timeouts_and_waits() {
+    let policy = fixed_policy()
+        .with_deadline(Some(secs(5)))
+        .with_per_try_timeout(Some(secs(3)));
+    let mut op = Retry::new(policy, 1, Instant::ZERO).idempotent(true);
+    assert_eq!(
+        op.poll(Instant::ZERO, None),
+        Action::Send {
+            attempt: 1,
+            timeout: Some(secs(3))
+        }
+    );
+    op.handle_attempt_started(Instant::ZERO);
+    // The attempt times out at 3 s.
+    assert_eq!(
+        op.poll(Instant::ZERO, None),
+        Action::AwaitOutcome {
+            timeout_at: Some(Instant::ZERO + secs(3))
+        }
+    );
+    op.handle_timer(Instant::ZERO + secs(2)); // too early: nothing
+    assert!(matches!(
+        op.poll(Instant::ZERO, None),
+        Action::AwaitOutcome { .. }
+    ));
+    let t = Instant::ZERO + secs(3);
+    op.handle_timer(t);
+    // Backoff 1 s, ends at 4 s < 5 s: wait; the next attempt gets only the 1 s left.
+    let Action::Wait { until, .. } = op.poll(t, None) else {
+        panic!()
+    };
+    assert_eq!(until, Instant::ZERO + secs(4));
+    assert_eq!(
+        op.poll(until, None),
+        Action::Send {
+            attempt: 2,
+            timeout: Some(secs(1))
+        }
+    );
+    op.handle_attempt_started(until);
+    op.handle_response(until + Duration::from_millis(100), 503, None);
+    // The next backoff (2 s) would end past the deadline: give up now.
+    let Action::GiveUp(report) = op.poll(until, None) else {
+        panic!()
+    };
+    assert_eq!(report.reason, GiveUpReason::Deadline);
+    assert_eq!(
+        report.last,
+        Some(Outcome::Response {
+            status: 503,
+            hint: None
+        })
+    );
+}
+
+#[test]
+fn committed_operations_are_not_retried() {
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
+    op.handle_attempt_started(Instant::ZERO);
+    op.handle_commit();
+    op.handle_transport_error(Instant::ZERO, TransportError::ResetAfterSend);
+    let Action::GiveUp(report) = op.poll(Instant::ZERO, None) else {
+        panic!()
+    };
+    assert_eq!(report.reason, GiveUpReason::Committed);
+}
+
+#[test]
+fn body_not_replayable_gets_one_attempt() {
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
+    op.handle_attempt_started(Instant::ZERO);
+    op.handle_transport_error(Instant::ZERO, TransportError::BodyNotReplayable);
+    let Action::GiveUp(report) = op.poll(Instant::ZERO, None) else {
+        panic!()
+    };
+    assert_eq!(
+        report.reason,
+        GiveUpReason::Forbidden(Forbidden::BodyNotReplayable)
+    );
+    assert_eq!(report.attempts, 1);
+}
+
+#[test]
+fn a_veto_classifier_ends_classification() {
+    let veto = |a: &Attempt| match a.outcome {
+        Outcome::Response { status: 503, .. } => Verdict::Forbid(Forbidden::Vetoed),
+        _ => Verdict::NoOpinion,
+    };
+    let policy = fixed_policy();
+    let classifier = veto.then(policy.classifier);
+    let mut op = Retry::new(policy.with_classifier(classifier), 1, Instant::ZERO).idempotent(true);
+    assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
+    op.handle_attempt_started(Instant::ZERO);
+    op.handle_response(Instant::ZERO, 503, None);
+    let Action::GiveUp(report) = op.poll(Instant::ZERO, None) else {
+        panic!()
+    };
+    assert_eq!(report.reason, GiveUpReason::Forbidden(Forbidden::Vetoed));
+}
+
+#[test]
+fn an_empty_budget_refuses_retries() {
+    let bucket = TokenBucket::new(BudgetConfig::ratio(0, 1, 0), Instant::ZERO);
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO)
+        .idempotent(true)
+        .with_budget(bucket);
+    assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
+    op.handle_attempt_started(Instant::ZERO);
+    op.handle_response(Instant::ZERO, 503, None);
+    let Action::Wait { until, .. } = op.poll(Instant::ZERO, None) else {
+        panic!()
+    };
+    assert!(matches!(op.poll(until, None), Action::Send { .. }));
+    op.handle_attempt_started(until);
+    op.handle_response(until, 503, None);
+    let Action::GiveUp(report) = op.poll(until, None) else {
+        panic!()
+    };
+    assert_eq!(report.reason, GiveUpReason::BudgetExhausted);
+    assert_eq!(op.budget().balance(), 0);
+}
+
+#[test]
+fn extremes_never_panic() {
+    let policy = fixed_policy()
+        .with_max_attempts(u32::MAX)
+        .with_deadline(Some(Duration::MAX))
+        .with_per_try_timeout(Some(Duration::MAX));
+    let mut op = Retry::new(policy, u64::MAX, Instant::MAX).idempotent(true);
+    for _ in 0..100 {
+        match op.poll(Instant::MAX, None) {
+            Action::Send { .. } => {
+                op.handle_attempt_started(Instant::MAX);
+                op.handle_response(Instant::ZERO, 503, Some(ServerHint::After(Duration::MAX)));
+            }
+            Action::Wait { .. } | Action::AwaitOutcome { .. } => op.handle_timer(Instant::MAX),
+            Action::Done { .. } | Action::GiveUp(_) => break,
+        }
+    }
+    // Zero attempts reads as one.
+    let mut op = Retry::new(fixed_policy().with_max_attempts(0), 1, Instant::ZERO).idempotent(true);
+    let Action::GiveUp(report) = answer(&mut op, Instant::ZERO, 503, None) else {
+        panic!()
+    };
+    assert_eq!(report.reason, GiveUpReason::MaxAttempts);
+}
+
+#[derive(Clone, Debug)]
+enum Input {
+    Poll(u64),
+    Started,
+    Status(u16, Option<u64>),
+    Error(u8),
+    Timer(u64),
+    Success,
+    Commit,
+}
+
+fn input() -> impl Strategy<Value = Input> {
+    prop_oneof![
+        (0u64..20_000).prop_map(Input::Poll),
+        Just(Input::Started),
+        (
+            prop::sample::select(vec![200u16, 204, 404, 408, 429, 500, 502, 503, 504, 0, 999]),
+            prop::option::of(0u64..400)
+        )
+            .prop_map(|(s, h)| Input::Status(s, h)),
+        (0u8..5).prop_map(Input::Error),
+        (0u64..20_000).prop_map(Input::Timer),
+        Just(Input::Success),
+        Just(Input::Commit),
+    ]
+}
+
+fn drive(policy: &RetryPolicy, seed: u64, idempotent: bool, inputs: &[Input]) -> Vec<Action> {
+    let mut op = Retry::new(policy.clone(), seed, Instant::ZERO).idempotent(idempotent);
+    let mut now = Instant::ZERO;
+    let mut out = Vec::new();
+    for i in inputs {
+        match i {
+            Input::Poll(ms) => {
+                now += Duration::from_millis(*ms);
+                out.push(op.poll(now, None));
+            }
+            Input::Started => op.handle_attempt_started(now),
+            Input::Status(s, h) => {
+                op.handle_response(now, *s, h.map(|h| ServerHint::After(secs(h))))
+            }
+            Input::Error(e) => op.handle_transport_error(
+                now,
+                [
+                    TransportError::ConnectFailed,
+                    TransportError::TimedOut,
+                    TransportError::ResetAfterSend,
+                    TransportError::BodyNotReplayable,
+                    TransportError::Other,
+                ][*e as usize],
+            ),
+            Input::Timer(ms) => {
+                now += Duration::from_millis(*ms);
+                op.handle_timer(now);
+            }
+            Input::Success => op.handle_success(now),
+            Input::Commit => op.handle_commit(),
+        }
+        assert!(op.attempts() <= policy.max_attempts.get());
+    }
+    out.push(op.poll(now, None));
+    out
+}
+
+proptest! {
+    /// Same seed and same events give the same actions; attempts never exceed the maximum;
+    /// every wait ends before the deadline; once finished, the machine stays finished.
+    #[test]
+    fn laws_hold_for_any_event_sequence(
+        seed in any::<u64>(),
+        idempotent in any::<bool>(),
+        max in 1u32..6,
+        deadline_s in prop::option::of(1u64..60),
+        inputs in prop::collection::vec(input(), 0..80),
+    ) {
+        let policy = RetryPolicy::default()
+            .with_max_attempts(max)
+            .with_deadline(deadline_s.map(secs))
+            .with_per_try_timeout(Some(secs(2)));
+        let a = drive(&policy, seed, idempotent, &inputs);
+        let b = drive(&policy, seed, idempotent, &inputs);
+        prop_assert_eq!(&a, &b);
+        let deadline = deadline_s.map(|s| Instant::ZERO + secs(s));
+        let mut finished: Option<Action> = None;
+        for action in &a {
+            if let Some(f) = finished {
+                prop_assert_eq!(*action, f, "a finished machine changed its mind");
+            }
+            match *action {
+                Action::Wait { until, .. } => {
+                    if let Some(d) = deadline { prop_assert!(until < d); }
+                }
+                Action::Send { attempt, timeout } => {
+                    prop_assert!(attempt <= max);
+                    prop_assert!(timeout.is_some());
+                }
+                Action::Done { attempts } => { prop_assert!(attempts <= max); finished = Some(*action); }
+                Action::GiveUp(r) => { prop_assert!(r.attempts <= max); finished = Some(*action); }
+                Action::AwaitOutcome { .. } => {}
+            }
+        }
+    }
+}
