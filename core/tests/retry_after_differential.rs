@@ -6,14 +6,17 @@
 //! IMF-fixdate and rearranged, field by field, into RFC 850 and asctime, so
 //! the renderings owe nothing to the code under test.
 //!
-//! The one documented difference is the RFC 850 two-digit year. httpdate
-//! uses a fixed pivot (`src/date.rs`, `parse_rfc850_date`: `yy < 70` → 20yy,
-//! else 19yy), i.e. always the window 1970..=2069. We apply RFC 9110's
-//! 50-year rule against a reference time: `C + yy` in the reference's century
-//! `C`, minus 100 if that is more than 50 years after the reference. The two
-//! coincide exactly when the reference is 2019-12-31T23:59:59Z (then "more
-//! than 50 years ahead" means "after 2069-12-31T23:59:59"), which the first
-//! RFC 850 property checks; the others pin down where and how they differ.
+//! Two small documented differences: the leap second `23:59:60`, which RFC
+//! 9110 allows and httpdate rejects, and the SP between an RFC 850 year and
+//! hour, which httpdate does not check. The main one is the RFC 850 two-digit
+//! year. httpdate uses a fixed pivot (`src/date.rs`, `parse_rfc850_date`:
+//! `yy < 70` → 20yy, else 19yy), i.e. always the window 1970..=2069. We apply
+//! RFC 9110's 50-year rule against a reference time: `C + yy` in the
+//! reference's century `C`, minus 100 if that is more than 50 years after
+//! the reference. The two coincide exactly when the reference is
+//! 2019-12-31T23:59:59Z (then "more than 50 years ahead" means "after
+//! 2069-12-31T23:59:59"), which the first RFC 850 property checks; the
+//! others pin down where and how they differ.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -363,4 +366,18 @@ fn system_time_conversion_round_trips() {
     let st: SystemTime = t.into();
     assert_eq!(httpdate::fmt_http_date(st), "Sun, 06 Nov 1994 08:49:37 GMT");
     assert_eq!(UnixTime::from(st), t);
+}
+
+/// Found by the fuzz target: httpdate 1.0.3 never looks at the byte between
+/// an RFC 850 date's two-digit year and its hour. The grammar (`date2 SP
+/// time-of-day`) requires SP there, and so do we.
+#[test]
+fn rfc850_separator_is_checked_unlike_httpdate() {
+    let s = "Friday, 01-Jan-21T00:00:00 GMT";
+    assert_eq!(httpdate_secs(s), Some(1_609_459_200));
+    assert_eq!(ours(s, NOW), Err(ParseError::UnknownFormat));
+    assert_eq!(
+        ours("Friday, 01-Jan-21 00:00:00 GMT", NOW),
+        Ok(1_609_459_200)
+    );
 }

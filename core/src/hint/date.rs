@@ -89,13 +89,19 @@ pub fn parse_http_date(value: &[u8], reference: UnixTime) -> Result<UnixTime, Pa
     if s.is_empty() {
         return Err(ParseError::Empty);
     }
-    if !s.is_ascii() {
-        return Err(ParseError::NonAscii);
-    }
-    parse_trimmed(s, reference)
+    // A successful parse implies ASCII; scan only to name an error.
+    parse_trimmed(s, reference).map_err(|e| {
+        if s.is_ascii() {
+            e
+        } else {
+            ParseError::NonAscii
+        }
+    })
 }
 
-/// Parses an already-trimmed, non-empty, ASCII value.
+/// Parses an already-trimmed, non-empty value. Every byte is checked, so a
+/// value with a non-ASCII byte never parses (the error then names some
+/// other problem; callers map it to [`ParseError::NonAscii`]).
 pub(crate) fn parse_trimmed(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
     if let Ok(b) = <&[u8; 29]>::try_from(s) {
         if b[3] == b',' {
@@ -111,6 +117,7 @@ pub(crate) fn parse_trimmed(s: &[u8], reference: UnixTime) -> Result<UnixTime, P
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT`
+#[inline]
 fn imf_fixdate(b: &[u8; 29]) -> Result<Fields, ParseError> {
     if b[4] != b' ' || b[7] != b' ' || b[11] != b' ' || b[16] != b' ' || b[25] != b' ' {
         return Err(ParseError::UnknownFormat);
@@ -136,6 +143,7 @@ fn imf_fixdate(b: &[u8; 29]) -> Result<Fields, ParseError> {
 }
 
 /// `Sun Nov  6 08:49:37 1994` (the day may also be written `06`, as `date3` allows).
+#[inline]
 fn asctime(b: &[u8; 24]) -> Result<Fields, ParseError> {
     if b[7] != b' ' || b[10] != b' ' || b[19] != b' ' || b[13] != b':' || b[16] != b':' {
         return Err(ParseError::UnknownFormat);
@@ -221,12 +229,31 @@ fn resolve_two_digit_year(
     }
 }
 
+/// A three-letter name packed into an integer, so that a lookup is one
+/// `match` on a `u32` instead of byte-string comparisons.
+const fn pack3(b: [u8; 3]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], 0])
+}
+
+#[inline]
 fn short_day(name: [u8; 3]) -> Result<u8, ParseError> {
-    SHORT_DAYS
-        .iter()
-        .position(|d| **d == name)
-        .and_then(|i| u8::try_from(i).ok())
-        .ok_or(ParseError::BadDayName)
+    const SUN: u32 = pack3(*b"Sun");
+    const MON: u32 = pack3(*b"Mon");
+    const TUE: u32 = pack3(*b"Tue");
+    const WED: u32 = pack3(*b"Wed");
+    const THU: u32 = pack3(*b"Thu");
+    const FRI: u32 = pack3(*b"Fri");
+    const SAT: u32 = pack3(*b"Sat");
+    match pack3(name) {
+        SUN => Ok(0),
+        MON => Ok(1),
+        TUE => Ok(2),
+        WED => Ok(3),
+        THU => Ok(4),
+        FRI => Ok(5),
+        SAT => Ok(6),
+        _ => Err(ParseError::BadDayName),
+    }
 }
 
 fn long_day(name: &[u8]) -> Result<u8, ParseError> {
@@ -237,15 +264,38 @@ fn long_day(name: &[u8]) -> Result<u8, ParseError> {
         .ok_or(ParseError::BadDayName)
 }
 
+#[inline]
 fn month(name: [u8; 3]) -> Result<u8, ParseError> {
-    MONTHS
-        .iter()
-        .position(|m| **m == name)
-        .and_then(|i| u8::try_from(i).ok())
-        .map(|i| i.wrapping_add(1))
-        .ok_or(ParseError::BadMonth)
+    const JAN: u32 = pack3(*b"Jan");
+    const FEB: u32 = pack3(*b"Feb");
+    const MAR: u32 = pack3(*b"Mar");
+    const APR: u32 = pack3(*b"Apr");
+    const MAY: u32 = pack3(*b"May");
+    const JUN: u32 = pack3(*b"Jun");
+    const JUL: u32 = pack3(*b"Jul");
+    const AUG: u32 = pack3(*b"Aug");
+    const SEP: u32 = pack3(*b"Sep");
+    const OCT: u32 = pack3(*b"Oct");
+    const NOV: u32 = pack3(*b"Nov");
+    const DEC: u32 = pack3(*b"Dec");
+    match pack3(name) {
+        JAN => Ok(1),
+        FEB => Ok(2),
+        MAR => Ok(3),
+        APR => Ok(4),
+        MAY => Ok(5),
+        JUN => Ok(6),
+        JUL => Ok(7),
+        AUG => Ok(8),
+        SEP => Ok(9),
+        OCT => Ok(10),
+        NOV => Ok(11),
+        DEC => Ok(12),
+        _ => Err(ParseError::BadMonth),
+    }
 }
 
+#[inline]
 fn gmt(zone: [u8; 3]) -> Result<(), ParseError> {
     if &zone == b"GMT" {
         Ok(())
@@ -255,6 +305,7 @@ fn gmt(zone: [u8; 3]) -> Result<(), ParseError> {
 }
 
 /// `HH:MM:SS` digits (separators already checked) → (hour, minute, second), unvalidated.
+#[inline]
 fn time_of_day(d: [u8; 6]) -> Result<(u8, u8, u8), ParseError> {
     let [h1, h2, m1, m2, s1, s2] = d;
     let hour = two_digits(h1, h2).ok_or(ParseError::BadNumber)?;
@@ -273,6 +324,7 @@ fn seconds_of_day(hour: u8, minute: u8, second: u8) -> u64 {
 }
 
 /// Validates the fields and converts them to seconds since the epoch.
+#[inline]
 fn to_unix(f: Fields) -> Result<UnixTime, ParseError> {
     let leap_second = (f.hour, f.minute, f.second) == (23, 59, 60);
     if f.hour > 23 || f.minute > 59 || (f.second > 59 && !leap_second) {
@@ -317,7 +369,18 @@ pub(crate) const fn days_in_month(year: u64, month: u8) -> u8 {
 /// `days = 146097·era + doe − 719468`.
 /// Arithmetic saturates; it is exact for every year below about 5·10¹⁶,
 /// far beyond what `UnixTime`'s `u64` seconds can reach (about 5.8·10¹¹ years).
+#[inline]
 pub(crate) fn days_from_civil(year: u64, month: u8, day: u8) -> Option<u64> {
+    match u16::try_from(year) {
+        // Four-digit years (every IMF-fixdate and asctime date): the same
+        // formula in narrow arithmetic that provably cannot overflow.
+        Ok(y) => days_from_civil_u16(y, month, day),
+        Err(_) => days_from_civil_wide(year, month, day),
+    }
+}
+
+/// [`days_from_civil`] in `u64` arithmetic, for any year.
+fn days_from_civil_wide(year: u64, month: u8, day: u8) -> Option<u64> {
     let m = u64::from(month);
     let d = u64::from(day);
     let y = if m <= 2 { year.checked_sub(1)? } else { year };
@@ -337,6 +400,32 @@ pub(crate) fn days_from_civil(year: u64, month: u8, day: u8) -> Option<u64> {
     era.saturating_mul(DAYS_PER_ERA)
         .saturating_add(doe)
         .checked_sub(DAYS_0000_03_01_TO_EPOCH)
+}
+
+/// [`days_from_civil`] for years below 65 536, where every intermediate value
+/// is below 65 536 · 366 < 2³², so `u32` steps cannot overflow.
+#[inline]
+fn days_from_civil_u16(year: u16, month: u8, day: u8) -> Option<u64> {
+    let m = u32::from(month);
+    let y = u32::from(year);
+    let y = if m <= 2 { y.checked_sub(1)? } else { y };
+    let era = y / 400;
+    let yoe = y % 400;
+    let mp = m.wrapping_add(9) % 12;
+    let doy = (mp.wrapping_mul(153).wrapping_add(2) / 5)
+        .wrapping_add(u32::from(day))
+        .checked_sub(1)?;
+    let doe = yoe
+        .wrapping_mul(365)
+        .wrapping_add(yoe / 4)
+        .wrapping_sub(yoe / 100)
+        .wrapping_add(doy);
+    // era ≤ 163 and doe < 146 097: at most about 2.4·10⁷.
+    let days = era
+        .wrapping_mul(DAYS_PER_ERA as u32)
+        .wrapping_add(doe)
+        .checked_sub(DAYS_0000_03_01_TO_EPOCH as u32)?;
+    Some(u64::from(days))
 }
 
 /// The proleptic-Gregorian (year, month, day) of a day count since 1970-01-01.
@@ -478,6 +567,32 @@ mod tests {
             } else {
                 (y + 1, 1, 1)
             };
+        }
+    }
+
+    #[test]
+    fn narrow_and_wide_civil_agree() {
+        for year in (0..=u64::from(u16::MAX))
+            .step_by(7)
+            .chain([1969, 1970, 2000, 2100, 65_535])
+        {
+            for (month, day) in [(1, 1), (2, 28), (3, 1), (12, 31)] {
+                let narrow = days_from_civil_u16(year as u16, month, day);
+                assert_eq!(
+                    narrow,
+                    days_from_civil_wide(year, month, day),
+                    "{year}-{month}-{day}"
+                );
+                if let Some(days) = narrow {
+                    assert_eq!(civil_from_days(days), (year, month, day));
+                }
+            }
+        }
+        // The wide path alone, far beyond four digits, round-trips too.
+        for days in [30_000_000, 1 << 40, u64::MAX / 86_400] {
+            let (y, m, d) = civil_from_days(days);
+            assert!(y > 65_535);
+            assert_eq!(days_from_civil(y, m, d), Some(days));
         }
     }
 

@@ -8,6 +8,7 @@
 /// Only SP and HTAB are whitespace in HTTP field values; CR, LF, VT and FF are
 /// not trimmed (they cannot legally appear in a field value at all), so they
 /// make the value malformed instead of silently vanishing.
+#[inline]
 pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
@@ -21,16 +22,23 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
 /// The value of `1*DIGIT`, saturating at `u64::MAX`; `None` if `s` is empty or
 /// holds anything but ASCII digits.
 ///
-/// Formula: `v = min(u64::MAX, Σ dᵢ·10^(n-1-i))`, computed as `v ← v·10 + d`
-/// with saturating steps. Once saturated the value stays `u64::MAX`, so a
-/// value of any length (99 digits, 64 KiB of digits) costs one pass and never
-/// wraps around to a small number.
+/// Formula: `v = min(u64::MAX, Σ dᵢ·10^(n-1-i))`, computed as `v ← v·10 + d`.
+/// The first 19 digits cannot overflow (10¹⁹ − 1 < 2⁶⁴ − 1 ≈ 1.8·10¹⁹), so
+/// they use plain steps; every later step saturates. Once saturated the value
+/// stays `u64::MAX`, so a value of any length (99 digits, 64 KiB of digits)
+/// costs one pass and never wraps around to a small number.
+#[inline]
 pub(crate) fn digits_saturating(s: &[u8]) -> Option<u64> {
     if s.is_empty() {
         return None;
     }
+    let (head, tail) = s.split_at(s.len().min(19));
     let mut v: u64 = 0;
-    for &b in s {
+    for &b in head {
+        // v < 10^18 before this step, so v·10 + 9 < 10^19: no wrap.
+        v = v.wrapping_mul(10).wrapping_add(u64::from(digit(b)?));
+    }
+    for &b in tail {
         let d = digit(b)?;
         v = v.saturating_mul(10).saturating_add(u64::from(d));
     }
@@ -38,6 +46,7 @@ pub(crate) fn digits_saturating(s: &[u8]) -> Option<u64> {
 }
 
 /// The value of one ASCII digit.
+#[inline]
 pub(crate) const fn digit(b: u8) -> Option<u8> {
     if b.is_ascii_digit() {
         Some(b.wrapping_sub(b'0'))
@@ -47,6 +56,7 @@ pub(crate) const fn digit(b: u8) -> Option<u8> {
 }
 
 /// The value of exactly two ASCII digits.
+#[inline]
 pub(crate) const fn two_digits(hi: u8, lo: u8) -> Option<u8> {
     match (digit(hi), digit(lo)) {
         // At most 9 * 10 + 9 = 99: no overflow possible in u8.
@@ -56,6 +66,7 @@ pub(crate) const fn two_digits(hi: u8, lo: u8) -> Option<u8> {
 }
 
 /// The value of exactly four ASCII digits.
+#[inline]
 pub(crate) const fn four_digits(a: u8, b: u8, c: u8, d: u8) -> Option<u16> {
     match (two_digits(a, b), two_digits(c, d)) {
         // At most 99 * 100 + 99 = 9999: no overflow possible in u16.

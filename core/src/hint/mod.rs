@@ -33,8 +33,13 @@
 //!
 //! // A server that answers every request with 429 + `Retry-After: 1000000`.
 //! let headers: [(&[u8], &[u8]); 1] = [(b"Retry-After", b"1000000")];
-//! let Some(ServerHint::After(wait)) = reader.read(headers, now).map(|h| h.hint) else { panic!() };
-//! assert!(matches!(policy.judge(wait, None), HintVerdict::GiveUp { kind: ExcessKind::Cap, .. }));
+//! let hint = reader.read(headers, now).map(|h| h.hint);
+//! let million = Duration::from_secs(1_000_000);
+//! assert_eq!(hint, Some(ServerHint::After(million)));
+//! assert_eq!(
+//!     policy.judge(million, None),
+//!     HintVerdict::GiveUp { hint: million, limit: Duration::from_secs(300), kind: ExcessKind::Cap }
+//! );
 //! ```
 
 mod date;

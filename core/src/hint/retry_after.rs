@@ -90,16 +90,25 @@ impl RetryAfter {
 /// ```
 pub fn parse_retry_after(value: &[u8], reference: UnixTime) -> Result<RetryAfter, ParseError> {
     let s = trim_ows(value);
-    if !s.is_ascii() {
-        return Err(ParseError::NonAscii);
-    }
+    // Every byte of a successful parse is checked against an ASCII literal or
+    // digit, so success implies ASCII: the scan for non-ASCII bytes is only
+    // needed to name the error, and stays off the fast path.
+    let non_ascii_or = |e: ParseError| {
+        if s.is_ascii() {
+            e
+        } else {
+            ParseError::NonAscii
+        }
+    };
     match s {
         [] => Err(ParseError::Empty),
         [b'0'..=b'9', ..] => digits_saturating(s)
             .map(|secs| RetryAfter::Delay(Duration::from_secs(secs)))
-            .ok_or(ParseError::BadDelaySeconds),
-        [b'+' | b'-', b'0'..=b'9', ..] => Err(ParseError::BadDelaySeconds),
-        _ => date::parse_trimmed(s, reference).map(RetryAfter::Date),
+            .ok_or_else(|| non_ascii_or(ParseError::BadDelaySeconds)),
+        [b'+' | b'-', b'0'..=b'9', ..] => Err(non_ascii_or(ParseError::BadDelaySeconds)),
+        _ => date::parse_trimmed(s, reference)
+            .map(RetryAfter::Date)
+            .map_err(non_ascii_or),
     }
 }
 

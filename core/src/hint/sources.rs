@@ -509,6 +509,26 @@ mod tests {
         assert_eq!(read(&r, &[("x-amz-retry-after", "-5")]), None);
     }
 
+    #[cfg(feature = "http")]
+    #[test]
+    fn header_map_convenience() {
+        let mut map = http::HeaderMap::new();
+        map.append("Retry-After", http::HeaderValue::from_static("12"));
+        map.append("retry-after", http::HeaderValue::from_static("12"));
+        map.append("x-amz-retry-after", http::HeaderValue::from_static("500"));
+        assert_eq!(
+            HintReader::new().read_header_map(&map, NOW),
+            after(12, HintSource::RetryAfter)
+        );
+        // Non-UTF-8 bytes are legal in a HeaderValue and simply not a hint.
+        let mut map = http::HeaderMap::new();
+        map.insert(
+            "retry-after",
+            http::HeaderValue::from_bytes(b"\xff12").unwrap(),
+        );
+        assert_eq!(HintReader::new().read_header_map(&map, NOW), None);
+    }
+
     #[test]
     fn unrelated_headers_are_ignored() {
         let r = HintReader::new();
