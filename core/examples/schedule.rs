@@ -142,7 +142,7 @@ fn parse_policy(spec: &str) -> Result<BackoffPolicy, String> {
             "factor" => b.factor(parse_float(value)?),
             "cap" | "max" => b.cap(parse_duration(value)?),
             "floor" | "min" => b.floor(parse_duration(value)?),
-            "attempts" => b.max_attempts(
+            "attempts" => b.max_delays(
                 value
                     .parse()
                     .map_err(|_| format!("attempts wants a whole number, got {value:?}"))?,
@@ -206,7 +206,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 fn run(args: &Args) {
     let p = &args.policy;
     // rows[i] = (delay, cumulative wait) of every seed that got an i-th delay.
-    let limited = p.max_attempts().is_some() || p.max_elapsed().is_some();
+    let limited = p.max_delays().is_some() || p.max_elapsed().is_some();
     let n_rows = args.rows.unwrap_or(if limited { 40 } else { 16 });
     let mut rows: Vec<Vec<(u64, u64)>> = vec![Vec::new(); n_rows];
     for seed in 0..args.seeds {
@@ -229,7 +229,7 @@ fn run(args: &Args) {
     println!("  {}", describe(p));
     println!("  {}", limits(p));
     if rows.is_empty() {
-        println!("\n  no delay is ever handed out (max_attempts = 0?)");
+        println!("\n  no delay is ever handed out (max_delays = 0?)");
         return;
     }
     let scale = rows
@@ -358,7 +358,7 @@ fn limits(p: &BackoffPolicy) -> String {
         } else {
             fmt(nanos(p.cap()))
         },
-        p.max_attempts()
+        p.max_delays()
             .map_or_else(|| "unlimited".to_owned(), |n| n.to_string()),
         opt(p.max_elapsed()),
         opt(p.reset_after_quiet()),

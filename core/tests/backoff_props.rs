@@ -64,7 +64,7 @@ fn policy() -> impl Strategy<Value = BackoffPolicy> {
                     .floor(floor)
                     .cap(floor.saturating_add(extra));
                 if let Some(a) = attempts {
-                    b = b.max_attempts(a);
+                    b = b.max_delays(a);
                 }
                 if let Some(e) = elapsed {
                     b = b.max_elapsed(e);
@@ -131,7 +131,7 @@ proptest! {
     fn jitter_windows(s in schedule(), cap in duration(), m in 0u64..=1_000_000, seed in any::<u64>()) {
         let f = Factor::from_millionths(m);
         for kind in [Jitter::Full, Jitter::Equal, Jitter::Proportional(f)] {
-            let Ok(p) = BackoffBuilder::new(s).jitter(kind).cap(cap).max_attempts(40).build() else {
+            let Ok(p) = BackoffBuilder::new(s).jitter(kind).cap(cap).max_delays(40).build() else {
                 continue;
             };
             let mut b = Backoff::new(p, seed);
@@ -191,10 +191,10 @@ proptest! {
         }
     }
 
-    /// `max_attempts(m)` hands out exactly m delays, then only `None`.
+    /// `max_delays(m)` hands out exactly m delays, then only `None`.
     #[test]
-    fn max_attempts_exact(m in 0u32..200, p in policy(), seed in any::<u64>()) {
-        let p = p.to_builder().max_attempts(m).no_max_elapsed().no_quiet_reset().build();
+    fn max_delays_exact(m in 0u32..200, p in policy(), seed in any::<u64>()) {
+        let p = p.to_builder().max_delays(m).no_max_elapsed().no_quiet_reset().build();
         let Ok(p) = p else { return Ok(()); };
         let mut b = Backoff::new(p, seed);
         let got = drive(&mut b, Instant::ZERO, Duration::from_millis(3), 500);
@@ -207,7 +207,7 @@ proptest! {
     /// each attempt takes; without jitter it also does not stop while another wait fits.
     #[test]
     fn max_elapsed_never_exceeded(p in policy(), e in duration(), work in duration(), seed in any::<u64>()) {
-        let Ok(p) = p.to_builder().max_elapsed(e).no_max_attempts().no_quiet_reset().build() else {
+        let Ok(p) = p.to_builder().max_elapsed(e).no_max_delays().no_quiet_reset().build() else {
             return Ok(());
         };
         let start = Instant::from_secs(10);
@@ -311,7 +311,7 @@ proptest! {
     fn nominal_views_agree(s in schedule(), n in 0u32..120) {
         let it: Vec<Duration> = s.iter().take(n as usize + 1).collect();
         prop_assert_eq!(s.nominal(n), it[n as usize]);
-        if let Ok(p) = BackoffBuilder::new(s).max_attempts(n + 1).build() {
+        if let Ok(p) = BackoffBuilder::new(s).max_delays(n + 1).build() {
             let run = drive(&mut Backoff::new(p, 9), Instant::ZERO, Duration::ZERO, 1_000);
             prop_assert_eq!(run, it);
         }

@@ -31,7 +31,12 @@ fn fixed_policy() -> RetryPolicy {
 }
 
 /// Start an attempt and feed it a status; returns the next action.
-fn answer(op: &mut Retry, now: Instant, status: u16, hint: Option<ServerHint>) -> Action {
+fn answer<C: Classify, B: relent::retry::Budget>(
+    op: &mut Retry<C, B>,
+    now: Instant,
+    status: u16,
+    hint: Option<ServerHint>,
+) -> Action {
     assert!(
         matches!(op.poll(now, None), Action::Send { .. }),
         "{:?}",
@@ -265,7 +270,13 @@ fn deadline_bounds_attempt_timeouts_and_waits() {
     let Action::GiveUp(report) = op.poll(until, None) else {
         panic!()
     };
-    assert_eq!(report.reason, GiveUpReason::Deadline);
+    assert_eq!(
+        report.reason,
+        GiveUpReason::Deadline {
+            wait: Some(secs(2)),
+            time_left: Duration::from_millis(900)
+        }
+    );
     assert_eq!(
         report.last,
         Some(Outcome::Response {
@@ -346,32 +357,164 @@ fn an_empty_budget_refuses_retries() {
 
 #[test]
 fn extremes_never_panic() {
+    // Start an hour before the end of time, with "forever" limits: the send and
+    // hint paths must run and saturate, not panic.
+    let start = Instant::MAX - secs(3_600);
     let policy = fixed_policy()
         .with_max_attempts(u32::MAX)
         .with_deadline(Some(Duration::MAX))
         .with_per_try_timeout(Some(Duration::MAX));
-    let mut op = Retry::new(policy, u64::MAX, Instant::MAX).idempotent(true);
+    let mut op = Retry::new(policy, u64::MAX, start).idempotent(true);
+    let mut sends = 0;
+    let mut now = start;
     for _ in 0..100 {
-        match op.poll(Instant::MAX, None) {
+        match op.poll(now, None) {
             Action::Send { .. } => {
-                op.handle_attempt_started(Instant::MAX);
-                op.handle_response(Instant::ZERO, 503, Some(ServerHint::After(Duration::MAX)));
+                sends += 1;
+                op.handle_attempt_started(now);
+                let hint = ServerHint::After(if sends % 2 == 0 {
+                    Duration::MAX
+                } else {
+                    secs(60)
+                });
+                op.handle_response(now, 503, Some(hint));
             }
-            Action::Wait { .. } | Action::AwaitOutcome { .. } => op.handle_timer(Instant::MAX),
+            Action::Wait { until, .. } => now = until,
+            Action::AwaitOutcome { .. } => op.handle_timer(Instant::MAX),
             Action::Done { .. } | Action::GiveUp(_) => break,
         }
     }
+    assert!(sends >= 2, "the send path ran ({sends} sends)");
+    let Action::GiveUp(report) = op.poll(now, None) else {
+        panic!()
+    };
+    assert!(
+        matches!(report.reason, GiveUpReason::HintTooLong { .. }),
+        "{report}"
+    );
+
     // Zero attempts reads as one.
     let mut op = Retry::new(fixed_policy().with_max_attempts(0), 1, Instant::ZERO).idempotent(true);
     let Action::GiveUp(report) = answer(&mut op, Instant::ZERO, 503, None) else {
         panic!()
     };
     assert_eq!(report.reason, GiveUpReason::MaxAttempts);
+
+    // A deadline of Instant::MAX means "never", even at Instant::MAX.
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).deadline_at(Some(Instant::MAX));
+    assert!(matches!(
+        op.poll(Instant::MAX, None),
+        Action::Send { timeout: None, .. }
+    ));
+}
+
+#[test]
+fn every_hint_reaches_the_table_even_when_the_operation_stops() {
+    // Last attempt: no retry, but the 30 s "not before" is still reported.
+    let mut op = Retry::new(fixed_policy().with_max_attempts(1), 1, Instant::ZERO).idempotent(true);
+    let Action::GiveUp(report) = answer(
+        &mut op,
+        Instant::ZERO,
+        429,
+        Some(ServerHint::After(secs(30))),
+    ) else {
+        panic!()
+    };
+    assert_eq!(report.reason, GiveUpReason::MaxAttempts);
+    assert_eq!(op.hint_deadline(), Some(Instant::ZERO + secs(30)));
+    // A POST: not retried, hint still reported.
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO);
+    let _ = answer(
+        &mut op,
+        Instant::ZERO,
+        429,
+        Some(ServerHint::After(secs(30))),
+    );
+    assert_eq!(op.hint_deadline(), Some(Instant::ZERO + secs(30)));
+    // A response without a hint clears it.
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let Action::Wait { until, .. } = answer(
+        &mut op,
+        Instant::ZERO,
+        429,
+        Some(ServerHint::After(secs(3))),
+    ) else {
+        panic!()
+    };
+    let _ = answer(&mut op, until, 503, None);
+    assert_eq!(op.hint_deadline(), None);
+}
+
+#[test]
+fn do_not_retry_stops_failures_but_not_successes() {
+    // A success carrying a (malformed → DoNotRetry) pushback is still a success.
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    assert_eq!(
+        answer(&mut op, Instant::ZERO, 200, Some(ServerHint::DoNotRetry)),
+        Action::Done { attempts: 1 }
+    );
+    // A classifier that asks for a retry cannot override the server's stop.
+    let eager = |_: &Attempt| Verdict::Retry(relent::retry::RetryKind::Transient);
+    let mut op = Retry::new(fixed_policy().with_classifier(eager), 1, Instant::ZERO);
+    let Action::GiveUp(report) = answer(&mut op, Instant::ZERO, 503, Some(ServerHint::DoNotRetry))
+    else {
+        panic!()
+    };
+    assert_eq!(
+        report.reason,
+        GiveUpReason::Forbidden(Forbidden::ServerSaidStop)
+    );
+}
+
+#[test]
+fn a_late_answer_to_a_timed_out_attempt_is_ignored() {
+    let policy = fixed_policy().with_per_try_timeout(Some(secs(1)));
+    let mut op = Retry::new(policy, 1, Instant::ZERO).idempotent(true);
+    assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
+    op.handle_attempt_started(Instant::ZERO);
+    op.handle_timer(Instant::ZERO + secs(1));
+    let Action::Wait { until, .. } = op.poll(Instant::ZERO + secs(1), None) else {
+        panic!()
+    };
+    // The first attempt's answer turns up during the backoff: not an attempt, no skipped wait.
+    op.handle_response(Instant::ZERO + Duration::from_millis(1_500), 200, None);
+    assert_eq!(op.attempts(), 1);
+    assert!(matches!(
+        op.poll(Instant::ZERO + Duration::from_millis(1_500), None),
+        Action::Wait { .. }
+    ));
+    assert!(matches!(
+        op.poll(until, None),
+        Action::Send { attempt: 2, .. }
+    ));
+}
+
+#[test]
+fn aws_quota_refunds_the_retry_cost_on_success() {
+    let bucket = TokenBucket::new(BudgetConfig::AWS_STANDARD, Instant::ZERO);
+    let policy = RetryPolicy::aws_standard();
+    let mut op = Retry::new(policy, 1, Instant::ZERO)
+        .idempotent(true)
+        .with_budget(bucket);
+    assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
+    op.handle_attempt_started(Instant::ZERO);
+    op.handle_transport_error(Instant::ZERO, TransportError::TimedOut);
+    let Action::Wait { until, .. } = op.poll(Instant::ZERO, None) else {
+        panic!()
+    };
+    assert_eq!(op.budget().balance(), 490_000); // a timeout retry costs 10
+    assert_eq!(
+        answer(&mut op, until, 200, None),
+        Action::Done { attempts: 2 }
+    );
+    assert_eq!(op.budget().balance(), 500_000); // and the success returns those 10
 }
 
 #[derive(Clone, Debug)]
 enum Input {
     Poll(u64),
+    PollGated(u64, u64),
+    Back(u64),
     Started,
     Status(u16, Option<u64>),
     Error(u8),
@@ -383,10 +526,12 @@ enum Input {
 fn input() -> impl Strategy<Value = Input> {
     prop_oneof![
         (0u64..20_000).prop_map(Input::Poll),
+        (0u64..20_000, 0u64..700_000).prop_map(|(a, g)| Input::PollGated(a, g)),
+        (0u64..5_000).prop_map(Input::Back),
         Just(Input::Started),
         (
             prop::sample::select(vec![200u16, 204, 404, 408, 429, 500, 502, 503, 504, 0, 999]),
-            prop::option::of(0u64..400)
+            prop::option::of(0u64..401)
         )
             .prop_map(|(s, h)| Input::Status(s, h)),
         (0u8..5).prop_map(Input::Error),
@@ -396,19 +541,40 @@ fn input() -> impl Strategy<Value = Input> {
     ]
 }
 
-fn drive(policy: &RetryPolicy, seed: u64, idempotent: bool, inputs: &[Input]) -> Vec<Action> {
-    let mut op = Retry::new(policy.clone(), seed, Instant::ZERO).idempotent(idempotent);
-    let mut now = Instant::ZERO;
+/// Runs the inputs; returns each poll's time and answer.
+fn drive(
+    policy: &RetryPolicy,
+    seed: u64,
+    idempotent: bool,
+    inputs: &[Input],
+) -> Vec<(Instant, Action)> {
+    let start = Instant::from_secs(10_000);
+    let mut op = Retry::new(policy.clone(), seed, start).idempotent(idempotent);
+    let mut now = start;
     let mut out = Vec::new();
     for i in inputs {
         match i {
             Input::Poll(ms) => {
                 now += Duration::from_millis(*ms);
-                out.push(op.poll(now, None));
+                out.push((now, op.poll(now, None)));
             }
+            Input::PollGated(ms, gate_ms) => {
+                now += Duration::from_millis(*ms);
+                let gate = Some(now + Duration::from_millis(*gate_ms));
+                out.push((now, op.poll(now, gate)));
+            }
+            // The clock goes backwards.
+            Input::Back(ms) => now = now - Duration::from_millis(*ms),
             Input::Started => op.handle_attempt_started(now),
             Input::Status(s, h) => {
-                op.handle_response(now, *s, h.map(|h| ServerHint::After(secs(h))))
+                let hint = h.map(|h| {
+                    if h == 400 {
+                        ServerHint::DoNotRetry
+                    } else {
+                        ServerHint::After(secs(h))
+                    }
+                });
+                op.handle_response(now, *s, hint)
             }
             Input::Error(e) => op.handle_transport_error(
                 now,
@@ -429,7 +595,7 @@ fn drive(policy: &RetryPolicy, seed: u64, idempotent: bool, inputs: &[Input]) ->
         }
         assert!(op.attempts() <= policy.max_attempts.get());
     }
-    out.push(op.poll(now, None));
+    out.push((now, op.poll(now, None)));
     out
 }
 
@@ -451,22 +617,35 @@ proptest! {
         let a = drive(&policy, seed, idempotent, &inputs);
         let b = drive(&policy, seed, idempotent, &inputs);
         prop_assert_eq!(&a, &b);
-        let deadline = deadline_s.map(|s| Instant::ZERO + secs(s));
+        let deadline = deadline_s.map(|s| Instant::from_secs(10_000) + secs(s));
         let mut finished: Option<Action> = None;
-        for action in &a {
+        for &(now, action) in &a {
             if let Some(f) = finished {
-                prop_assert_eq!(*action, f, "a finished machine changed its mind");
+                prop_assert_eq!(action, f, "a finished machine changed its mind");
             }
-            match *action {
+            match action {
                 Action::Wait { until, .. } => {
+                    prop_assert!(until > now, "a wait must lie in the future");
                     if let Some(d) = deadline { prop_assert!(until < d); }
                 }
                 Action::Send { attempt, timeout } => {
                     prop_assert!(attempt <= max);
-                    prop_assert!(timeout.is_some());
+                    prop_assert!(timeout.is_some_and(|t| t <= secs(2)));
+                    if let Some(d) = deadline {
+                        prop_assert!(timeout.is_some_and(|t| t <= d.saturating_duration_since(now)));
+                    }
                 }
-                Action::Done { attempts } => { prop_assert!(attempts <= max); finished = Some(*action); }
-                Action::GiveUp(r) => { prop_assert!(r.attempts <= max); finished = Some(*action); }
+                Action::Done { attempts } => { prop_assert!(attempts <= max); finished = Some(action); }
+                Action::GiveUp(r) => {
+                    prop_assert!(r.attempts <= max);
+                    match r.reason {
+                        GiveUpReason::MaxAttempts => prop_assert_eq!(r.attempts, max),
+                        GiveUpReason::Forbidden(Forbidden::NotIdempotent) => prop_assert!(!idempotent),
+                        GiveUpReason::Deadline { .. } => prop_assert!(deadline.is_some()),
+                        _ => {}
+                    }
+                    finished = Some(action);
+                }
                 Action::AwaitOutcome { .. } => {}
             }
         }

@@ -22,7 +22,7 @@ use crate::time::{duration_to_nanos, nanos_to_duration};
 ///
 /// where `d_n` is the [`Schedule`]'s nominal delay. The cap is applied **after**
 /// jitter, so no delay ever exceeds it, jitter included. Limits end the
-/// sequence: [`max_attempts`](Self::max_attempts) counts delays handed out,
+/// sequence: [`max_delays`](Self::max_delays) counts delays handed out,
 /// [`max_elapsed`](Self::max_elapsed) refuses a delay whose wait would end past
 /// the start plus the limit, and [`reset_after_quiet`](Self::reset_after_quiet)
 /// starts over after a quiet period. See [`Backoff`](super::Backoff) for how it runs.
@@ -37,7 +37,7 @@ use crate::time::{duration_to_nanos, nanos_to_duration};
 ///     })
 ///     .jitter(Jitter::Full)
 ///     .cap(Duration::from_secs(10))
-///     .max_attempts(8)
+///     .max_delays(8)
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(policy.cap(), Duration::from_secs(10));
@@ -50,7 +50,7 @@ pub struct BackoffPolicy {
     pub(crate) jitter: Jitter,
     pub(crate) floor: Duration,
     pub(crate) cap: Duration,
-    pub(crate) max_attempts: Option<u32>,
+    pub(crate) max_delays: Option<u32>,
     pub(crate) max_elapsed: Option<Duration>,
     pub(crate) reset_after_quiet: Option<Duration>,
 }
@@ -102,8 +102,8 @@ impl BackoffPolicy {
 
     /// The number of delays handed out before the backoff is exhausted; `None` = unlimited.
     #[must_use]
-    pub const fn max_attempts(&self) -> Option<u32> {
-        self.max_attempts
+    pub const fn max_delays(&self) -> Option<u32> {
+        self.max_delays
     }
 
     /// The span after the first delay request within which every wait must end; `None` = unlimited.
@@ -167,7 +167,7 @@ impl BackoffPolicy {
         }
         let all_zero =
             self.floor.is_zero() && (self.cap.is_zero() || self.schedule.is_always_zero());
-        if all_zero && self.max_attempts.is_none() && self.max_elapsed.is_none() {
+        if all_zero && self.max_delays.is_none() && self.max_elapsed.is_none() {
             return Err(BackoffError::ZeroDelayForever);
         }
         Ok(())
@@ -243,7 +243,7 @@ impl fmt::Display for BackoffError {
                 f.write_str("a zero quiet period would reset the backoff before every delay")
             }
             BackoffError::ZeroDelayForever => f.write_str(
-                "every delay is zero and neither max_attempts nor max_elapsed is set: \
+                "every delay is zero and neither max_delays nor max_elapsed is set: \
                  this would retry in a tight loop forever",
             ),
         }
@@ -296,7 +296,7 @@ impl BackoffBuilder {
                 jitter: Jitter::None,
                 floor: Duration::ZERO,
                 cap: BackoffPolicy::MAX_DELAY,
-                max_attempts: None,
+                max_delays: None,
                 max_elapsed: None,
                 reset_after_quiet: None,
             },
@@ -394,15 +394,15 @@ impl BackoffBuilder {
     /// Hand out at most `delays` delays, then report exhaustion.
     ///
     /// This counts *waits*, not requests: "3 attempts in total" (one try and
-    /// two retries) is `max_attempts(2)`. `0` means never wait (fail at once).
-    pub const fn max_attempts(mut self, delays: u32) -> BackoffBuilder {
-        self.policy.max_attempts = Some(delays);
+    /// two retries) is `max_delays(2)`. `0` means never wait (fail at once).
+    pub const fn max_delays(mut self, delays: u32) -> BackoffBuilder {
+        self.policy.max_delays = Some(delays);
         self
     }
 
     /// Remove the attempt limit.
-    pub const fn no_max_attempts(mut self) -> BackoffBuilder {
-        self.policy.max_attempts = None;
+    pub const fn no_max_delays(mut self) -> BackoffBuilder {
+        self.policy.max_delays = None;
         self
     }
 
@@ -472,7 +472,7 @@ mod tests {
         assert_eq!(p.jitter(), Jitter::None);
         assert_eq!(p.floor(), Duration::ZERO);
         assert_eq!(p.cap(), BackoffPolicy::MAX_DELAY);
-        assert_eq!(p.max_attempts(), None);
+        assert_eq!(p.max_delays(), None);
         assert_eq!(p.max_elapsed(), None);
         assert_eq!(p.reset_after_quiet(), None);
         assert_eq!(p.to_builder().build(), Ok(p));
@@ -578,7 +578,7 @@ mod tests {
     fn zero_delays_are_fine_when_bounded_or_floored() {
         assert!(
             BackoffBuilder::constant(Duration::ZERO)
-                .max_attempts(3)
+                .max_delays(3)
                 .build()
                 .is_ok()
         );
@@ -609,19 +609,19 @@ mod tests {
             .factor_exact(Factor::MAX)
             .floor(Duration::MAX)
             .cap(Duration::MAX)
-            .max_attempts(u32::MAX)
+            .max_delays(u32::MAX)
             .max_elapsed(Duration::MAX)
             .reset_after_quiet(Duration::MAX)
             .build()
             .unwrap();
-        assert_eq!(p.max_attempts(), Some(u32::MAX));
+        assert_eq!(p.max_delays(), Some(u32::MAX));
         assert_eq!(p.floor(), BackoffPolicy::MAX_DELAY);
         assert_eq!(p.cap(), BackoffPolicy::MAX_DELAY);
         assert_eq!(p.nominal_delay(u32::MAX), BackoffPolicy::MAX_DELAY);
         assert!(
             BackoffBuilder::linear(Duration::MAX, Duration::MAX)
                 .jitter(Jitter::Decorrelated)
-                .max_attempts(0)
+                .max_delays(0)
                 .build()
                 .is_ok()
         );

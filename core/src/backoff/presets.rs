@@ -9,8 +9,8 @@
 //! ```
 //! use relent::backoff::presets;
 //!
-//! let fewer = presets::kube_watcher().to_builder().max_attempts(5).build()?;
-//! assert_eq!(fewer.max_attempts(), Some(5));
+//! let fewer = presets::kube_watcher().to_builder().max_delays(5).build()?;
+//! assert_eq!(fewer.max_delays(), Some(5));
 //! # Ok::<(), relent::backoff::BackoffError>(())
 //! ```
 
@@ -47,7 +47,7 @@ pub const fn kube_watcher() -> BackoffPolicy {
         jitter: Jitter::Equal,
         floor: Duration::ZERO,
         cap: Duration::from_secs(30),
-        max_attempts: None,
+        max_delays: None,
         max_elapsed: None,
         reset_after_quiet: Some(Duration::from_secs(120)),
     }
@@ -76,7 +76,7 @@ pub const fn grpc_connection() -> BackoffPolicy {
         jitter: Jitter::Proportional(Factor::from_millionths(200_000)),
         floor: Duration::ZERO,
         cap: Duration::from_secs(120),
-        max_attempts: None,
+        max_delays: None,
         max_elapsed: None,
         reset_after_quiet: None,
     }
@@ -91,7 +91,7 @@ pub const fn grpc_connection() -> BackoffPolicy {
 ///
 /// **3 attempts = 2 delays.** AWS counts requests: the first try plus two
 /// retries (botocore retries while `attempt_number < max_attempts`). This
-/// policy counts waits, so `max_attempts` here is **2** (1st wait `U[0, 1 s]`,
+/// policy counts waits, so `max_delays` here is **2** (1st wait `U[0, 1 s]`,
 /// 2nd `U[0, 2 s]`).
 ///
 /// Not modelled here: the retry quota (token bucket) and the throttling vs
@@ -107,7 +107,7 @@ pub const fn aws_standard() -> BackoffPolicy {
         jitter: Jitter::Full,
         floor: Duration::ZERO,
         cap: Duration::from_secs(20),
-        max_attempts: Some(2),
+        max_delays: Some(2),
         max_elapsed: None,
         reset_after_quiet: None,
     }
@@ -133,7 +133,7 @@ pub const fn cenkalti_default() -> BackoffPolicy {
         jitter: Jitter::Proportional(Factor::from_millionths(500_000)),
         floor: Duration::ZERO,
         cap: Duration::from_secs(60),
-        max_attempts: None,
+        max_delays: None,
         max_elapsed: Some(Duration::from_secs(15 * 60)),
         reset_after_quiet: None,
     }

@@ -27,7 +27,7 @@ use crate::{Instant, SplitMix64};
 ///    records `now` as the start for `max_elapsed`.
 /// 3. **Exhausted stays exhausted.** Once `None` was returned, every later call
 ///    returns `None` until a reset (explicit or quiet).
-/// 4. **Attempts.** With `max_attempts = m`, the `m + 1`-th request returns `None`.
+/// 4. **Attempts.** With `max_delays = m`, the `m + 1`-th request returns `None`.
 /// 5. **Delay.** `delay = clamp(jitter(min(d_n, cap)), floor, cap)` with `n` =
 ///    [`delays_taken`](Self::delays_taken).
 /// 6. **Elapsed.** With `max_elapsed = e`, if `(now − start) + delay > e` the
@@ -46,7 +46,7 @@ use crate::{Instant, SplitMix64};
 ///
 /// let policy = BackoffBuilder::exponential(Duration::from_millis(100))
 ///     .cap(Duration::from_millis(350))
-///     .max_attempts(4)
+///     .max_delays(4)
 ///     .build()?;
 /// let mut backoff = Backoff::new(policy, 7);
 /// let mut now = Instant::ZERO;
@@ -114,7 +114,7 @@ impl Backoff {
         if self.exhausted {
             return self.refuse(now);
         }
-        if let Some(max) = self.policy.max_attempts {
+        if let Some(max) = self.policy.max_delays {
             if self.taken >= max {
                 return self.refuse(now);
             }
@@ -241,11 +241,8 @@ mod tests {
     }
 
     #[test]
-    fn max_attempts_counts_delays() {
-        let p = BackoffBuilder::constant(MS)
-            .max_attempts(3)
-            .build()
-            .unwrap();
+    fn max_delays_counts_delays() {
+        let p = BackoffBuilder::constant(MS).max_delays(3).build().unwrap();
         let mut b = Backoff::new(p, 1);
         assert_eq!(run(&mut b, Instant::ZERO, 100).len(), 3);
         assert!(b.is_exhausted());
@@ -254,10 +251,7 @@ mod tests {
         assert!(!b.is_exhausted());
         assert_eq!(run(&mut b, Instant::ZERO, 100).len(), 3);
 
-        let never = BackoffBuilder::constant(MS)
-            .max_attempts(0)
-            .build()
-            .unwrap();
+        let never = BackoffBuilder::constant(MS).max_delays(0).build().unwrap();
         assert_eq!(Backoff::new(never, 1).next_delay(Instant::ZERO), None);
     }
 
@@ -307,7 +301,7 @@ mod tests {
     #[test]
     fn quiet_period_revives_an_exhausted_backoff() {
         let p = BackoffBuilder::constant(Duration::from_secs(1))
-            .max_attempts(1)
+            .max_delays(1)
             .reset_after_quiet(Duration::from_secs(60))
             .build()
             .unwrap();
@@ -402,7 +396,7 @@ mod tests {
         let p = BackoffBuilder::exponential(Duration::MAX)
             .factor_exact(Factor::MAX)
             .jitter(Jitter::Full)
-            .max_attempts(u32::MAX)
+            .max_delays(u32::MAX)
             .max_elapsed(Duration::MAX)
             .reset_after_quiet(Duration::MAX)
             .build()

@@ -32,8 +32,12 @@ pub struct BudgetConfig {
     pub initial: u64,
     /// Added when an operation makes its first attempt (a retry ratio: 0.1 token per request allows 10% retries).
     pub deposit_per_request: u64,
-    /// Added when an operation succeeds.
+    /// Added when an operation succeeds without having retried (AWS: `NO_RETRY_INCREMENT`).
     pub refund_on_success: u64,
+    /// When an operation succeeds after a retry, give back that retry's cost
+    /// instead of `refund_on_success` (AWS: `release_retry_quota` returns the
+    /// capacity acquired for the last retry).
+    pub refund_retry_cost: bool,
     /// Withdrawn for a [`RetryKind::Transient`] retry.
     pub transient_cost: u64,
     /// Withdrawn for a [`RetryKind::Throttled`] retry.
@@ -48,16 +52,19 @@ pub struct BudgetConfig {
 
 impl BudgetConfig {
     /// The AWS SDKs' standard-mode retry quota: 500 tokens, a retry costs 5, a
-    /// timeout 10, a success returns 1; no deposit per request.
+    /// timeout 10; a success returns the cost of the retry it followed, or 1 if
+    /// it needed none; no deposit per request.
     ///
-    /// Source: the AWS SDK reference guide ("Retry behavior", standard mode) and
+    /// Source: the AWS SDK reference guide ("Retry behavior", standard mode),
     /// aws-sdk-js-v3 `middleware-retry/src/constants.ts` (`INITIAL_RETRY_TOKENS = 500`,
-    /// `RETRY_COST = 5`, `TIMEOUT_RETRY_COST = 10`, `NO_RETRY_INCREMENT = 1`).
+    /// `RETRY_COST = 5`, `TIMEOUT_RETRY_COST = 10`, `NO_RETRY_INCREMENT = 1`) and
+    /// botocore `retries/standard.py` (`release_retry_quota`).
     pub const AWS_STANDARD: BudgetConfig = BudgetConfig {
         max: 500 * TOKEN,
         initial: 500 * TOKEN,
         deposit_per_request: 0,
         refund_on_success: TOKEN,
+        refund_retry_cost: true,
         transient_cost: 5 * TOKEN,
         throttled_cost: 5 * TOKEN,
         timeout_cost: 10 * TOKEN,
@@ -66,21 +73,25 @@ impl BudgetConfig {
     };
 
     /// gRPC `retryThrottling` with the values of gRFC A6's example
-    /// (`maxTokens: 10`, `tokenRatio: 0.1`): retries stop while the balance is at
-    /// or below half of `maxTokens`, a retry costs 1, a success returns 0.1.
+    /// (`maxTokens: 10`, `tokenRatio: 0.1`): a retry costs 1, a success returns
+    /// 0.1, and retries stop once a failure would leave the balance at or below
+    /// half of `maxTokens`.
     ///
-    /// gRPC charges every failed attempt rather than every retry; charging the
-    /// retry instead (and keeping half the bucket as `reserve`) throttles at the
-    /// same threshold and keeps one model for every preset.
+    /// gRPC charges every failed attempt and then retries only while the balance
+    /// is strictly above half; charging the retry instead, with a reserve of
+    /// half the bucket plus one millitoken, refuses at the same balances
+    /// (a full bucket of 10 allows 4 retries in both) and keeps one model for
+    /// every preset.
     pub const GRPC: BudgetConfig = BudgetConfig {
         max: 10 * TOKEN,
         initial: 10 * TOKEN,
         deposit_per_request: 0,
         refund_on_success: TOKEN / 10,
+        refund_retry_cost: false,
         transient_cost: TOKEN,
         throttled_cost: TOKEN,
         timeout_cost: TOKEN,
-        reserve: 5 * TOKEN,
+        reserve: 5 * TOKEN + 1,
         refill_per_sec: 0,
     };
 
@@ -101,6 +112,7 @@ impl BudgetConfig {
             initial,
             deposit_per_request: ratio_milli,
             refund_on_success: 0,
+            refund_retry_cost: false,
             transient_cost: TOKEN,
             throttled_cost: TOKEN,
             timeout_cost: TOKEN,
@@ -118,6 +130,28 @@ impl BudgetConfig {
             RetryKind::TimedOut => self.timeout_cost,
         }
     }
+
+    /// What a success returns: the cost of the retry it followed (when
+    /// `refund_retry_cost`), else `refund_on_success`.
+    #[must_use]
+    pub const fn refund(&self, after_retry: Option<RetryKind>) -> u64 {
+        match after_retry {
+            Some(kind) if self.refund_retry_cost => self.cost(kind),
+            _ => self.refund_on_success,
+        }
+    }
+
+    /// The balance after withdrawing a retry of `kind` from `balance`, or
+    /// `None` if that would break the reserve. The one withdrawal rule.
+    #[must_use]
+    pub const fn withdraw(&self, balance: u64, kind: RetryKind) -> Option<u64> {
+        let cost = self.cost(kind);
+        if balance >= cost.saturating_add(self.reserve) {
+            Some(balance.saturating_sub(cost))
+        } else {
+            None
+        }
+    }
 }
 
 /// Something that grants or refuses retries across operations.
@@ -130,8 +164,8 @@ pub trait Budget {
     /// May an operation retry? If yes, the cost is already withdrawn.
     #[must_use]
     fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool;
-    /// An operation succeeded.
-    fn on_success(&mut self, now: Instant);
+    /// An operation succeeded; `after_retry` is the kind of its last retry, if it retried.
+    fn on_success(&mut self, after_retry: Option<RetryKind>, now: Instant);
 }
 
 /// No budget: every retry is allowed (per-operation limits still apply).
@@ -143,7 +177,7 @@ impl Budget for Unlimited {
     fn try_withdraw(&mut self, _: RetryKind, _: Instant) -> bool {
         true
     }
-    fn on_success(&mut self, _: Instant) {}
+    fn on_success(&mut self, _: Option<RetryKind>, _: Instant) {}
 }
 
 impl<B: Budget + ?Sized> Budget for &mut B {
@@ -153,8 +187,8 @@ impl<B: Budget + ?Sized> Budget for &mut B {
     fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
         (**self).try_withdraw(kind, now)
     }
-    fn on_success(&mut self, now: Instant) {
-        (**self).on_success(now);
+    fn on_success(&mut self, after_retry: Option<RetryKind>, now: Instant) {
+        (**self).on_success(after_retry, now);
     }
 }
 
@@ -251,18 +285,18 @@ impl Budget for TokenBucket {
 
     fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
         self.refill(now);
-        let cost = self.config.cost(kind);
-        if self.balance >= cost.saturating_add(self.config.reserve) {
-            self.balance = self.balance.saturating_sub(cost);
-            true
-        } else {
-            false
+        match self.config.withdraw(self.balance, kind) {
+            Some(left) => {
+                self.balance = left;
+                true
+            }
+            None => false,
         }
     }
 
-    fn on_success(&mut self, now: Instant) {
+    fn on_success(&mut self, after_retry: Option<RetryKind>, now: Instant) {
         self.refill(now);
-        self.deposit(self.config.refund_on_success);
+        self.deposit(self.config.refund(after_retry));
     }
 }
 
@@ -363,19 +397,17 @@ mod shared {
         #[must_use]
         pub fn try_withdraw(&self, kind: RetryKind, now: Instant) -> bool {
             self.refill(now);
-            let cost = self.config.cost(kind);
-            let floor = cost.saturating_add(self.config.reserve);
             self.balance
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
-                    (b >= floor).then(|| b.saturating_sub(cost))
+                    self.config.withdraw(b, kind)
                 })
                 .is_ok()
         }
 
         /// See [`Budget::on_success`].
-        pub fn on_success(&self, now: Instant) {
+        pub fn on_success(&self, after_retry: Option<RetryKind>, now: Instant) {
             self.refill(now);
-            self.deposit(self.config.refund_on_success);
+            self.deposit(self.config.refund(after_retry));
         }
     }
 
@@ -386,8 +418,8 @@ mod shared {
         fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
             SharedTokenBucket::try_withdraw(self, kind, now)
         }
-        fn on_success(&mut self, now: Instant) {
-            SharedTokenBucket::on_success(self, now);
+        fn on_success(&mut self, after_retry: Option<RetryKind>, now: Instant) {
+            SharedTokenBucket::on_success(self, after_retry, now);
         }
     }
 
@@ -398,8 +430,8 @@ mod shared {
         fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
             SharedTokenBucket::try_withdraw(self, kind, now)
         }
-        fn on_success(&mut self, now: Instant) {
-            SharedTokenBucket::on_success(self, now);
+        fn on_success(&mut self, after_retry: Option<RetryKind>, now: Instant) {
+            SharedTokenBucket::on_success(self, after_retry, now);
         }
     }
 }
@@ -421,9 +453,12 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 100); // 500 / 5
-        b.on_success(t);
+        b.on_success(None, t);
         assert_eq!(b.balance(), TOKEN);
         assert!(!b.try_withdraw(RetryKind::Transient, t));
+        // A success after a timeout retry returns that retry's cost (10), not 1.
+        b.on_success(Some(RetryKind::TimedOut), t);
+        assert_eq!(b.balance(), 11 * TOKEN);
     }
 
     #[test]
@@ -434,8 +469,9 @@ mod tests {
         while b.try_withdraw(RetryKind::Transient, t) {
             n += 1;
         }
-        assert_eq!(n, 5);
-        assert_eq!(b.balance(), 5 * TOKEN);
+        // gRPC: 10 -> 9, 8, 7, 6 retry; at 6 a failure would leave 5, not above half.
+        assert_eq!(n, 4);
+        assert_eq!(b.balance(), 6 * TOKEN);
     }
 
     #[test]
@@ -470,8 +506,8 @@ mod tests {
                     Budget::on_request(&mut handle, now);
                 }
                 3 => {
-                    owned.on_success(now);
-                    Budget::on_success(&mut handle, now);
+                    owned.on_success(None, now);
+                    Budget::on_success(&mut handle, None, now);
                 }
                 _ => {
                     let kind = RetryKind::Transient;

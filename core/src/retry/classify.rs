@@ -166,7 +166,9 @@ impl<A: Classify, B: Classify> Classify for Chain<A, B> {
 /// The standard rules, each one a documented field.
 ///
 /// In order:
-/// 1. A [`ServerHint::DoNotRetry`] forbids a retry (gRPC A6: a negative pushback).
+/// 1. A status outside `retryable` gets no opinion (success stays success); on a
+///    retryable status, a [`ServerHint::DoNotRetry`] forbids the retry (gRFC A6:
+///    a negative pushback).
 /// 2. A body that cannot be replayed forbids a retry.
 /// 3. A connect failure is retried for any method when `retry_connect_errors` is set:
 ///    the request never left (RFC 9110 §9.2.2 is about requests the server saw).
@@ -217,11 +219,12 @@ impl Classify for StandardClassifier {
     fn classify(&self, a: &Attempt) -> Verdict {
         match a.outcome {
             Outcome::Response { status, hint } => {
-                if matches!(hint, Some(ServerHint::DoNotRetry)) {
-                    return Verdict::Forbid(Forbidden::ServerSaidStop);
-                }
+                // A response that is not a failure stays what it is, whatever hint it carries.
                 if !self.retryable.contains(status) {
                     return Verdict::NoOpinion;
+                }
+                if matches!(hint, Some(ServerHint::DoNotRetry)) {
+                    return Verdict::Forbid(Forbidden::ServerSaidStop);
                 }
                 if !a.idempotent && !self.non_idempotent_statuses.contains(status) {
                     return Verdict::Forbid(Forbidden::NotIdempotent);

@@ -6,11 +6,19 @@ use core::time::Duration;
 use crate::backoff::Backoff;
 use crate::hint::{ExcessKind, HintVerdict, ServerHint};
 use crate::retry::{
-    Action, Attempt, Budget, Classify, GiveUpReason, Outcome, Report, RetryKind, RetryPolicy,
-    StandardClassifier, TransportError, Unlimited, Verdict, WaitReason,
+    Action, Attempt, Budget, Classify, Forbidden, GiveUpReason, Outcome, Report, RetryKind,
+    RetryPolicy, StandardClassifier, TransportError, Unlimited, Verdict, WaitReason,
 };
 use crate::time::Instant;
-use crate::timeout::{AttemptTimeout, attempt_timeout};
+use crate::timeout::{AttemptTimeout, WaitCheck, attempt_timeout, check_wait, time_left};
+
+/// The give-up for a deadline that has already passed.
+const fn deadline_passed() -> GiveUpReason {
+    GiveUpReason::Deadline {
+        wait: None,
+        time_left: Duration::ZERO,
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -85,6 +93,8 @@ pub struct Retry<C = StandardClassifier, B = Unlimited> {
     hint_deadline: Option<Instant>,
     /// A gate beyond the hint cap was waited out (capped) once for this attempt.
     gate_capped: bool,
+    /// The kind of the last retry the budget paid for (refunded on success).
+    last_retry: Option<RetryKind>,
 }
 
 impl<C: Classify> Retry<C, Unlimited> {
@@ -114,6 +124,7 @@ impl<C: Classify> Retry<C, Unlimited> {
             committed: false,
             hint_deadline: None,
             gate_capped: false,
+            last_retry: None,
         }
     }
 }
@@ -137,6 +148,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
             committed: self.committed,
             hint_deadline: self.hint_deadline,
             gate_capped: self.gate_capped,
+            last_retry: self.last_retry,
         }
     }
 
@@ -183,7 +195,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
     fn poll_ready(&mut self, now: Instant, gate: Option<Instant>) -> Action {
         let time_left = self.time_left(now);
         if time_left == Some(Duration::ZERO) {
-            return self.give_up(now, GiveUpReason::Deadline);
+            return self.give_up(now, deadline_passed());
         }
         if let Some(gate) = gate.filter(|g| *g > now) {
             let wait = gate.saturating_duration_since(now);
@@ -198,7 +210,15 @@ impl<C: Classify, B: Budget> Retry<C, B> {
                 HintVerdict::UseBackoff {
                     kind: ExcessKind::Deadline,
                     ..
-                } => return self.give_up(now, GiveUpReason::Deadline),
+                } => {
+                    return self.give_up(
+                        now,
+                        GiveUpReason::Deadline {
+                            wait: Some(wait),
+                            time_left: time_left.unwrap_or(Duration::MAX),
+                        },
+                    );
+                }
                 HintVerdict::UseBackoff { limit, .. } => {
                     if !limit.is_zero() && !self.gate_capped {
                         self.gate_capped = true;
@@ -210,7 +230,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         let timeout = match attempt_timeout(self.policy.per_try_timeout, self.deadline, now) {
             AttemptTimeout::Unlimited => None,
             AttemptTimeout::Limit(d) => Some(d),
-            AttemptTimeout::DeadlinePassed => return self.give_up(now, GiveUpReason::Deadline),
+            AttemptTimeout::DeadlinePassed => return self.give_up(now, deadline_passed()),
         };
         Action::Send {
             attempt: self.attempts.saturating_add(1),
@@ -270,12 +290,16 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         }
     }
 
-    /// Start the attempt implicitly if the driver skipped `handle_attempt_started`;
-    /// false if the machine has already finished.
+    /// Whether an outcome fed now belongs to an attempt: the one in flight, or
+    /// one the driver started without calling `handle_attempt_started` (only
+    /// possible where `poll` would have said `Send`). A late answer to an
+    /// attempt that already timed out arrives while the machine waits; it is
+    /// ignored, so it can neither count as an attempt nor skip the wait.
     fn start_if_needed(&mut self, now: Instant) -> bool {
         match self.state {
             State::Done | State::GaveUp(_) => false,
             State::InFlight { .. } => true,
+            State::Waiting { until, .. } if now < until => false,
             State::Ready | State::Waiting { .. } => {
                 self.state = State::Ready;
                 self.handle_attempt_started(now);
@@ -285,7 +309,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
     }
 
     fn succeed(&mut self, now: Instant) {
-        self.budget.on_success(now);
+        self.budget.on_success(self.last_retry, now);
         self.backoff.reset();
         if let Some(b) = self.throttled_backoff.as_mut() {
             b.reset();
@@ -298,6 +322,15 @@ impl<C: Classify, B: Budget> Retry<C, B> {
             return;
         }
         self.last = Some(outcome);
+        // The server's "not before" concerns every request to this key, not just
+        // this operation, so it is kept even when this operation stops here.
+        self.hint_deadline = match outcome {
+            Outcome::Response {
+                hint: Some(ServerHint::After(d)),
+                ..
+            } => Some(now.saturating_add(d.min(self.policy.hints.cap))),
+            _ => None,
+        };
         let attempt = Attempt {
             outcome,
             idempotent: self.idempotent,
@@ -330,24 +363,26 @@ impl<C: Classify, B: Budget> Retry<C, B> {
     }
 
     fn schedule_retry(&mut self, now: Instant, kind: RetryKind, hint: Option<ServerHint>) {
+        if hint == Some(ServerHint::DoNotRetry) {
+            self.end(now, GiveUpReason::Forbidden(Forbidden::ServerSaidStop));
+            return;
+        }
         if self.attempts >= self.policy.max_attempts.get() {
             self.end(now, GiveUpReason::MaxAttempts);
             return;
         }
         let time_left = self.time_left(now);
         if time_left == Some(Duration::ZERO) {
-            self.end(now, GiveUpReason::Deadline);
+            self.end(now, deadline_passed());
             return;
         }
         let mut planned = None;
         if let Some(ServerHint::After(d)) = hint {
             match self.policy.hints.judge(d, time_left) {
                 HintVerdict::Wait(d) => {
-                    self.hint_deadline = Some(now.saturating_add(d));
                     planned = Some((d, WaitReason::ServerHint(d)));
                 }
                 HintVerdict::GiveUp { hint, limit, kind } => {
-                    self.hint_deadline = Some(now.saturating_add(hint.min(self.policy.hints.cap)));
                     self.end(now, GiveUpReason::HintTooLong { hint, limit, kind });
                     return;
                 }
@@ -371,14 +406,21 @@ impl<C: Classify, B: Budget> Retry<C, B> {
             }
         };
         // Never start a wait that ends at or past the deadline: there would be no time left to try.
-        if time_left.is_some_and(|left| delay >= left) {
-            self.end(now, GiveUpReason::Deadline);
+        if let WaitCheck::ExceedsDeadline { time_left } = check_wait(delay, self.deadline, now) {
+            self.end(
+                now,
+                GiveUpReason::Deadline {
+                    wait: Some(delay),
+                    time_left,
+                },
+            );
             return;
         }
         if !self.budget.try_withdraw(kind, now) {
             self.end(now, GiveUpReason::BudgetExhausted);
             return;
         }
+        self.last_retry = Some(kind);
         let _ = self.wait(now, delay, reason);
     }
 
@@ -412,7 +454,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
     }
 
     fn time_left(&self, now: Instant) -> Option<Duration> {
-        self.deadline.map(|d| d.saturating_duration_since(now))
+        time_left(self.deadline, now)
     }
 
     /// Attempts made so far.

@@ -22,7 +22,7 @@ const fn backoff(
         jitter,
         floor: Duration::ZERO,
         cap,
-        max_attempts: delays,
+        max_delays: delays,
         max_elapsed: None,
         reset_after_quiet: None,
     }

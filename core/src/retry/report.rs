@@ -31,7 +31,9 @@ pub enum Action {
         /// When the in-flight attempt times out, if it has a limit.
         timeout_at: Option<Instant>,
     },
-    /// The operation succeeded or ended with a final (non-retryable, non-error) response.
+    /// The operation succeeded: a status in `100..=399` that no classifier asked
+    /// to retry, or `handle_success`. A final error response (a 404) is a
+    /// [`GiveUp`](Action::GiveUp) with [`GiveUpReason::NotRetryable`].
     Done {
         /// Attempts made.
         attempts: u32,
@@ -75,8 +77,13 @@ pub enum GiveUpReason {
     Forbidden(Forbidden),
     /// The maximum number of attempts was made.
     MaxAttempts,
-    /// The overall deadline passed, or the next wait would end at or past it.
-    Deadline,
+    /// The overall deadline passed (`wait: None`), or the next wait would end at or past it.
+    Deadline {
+        /// The wait that was refused, if any.
+        wait: Option<Duration>,
+        /// Time left before the deadline when the machine gave up.
+        time_left: Duration,
+    },
     /// The shared retry budget refused a retry.
     BudgetExhausted,
     /// A server hint (or an active gate deadline) asks for a wait beyond a limit;
@@ -112,9 +119,16 @@ impl fmt::Display for GiveUpReason {
                 f.write_str("a classifier vetoed the retry")
             }
             GiveUpReason::MaxAttempts => f.write_str("maximum attempts reached"),
-            GiveUpReason::Deadline => {
-                f.write_str("the overall deadline leaves no time for another attempt")
+            GiveUpReason::Deadline { wait: None, .. } => {
+                f.write_str("the overall deadline has passed")
             }
+            GiveUpReason::Deadline {
+                wait: Some(wait),
+                time_left,
+            } => write!(
+                f,
+                "the next wait of {wait:?} would reach the overall deadline ({time_left:?} left)"
+            ),
             GiveUpReason::BudgetExhausted => f.write_str("the shared retry budget is exhausted"),
             GiveUpReason::HintTooLong { hint, limit, kind } => {
                 let which = match kind {

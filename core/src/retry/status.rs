@@ -10,8 +10,9 @@
 /// Being `const`, a policy's status rules can live in a `static` or a
 /// `const` preset with no allocation. Codes outside `0..1024` are never
 /// members: adding one is ignored (see [`StatusSet::try_with`] to detect it),
-/// and asking about one answers `false`. That keeps nonsense statuses such as
-/// `0` or `999` from a broken peer from ever matching by accident.
+/// and asking about one answers `false`. No preset contains a code outside
+/// `100..=599`, so nonsense statuses such as `0` or `999` from a broken peer
+/// match only if the caller adds them on purpose.
 ///
 /// ```
 /// use relent::retry::StatusSet;
