@@ -37,6 +37,10 @@ pub enum Fault {
     Refuse,
     /// Answer only after this long (to trip per-attempt timeouts).
     Slow(Duration),
+    /// Answer 200 and start a body that trickles, then breaks after this long.
+    /// The driver commits when the headers arrive (the caller starts reading),
+    /// so the break must not be retried.
+    BodyBreaks(Duration),
 }
 
 /// A simulated server: fault windows, latency and capacity.
@@ -152,6 +156,10 @@ enum Event {
         status: u16,
         retry_after: Option<u64>,
     },
+    /// Headers of a streamed response: the caller starts consuming the body.
+    Headers {
+        body_breaks_after: Duration,
+    },
     Error(ErrorKind),
     Timer,
 }
@@ -243,6 +251,20 @@ pub fn run(
                     },
                 );
             }
+            Event::Headers { body_breaks_after } => {
+                if send.is_none() || in_flight[client] != send {
+                    continue;
+                }
+                m.handle_commit();
+                push(
+                    &mut queue,
+                    now + body_breaks_after,
+                    client,
+                    send,
+                    Event::Error(ErrorKind::Reset),
+                );
+                continue;
+            }
             Event::Outcome {
                 status,
                 retry_after,
@@ -318,6 +340,12 @@ pub fn run(
                             retry_after: None,
                         },
                     ),
+                    Some(Fault::BodyBreaks(after)) => (
+                        server.latency,
+                        Event::Headers {
+                            body_breaks_after: after,
+                        },
+                    ),
                     None if over_capacity => (
                         server.latency,
                         Event::Outcome {
@@ -344,8 +372,13 @@ pub fn run(
                 let index = log.sends.len() - 1;
                 in_flight[client] = Some(index);
                 push(&mut queue, now + after, client, Some(index), ev);
+                // The attempt timeout covers the whole attempt, a streamed body included.
+                let lasts = match ev {
+                    Event::Headers { body_breaks_after } => after + body_breaks_after,
+                    _ => after,
+                };
                 if let Some(t) = timeout {
-                    if t < after {
+                    if t < lasts {
                         push(&mut queue, now + t, client, Some(index), Event::Timer);
                     }
                 }

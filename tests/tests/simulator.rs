@@ -68,6 +68,9 @@ fn check_universal_laws(clients: &[ClientSpec], log: &Log) {
                     "attempt timeout {timeout:?} exceeds time left {left:?}"
                 );
             }
+            for w in log.waits.iter().filter(|w| w.client == i) {
+                assert!(w.until < deadline, "client {i} waits past its deadline");
+            }
         }
         let attempts = match ending {
             Ending::Done { attempts } => attempts,
@@ -99,7 +102,7 @@ fn overall_deadline_and_max_attempts_hold_in_random_worlds() {
         for _ in 0..6 {
             let start = t + rng.below_or_equal(3_000);
             let end = start + 100 + rng.below_or_equal(4_000);
-            let fault = match rng.below_or_equal(5) {
+            let fault = match rng.below_or_equal(6) {
                 0 => Fault::Status(503),
                 1 => Fault::Reset,
                 2 => Fault::Refuse,
@@ -107,6 +110,7 @@ fn overall_deadline_and_max_attempts_hold_in_random_worlds() {
                 4 => Fault::Throttle {
                     retry_after_secs: rng.below_or_equal(3),
                 },
+                5 => Fault::BodyBreaks(ms(rng.below_or_equal(3_000))),
                 _ => Fault::Status(500),
             };
             server = server.with_window(at_ms(start), at_ms(end), fault);
@@ -318,4 +322,53 @@ fn kube_client_preset_never_retries_transport_errors() {
         panic!()
     };
     assert_eq!(report.reason, GiveUpReason::NotRetryable);
+}
+
+#[test]
+fn a_retry_after_on_the_last_attempt_still_holds_back_the_next_client() {
+    // The first client has one attempt only; its 429 + Retry-After: 5 ends it,
+    // but the shared deadline must still gate the client that comes next.
+    let server = Server::healthy(ms(10)).with_window(
+        at_ms(0),
+        at_ms(100),
+        Fault::Throttle {
+            retry_after_secs: 5,
+        },
+    );
+    let clients = vec![
+        client(
+            at_ms(0),
+            true,
+            RetryPolicy::default().with_max_attempts(1),
+            1,
+        ),
+        client(at_ms(1_000), true, RetryPolicy::default(), 2),
+    ];
+    let log = run(&server, &clients, &unlimited_budget(), 16);
+    check_universal_laws(&clients, &log);
+    assert!(
+        matches!(log.endings[0], Some((_, Ending::GaveUp(r))) if r.reason == GiveUpReason::MaxAttempts)
+    );
+    let second: Vec<_> = log.sends_of(1).collect();
+    assert_eq!(second.len(), 1);
+    assert_eq!(
+        second[0].at,
+        at_ms(5_010),
+        "sent exactly when the server's deadline ended"
+    );
+}
+
+#[test]
+fn a_body_that_breaks_after_the_caller_began_reading_is_not_retried() {
+    let server =
+        Server::healthy(ms(10)).with_window(at_ms(0), at_ms(60_000), Fault::BodyBreaks(ms(2_000)));
+    let clients = vec![client(at_ms(0), true, RetryPolicy::default(), 1)];
+    let log = run(&server, &clients, &unlimited_budget(), 16);
+    check_universal_laws(&clients, &log);
+    assert_eq!(log.sends.len(), 1);
+    let Some((at, Ending::GaveUp(report))) = log.endings[0] else {
+        panic!()
+    };
+    assert_eq!(report.reason, GiveUpReason::Committed);
+    assert_eq!(at, at_ms(2_010));
 }
