@@ -61,11 +61,13 @@ struct Fields {
 /// `reference` is only used for the two-digit year of the obsolete RFC 850
 /// format. RFC 9110 says a recipient "MUST interpret a timestamp that appears
 /// to be more than 50 years in the future as representing the most recent year
-/// in the past that had the same last two digits". We read "appears" as "taken
-/// in the reference's own century": with `C = ⌊ref_year / 100⌋·100`, the year
-/// is `C + yy`, unless the timestamp `(C + yy, month, day, time)` is later than
-/// `(ref_year + 50, ref_month, ref_day, ref_time)`, in which case it is
-/// `C + yy − 100`. Pass the time the response was received (the caller's now).
+/// in the past that had the same last two digits". We read "appears" as "the
+/// first year ending in `yy` not before the reference year": `Y` is that year
+/// (`ref_year ≤ Y < ref_year + 100`), and the year is `Y` unless the timestamp
+/// `(Y, month, day, time)` is later than `(ref_year + 50, ref_month, ref_day,
+/// ref_time)`, in which case it is `Y − 100`. The window therefore slides with
+/// the reference: in 2080, `10` means 2110 (30 years ahead), not 2010. Pass the
+/// time the response was received (the caller's now).
 ///
 /// Decisions beyond the grammar, each documented on [`ParseError`]:
 /// * `GMT`, day names and month names are case-sensitive (`gmt` is rejected);
@@ -218,7 +220,10 @@ fn resolve_two_digit_year(
     let (ref_year, ref_month, ref_day) = civil_from_days(ref_secs / SECS_PER_DAY);
     let ref_tod = ref_secs % SECS_PER_DAY;
     let century = (ref_year / 100).saturating_mul(100);
-    let candidate = century.saturating_add(u64::from(yy));
+    let mut candidate = century.saturating_add(u64::from(yy));
+    if candidate < ref_year {
+        candidate = candidate.saturating_add(100);
+    }
     let tod = seconds_of_day(hour, minute, second);
     let later_than_fifty_years =
         (candidate, month, day, tod) > (ref_year.saturating_add(50), ref_month, ref_day, ref_tod);
@@ -693,6 +698,15 @@ mod tests {
         // 2076-12-01 is more than 50 years ahead: 1976-12-01 (a Wednesday).
         let past = parse_http_date(b"Wednesday, 01-Dec-76 00:00:00 GMT", NOW_2026).unwrap();
         assert_eq!(past, UnixTime::from_secs(218_246_400));
+        // The window slides: in 2080, "10" is 2110 (30 years ahead), not 2010.
+        let y2080 = UnixTime::from_secs(3_502_915_200); // 2081-01-01
+        let t = parse_http_date(b"Friday, 01-Jan-10 00:00:00 GMT", y2080);
+        assert!(
+            t.is_err(),
+            "2110-01-01 is a Wednesday, so Friday must be rejected: {t:?}"
+        );
+        let t = parse_http_date(b"Wednesday, 01-Jan-10 00:00:00 GMT", y2080).unwrap();
+        assert_eq!(t, UnixTime::from_secs(4_417_977_600)); // 2110-01-01
         // A reference late in 1970 sends "21" back to 1921: before the epoch.
         assert_eq!(
             parse_http_date(b"Friday, 01-Jan-21 00:00:00 GMT", UnixTime::from_secs(0)),

@@ -20,7 +20,9 @@ pub enum HintSource {
     RateLimit,
     /// `X-RateLimit-Reset`: the Unix time (whole seconds) at which the quota
     /// resets, as GitHub and Envoy's `UNIX_TIMESTAMP` reset-header format use
-    /// it. Measured against the caller's `now`; a past time means zero. (A
+    /// it. Measured against the response's own `Date` when present and valid
+    /// (cancelling clock skew, as for Retry-After dates), else the caller's
+    /// `now`; a past time means zero. (A
     /// server that sends seconds-until-reset here gets a time in 1970, hence
     /// zero: use [`RateLimit`](Self::RateLimit) or `Retry-After` for that.)
     XRateLimitReset,
@@ -101,8 +103,10 @@ pub struct SourcedHint {
 ///
 /// The first source in the order that yields a valid hint wins; a source
 /// that is absent or malformed is skipped (except gRPC pushback, where
-/// malformed means "do not retry", per gRFC A6). Sources left out of the
-/// order are not read at all. No allocation: the order is a fixed array.
+/// malformed means "do not retry", per gRFC A6). One exception to the order:
+/// a "do not retry" from gRPC pushback wins over every delay, since it is a
+/// refusal rather than a delay. Sources left out of the order are not read at
+/// all. No allocation: the order is a fixed array.
 ///
 /// The default order is `Retry-After`, `RateLimit`, `grpc-retry-pushback-ms`,
 /// `x-amz-retry-after`, `X-RateLimit-Reset`: the standard field first (the
@@ -189,8 +193,8 @@ impl HintReader {
     /// Reads the first valid hint from `(name, value)` header pairs.
     ///
     /// Names are matched ASCII-case-insensitively. `now` is the caller's
-    /// wall clock when the response arrived: it measures `X-RateLimit-Reset`,
-    /// a `Retry-After` date when the response has no valid `Date`, and
+    /// wall clock when the response arrived: it measures `Retry-After` dates and
+    /// `X-RateLimit-Reset` when the response has no valid `Date`, and
     /// resolves RFC 850 two-digit years. One pass over the headers; no
     /// allocation; values of any length and content are safe.
     pub fn read<'a, I>(&self, headers: I, now: UnixTime) -> Option<SourcedHint>
@@ -200,7 +204,9 @@ impl HintReader {
         let mut seen = Seen::default();
         for (name, value) in headers {
             if eq_ignore_case(name, b"date") {
-                if self.enabled(HintSource::RetryAfter) {
+                // The server's own clock: it measures both date-based sources.
+                if self.enabled(HintSource::RetryAfter) || self.enabled(HintSource::XRateLimitReset)
+                {
                     seen.date
                         .merge(super::date::parse_http_date(value, now).ok());
                 }
@@ -233,6 +239,17 @@ impl HintReader {
                     seen.amz.merge(digits_saturating(trim_ows(value)));
                 }
             }
+        }
+        // An explicit "do not retry" is a refusal, not a delay: it wins whatever
+        // the order, so a valid Retry-After cannot talk the client into a retry
+        // the server forbade.
+        if self.enabled(HintSource::GrpcRetryPushbackMs)
+            && seen.hint(HintSource::GrpcRetryPushbackMs, now) == Some(ServerHint::DoNotRetry)
+        {
+            return Some(SourcedHint {
+                hint: ServerHint::DoNotRetry,
+                source: HintSource::GrpcRetryPushbackMs,
+            });
         }
         self.order().find_map(|source| {
             seen.hint(source, now)
@@ -329,8 +346,11 @@ impl Seen {
                 Some(Ok(Some(t))) => Some(ServerHint::After(Duration::from_secs(t))),
                 _ => None,
             },
+            // An absolute server time: measured against the server's own `Date`
+            // when valid (no clock skew), as Retry-After dates are.
             HintSource::XRateLimitReset => self.reset.valid().map(|epoch| {
-                ServerHint::After(UnixTime::from_secs(epoch).saturating_duration_since(now))
+                let origin = self.date.valid().unwrap_or(now);
+                ServerHint::After(UnixTime::from_secs(epoch).saturating_duration_since(origin))
             }),
             HintSource::GrpcRetryPushbackMs => match self.pushback {
                 Slot::Absent => None,
@@ -495,6 +515,49 @@ mod tests {
                 ]
             ),
             refuse
+        );
+    }
+
+    #[test]
+    fn reset_is_measured_against_the_servers_date() {
+        // Our clock is NOW; the server's Date is 40 s behind it, and its reset
+        // is 100 s after its own Date: wait 100 s, not 60 s.
+        let r = HintReader::with_order(&[HintSource::XRateLimitReset]);
+        let date = super::super::format_imf_fixdate(UnixTime::from_secs(NOW.as_secs() - 40));
+        let date = core::str::from_utf8(&date).unwrap();
+        let reset = "1700000060"; // the server's Date + 100 s
+        assert_eq!(
+            read(&r, &[("Date", date), ("X-RateLimit-Reset", reset)]),
+            after(100, HintSource::XRateLimitReset)
+        );
+        // Without a Date, our clock: 60 s.
+        assert_eq!(
+            read(&r, &[("X-RateLimit-Reset", reset)]),
+            after(60, HintSource::XRateLimitReset)
+        );
+    }
+
+    #[test]
+    fn an_explicit_grpc_stop_wins_over_any_delay() {
+        let r = HintReader::new(); // Retry-After comes first in the order
+        assert_eq!(
+            read(
+                &r,
+                &[("Retry-After", "5"), ("grpc-retry-pushback-ms", "-1")]
+            ),
+            Some(SourcedHint {
+                hint: ServerHint::DoNotRetry,
+                source: HintSource::GrpcRetryPushbackMs
+            })
+        );
+        // Unless the caller left gRPC pushback out of the order.
+        let r = HintReader::with_order(&[HintSource::RetryAfter]);
+        assert_eq!(
+            read(
+                &r,
+                &[("Retry-After", "5"), ("grpc-retry-pushback-ms", "-1")]
+            ),
+            after(5, HintSource::RetryAfter)
         );
     }
 
