@@ -171,6 +171,10 @@ impl<C: Classify, B: Budget> Retry<C, B> {
     /// `gate`: the instant before which this request's key may not be sent
     /// (another operation's Retry-After), if any. A gate wait is judged like a
     /// server hint: beyond the hint cap or the time left, the machine gives up at once.
+    /// With [`OnExcess::UseBackoff`](crate::hint::OnExcess::UseBackoff), a gate
+    /// beyond the cap is instead waited out for the cap, once, and the request
+    /// is then sent although the gate is still active: that setting prefers the
+    /// client's own limits to a server's excessive hint.
     pub fn poll(&mut self, now: Instant, gate: Option<Instant>) -> Action {
         loop {
             match self.state {
