@@ -145,7 +145,6 @@ impl<C: fmt::Debug> fmt::Debug for Retrier<C> {
 impl Retrier<StandardClassifier> {
     /// A builder with the defaults: [`RetryPolicy::default`], keys by origin,
     /// a table of [`DEFAULT_TABLE_CAPACITY`] keys, no budget, every hint source.
-    #[must_use]
     pub fn builder() -> RetrierBuilder<StandardClassifier> {
         RetrierBuilder::new()
     }
