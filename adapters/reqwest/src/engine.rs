@@ -318,3 +318,89 @@ fn record_hint<C: Classify, B: Budget>(
     };
     let _ = retrier.table.record(history.key().to_owned(), deadline);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relent::retry::StandardClassifier;
+
+    fn attempt(outcome: Outcome) -> Attempt {
+        Attempt {
+            outcome,
+            idempotent: true,
+            number: 1,
+        }
+    }
+
+    #[test]
+    fn replay_guard_turns_only_retries_into_body_not_replayable() {
+        let once = ReplayGuard {
+            inner: StandardClassifier::DEFAULT,
+            replayable: false,
+        };
+        let again = ReplayGuard {
+            inner: StandardClassifier::DEFAULT,
+            replayable: true,
+        };
+        let s503 = attempt(Outcome::Response {
+            status: 503,
+            hint: None,
+        });
+        let s404 = attempt(Outcome::Response {
+            status: 404,
+            hint: None,
+        });
+        let connect = attempt(Outcome::Transport(TransportError::ConnectFailed));
+        assert_eq!(
+            once.classify(&s503),
+            Verdict::Forbid(Forbidden::BodyNotReplayable)
+        );
+        assert_eq!(
+            once.classify(&connect),
+            Verdict::Forbid(Forbidden::BodyNotReplayable)
+        );
+        assert_eq!(once.classify(&s404), Verdict::NoOpinion);
+        assert_eq!(again.classify(&s503), Verdict::Retry(RetryKind::Transient));
+        // A veto that comes first stays the reason.
+        let post = Attempt {
+            idempotent: false,
+            ..s503
+        };
+        assert_eq!(
+            once.classify(&post),
+            Verdict::Forbid(Forbidden::NotIdempotent)
+        );
+    }
+
+    #[test]
+    fn min_limit_treats_none_as_unlimited() {
+        let s = Duration::from_secs;
+        assert_eq!(min_limit(None, None), None);
+        assert_eq!(min_limit(Some(s(2)), None), Some(s(2)));
+        assert_eq!(min_limit(None, Some(s(3))), Some(s(3)));
+        assert_eq!(min_limit(Some(s(2)), Some(s(3))), Some(s(2)));
+    }
+
+    #[test]
+    fn next_request_clones_while_replayable_and_moves_once_otherwise() {
+        let url = reqwest::Url::parse("http://127.0.0.1:1/").expect("url");
+        let mut original = Some(Request::new(reqwest::Method::PUT, url.clone()));
+        assert!(next_request(&mut original, true).is_some());
+        assert!(next_request(&mut original, true).is_some());
+        assert!(original.is_some(), "kept for the next attempt");
+
+        let mut streaming = Request::new(reqwest::Method::PUT, url);
+        *streaming.body_mut() = Some(reqwest::Body::wrap(String::from("once")));
+        let mut original = Some(streaming);
+        assert!(next_request(&mut original, false).is_some());
+        assert!(next_request(&mut original, false).is_none());
+    }
+
+    #[test]
+    fn no_budget_allows_every_retry() {
+        let mut none = MaybeBudget(None);
+        none.on_request(Instant::ZERO);
+        assert!(none.try_withdraw(RetryKind::Throttled, Instant::ZERO));
+        none.on_success(Instant::ZERO);
+    }
+}

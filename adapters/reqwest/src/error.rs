@@ -237,3 +237,37 @@ impl StdError for RetryError {
             .map(|e| e as &(dyn StdError + 'static))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that wraps another, as layers of middleware do.
+    #[derive(Debug)]
+    struct Wrapped(Box<dyn StdError + 'static>);
+
+    impl fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("wrapped")
+        }
+    }
+
+    impl StdError for Wrapped {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(self.0.as_ref())
+        }
+    }
+
+    #[test]
+    fn the_source_chain_is_searched() {
+        let deep = Wrapped(Box::new(Wrapped(Box::new(io::Error::from(
+            io::ErrorKind::BrokenPipe,
+        )))));
+        assert_eq!(classify_error(&deep), TransportError::ResetAfterSend);
+        let timed = Wrapped(Box::new(io::Error::from(io::ErrorKind::TimedOut)));
+        assert_eq!(classify_error(&timed), TransportError::TimedOut);
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        // Without reqwest's connect flag a bare refusal is not known to be pre-send.
+        assert_eq!(classify_error(&refused), TransportError::Other);
+    }
+}

@@ -303,3 +303,57 @@ impl<C> RetrierBuilder<C> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(by: KeyBy, url: &str) -> String {
+        by.key(&Url::parse(url).expect("url"))
+    }
+
+    #[test]
+    fn origin_keys_make_the_port_explicit() {
+        assert_eq!(
+            key(KeyBy::Origin, "http://a.example/x"),
+            "http://a.example:80"
+        );
+        assert_eq!(
+            key(KeyBy::Origin, "https://a.example:8443/x?y"),
+            "https://a.example:8443"
+        );
+        assert_eq!(
+            key(KeyBy::Origin, "http://[::1]:8080/x"),
+            "http://[::1]:8080"
+        );
+        // Same origin, different spelling: one key.
+        assert_eq!(
+            key(KeyBy::Origin, "HTTPS://A.example:443/"),
+            key(KeyBy::Origin, "https://a.example/other")
+        );
+    }
+
+    #[test]
+    fn url_keys_drop_only_the_fragment() {
+        assert_eq!(
+            key(KeyBy::Url, "http://a.example/p?q=%23x#frag"),
+            "http://a.example/p?q=%23x"
+        );
+        assert_eq!(key(KeyBy::Url, "http://a.example/p"), "http://a.example/p");
+    }
+
+    #[test]
+    fn a_zero_capacity_table_is_a_build_error() {
+        let err = Retrier::builder()
+            .table_capacity(0)
+            .build()
+            .expect_err("zero");
+        assert_eq!(err, BuildError::Table(CapacityError::Zero));
+        assert!(std::error::Error::source(&err).is_some());
+        let ok = Retrier::builder().build().expect("defaults");
+        assert_eq!(ok.table().capacity(), DEFAULT_TABLE_CAPACITY);
+        assert_eq!(ok.key_by(), KeyBy::Origin);
+        assert_eq!(ok.policy(), &RetryPolicy::default());
+        assert!(ok.budget().is_none());
+    }
+}
