@@ -169,7 +169,10 @@ where
                 // Never longer than the caller's own `RequestBuilder::timeout`.
                 let limit = min_limit(timeout, caller_timeout);
                 // reqwest enforces it too, so it keeps bounding the body once it is returned.
-                *request.timeout_mut() = limit;
+                // (Written only when it changes: reqwest allocates its config slot on write.)
+                if limit != caller_timeout {
+                    *request.timeout_mut() = limit;
+                }
                 // A zero-length backoff goes straight to Send: release the previous response now.
                 drop(last.take());
                 machine.handle_attempt_started(now);
