@@ -1,0 +1,123 @@
+//! The same engine for plain `reqwest::Client` users, without reqwest-middleware.
+
+use std::future::Future;
+
+use relent::retry::{Classify, GiveUpReason, Report, StandardClassifier};
+use reqwest::{Request, Response};
+
+use crate::error::RetryError;
+use crate::history::AttemptHistory;
+use crate::overrides::Overrides;
+use crate::retrier::Retrier;
+
+/// A `reqwest::Client` with a [`Retrier`]: retries without reqwest-middleware.
+///
+/// Cheap to clone (a reqwest client and a retrier are both shared handles).
+#[derive(Clone, Debug)]
+pub struct RetryClient<C = StandardClassifier> {
+    client: reqwest::Client,
+    retrier: Retrier<C>,
+}
+
+impl<C> RetryClient<C> {
+    /// Pair a client with a retrier.
+    #[must_use]
+    pub fn new(client: reqwest::Client, retrier: Retrier<C>) -> Self {
+        RetryClient { client, retrier }
+    }
+
+    /// The reqwest client, to build requests with (`retry_client.client().get(url).build()?`).
+    #[must_use]
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The retry engine.
+    #[must_use]
+    pub fn retrier(&self) -> &Retrier<C> {
+        &self.retrier
+    }
+}
+
+impl<C: Classify + Clone + Send + Sync + 'static> RetryClient<C> {
+    /// Send a request with retries and the retrier's settings.
+    pub async fn execute(&self, request: Request) -> Result<Response, RetryError> {
+        self.execute_with(request, Overrides::default()).await
+    }
+
+    /// Send a request with retries and per-request overrides.
+    pub async fn execute_with(
+        &self,
+        request: Request,
+        overrides: Overrides<C>,
+    ) -> Result<Response, RetryError> {
+        self.retrier.execute(&self.client, request, overrides).await
+    }
+}
+
+/// `send_with` on a plain `reqwest::RequestBuilder`: the builder's own client
+/// sends every attempt, the retrier decides.
+pub trait RequestBuilderExt {
+    /// Build the request and send it with retries.
+    fn send_with<C>(
+        self,
+        retrier: &Retrier<C>,
+    ) -> impl Future<Output = Result<Response, RetryError>> + Send
+    where
+        C: Classify + Clone + Send + Sync + 'static;
+
+    /// Build the request and send it with retries and per-request overrides.
+    fn send_with_overrides<C>(
+        self,
+        retrier: &Retrier<C>,
+        overrides: Overrides<C>,
+    ) -> impl Future<Output = Result<Response, RetryError>> + Send
+    where
+        C: Classify + Clone + Send + Sync + 'static;
+}
+
+impl RequestBuilderExt for reqwest::RequestBuilder {
+    fn send_with<C>(
+        self,
+        retrier: &Retrier<C>,
+    ) -> impl Future<Output = Result<Response, RetryError>> + Send
+    where
+        C: Classify + Clone + Send + Sync + 'static,
+    {
+        self.send_with_overrides(retrier, Overrides::default())
+    }
+
+    fn send_with_overrides<C>(
+        self,
+        retrier: &Retrier<C>,
+        overrides: Overrides<C>,
+    ) -> impl Future<Output = Result<Response, RetryError>> + Send
+    where
+        C: Classify + Clone + Send + Sync + 'static,
+    {
+        let retrier = retrier.clone();
+        let (client, request) = self.build_split();
+        async move {
+            match request {
+                Ok(request) => retrier.execute(&client, request, overrides).await,
+                Err(e) => Err(unbuildable(e)),
+            }
+        }
+    }
+}
+
+/// A request that could not be built: no attempt, not retryable, the builder error as source.
+fn unbuildable(error: reqwest::Error) -> RetryError {
+    let key = error
+        .url()
+        .map(|u| u.as_str().to_owned())
+        .unwrap_or_default();
+    let report = Report {
+        reason: GiveUpReason::NotRetryable,
+        attempts: 0,
+        last: None,
+        waited: std::time::Duration::ZERO,
+        elapsed: std::time::Duration::ZERO,
+    };
+    RetryError::new(report, AttemptHistory::new(key), Some(Box::new(error)))
+}

@@ -1,0 +1,273 @@
+//! Errors: what failed, in the core's terms, with the whole history attached.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use relent::retry::{GiveUpReason, Outcome, Report, TransportError};
+
+use crate::history::AttemptHistory;
+
+/// A boxed error, as the retry layer keeps the last attempt's failure.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Where a failed attempt failed, in the terms that decide whether a retry is safe.
+///
+/// reqwest's flags and the error's source chain are read in this order:
+///
+/// 1. [`reqwest::Error::is_connect`] → [`TransportError::ConnectFailed`]: the
+///    connection was never made, so the request never left (a connect *timeout*
+///    is a connect failure too).
+/// 2. [`reqwest::Error::is_timeout`], or relent's own [`AttemptTimedOut`] →
+///    [`TransportError::TimedOut`].
+/// 3. An [`io::Error`] of kind `ConnectionReset`, `ConnectionAborted`,
+///    `BrokenPipe` or `UnexpectedEof`, or hyper's "connection closed before
+///    a complete message" / "canceled" → [`TransportError::ResetAfterSend`]:
+///    the connection broke after the request (possibly) went out.
+/// 4. Anything else → [`TransportError::Other`].
+///
+/// Only 1 lets a non-idempotent request be retried under the standard rules.
+///
+/// ```
+/// use relent::retry::TransportError;
+/// use relent_reqwest::{classify_error, AttemptTimedOut};
+///
+/// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+/// assert_eq!(classify_error(&reset), TransportError::ResetAfterSend);
+/// let timed_out = AttemptTimedOut { after: std::time::Duration::from_secs(1) };
+/// assert_eq!(classify_error(&timed_out), TransportError::TimedOut);
+/// ```
+#[must_use]
+pub fn classify_error(error: &(dyn StdError + 'static)) -> TransportError {
+    let mut connect = false;
+    let mut timed_out = false;
+    let mut reset = false;
+    let mut next: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = next {
+        if let Some(r) = e.downcast_ref::<reqwest::Error>() {
+            connect |= r.is_connect();
+            timed_out |= r.is_timeout();
+        } else if e.downcast_ref::<AttemptTimedOut>().is_some() {
+            timed_out = true;
+        } else if let Some(io) = e.downcast_ref::<io::Error>() {
+            reset |= matches!(
+                io.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::UnexpectedEof
+            );
+            timed_out |= io.kind() == io::ErrorKind::TimedOut;
+        } else if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            reset |= h.is_incomplete_message() || h.is_canceled();
+            timed_out |= h.is_timeout();
+        }
+        next = e.source();
+    }
+    if connect {
+        TransportError::ConnectFailed
+    } else if timed_out {
+        TransportError::TimedOut
+    } else if reset {
+        TransportError::ResetAfterSend
+    } else {
+        TransportError::Other
+    }
+}
+
+/// relent's own per-attempt timer fired: the attempt took longer than
+/// `min(per-try timeout, time left before the deadline)`.
+///
+/// The same limit is also set as the request's reqwest timeout (so it keeps
+/// bounding the response body once you read it); this error appears when
+/// relent's timer fires first, for example because a middleware below the
+/// retry layer held the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptTimedOut {
+    /// The limit the attempt ran under.
+    pub after: Duration,
+}
+
+impl fmt::Display for AttemptTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "attempt timed out after {:?}", self.after)
+    }
+}
+
+impl StdError for AttemptTimedOut {}
+
+/// One attempt's failure: its classification and the error itself.
+pub(crate) struct Failure {
+    pub(crate) kind: TransportError,
+    pub(crate) error: BoxError,
+}
+
+impl Failure {
+    pub(crate) fn new(error: BoxError) -> Self {
+        let kind = classify_error(error.as_ref());
+        Failure { kind, error }
+    }
+
+    pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
+        Failure::new(Box::new(error))
+    }
+
+    pub(crate) fn from_middleware(error: reqwest_middleware::Error) -> Self {
+        match error {
+            reqwest_middleware::Error::Reqwest(e) => Failure::from_reqwest(e),
+            reqwest_middleware::Error::Middleware(e) => {
+                // Classify the error anyhow wraps (its `Deref` is the original error),
+                // so a reqwest or io error inside is still recognised.
+                let kind = classify_error(&*e);
+                Failure {
+                    kind,
+                    error: e.into(),
+                }
+            }
+        }
+    }
+
+    pub(crate) fn timed_out(after: Duration) -> Self {
+        Failure {
+            kind: TransportError::TimedOut,
+            error: Box::new(AttemptTimedOut { after }),
+        }
+    }
+}
+
+/// The retry layer gave up without a response to return: the last attempt
+/// failed below HTTP, or no attempt could be made (a deadline, a Retry-After
+/// beyond the limits, a request that could not be built).
+///
+/// Carries the [`Report`] (why it gave up, attempts, time waited), the full
+/// [`AttemptHistory`], and the last attempt's error as its
+/// [`source`](StdError::source). Behind reqwest-middleware it arrives as
+/// `reqwest_middleware::Error::Middleware`; get it back with
+/// `anyhow_error.downcast_ref::<RetryError>()`.
+///
+/// When retries run out on a *status* (a 503 after the last attempt), there
+/// is no error: the last response is returned, as reqwest-retry does, with
+/// the history in its extensions.
+#[derive(Debug)]
+pub struct RetryError {
+    report: Report,
+    history: AttemptHistory,
+    source: Option<BoxError>,
+}
+
+impl RetryError {
+    pub(crate) fn new(report: Report, history: AttemptHistory, source: Option<BoxError>) -> Self {
+        RetryError {
+            report,
+            history,
+            source,
+        }
+    }
+
+    /// Why the retry layer gave up, how many attempts it made and how long it waited.
+    #[must_use]
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The reason alone.
+    #[must_use]
+    pub fn reason(&self) -> GiveUpReason {
+        self.report.reason
+    }
+
+    /// Every attempt and wait.
+    #[must_use]
+    pub fn history(&self) -> &AttemptHistory {
+        &self.history
+    }
+
+    /// The history, by value.
+    #[must_use]
+    pub fn into_history(self) -> AttemptHistory {
+        self.history
+    }
+
+    /// How the last attempt failed below HTTP, if it did.
+    #[must_use]
+    pub fn transport_error(&self) -> Option<TransportError> {
+        match self.report.last {
+            Some(Outcome::Transport(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The last attempt's reqwest error, if there is one in the source chain.
+    #[must_use]
+    pub fn reqwest_error(&self) -> Option<&reqwest::Error> {
+        let mut next: Option<&(dyn StdError + 'static)> = self.source();
+        while let Some(e) = next {
+            if let Some(r) = e.downcast_ref::<reqwest::Error>() {
+                return Some(r);
+            }
+            next = e.source();
+        }
+        None
+    }
+
+    /// Whether the last attempt timed out.
+    #[must_use]
+    pub fn is_timeout(&self) -> bool {
+        self.transport_error() == Some(TransportError::TimedOut)
+    }
+
+    /// Whether the last attempt could not connect.
+    #[must_use]
+    pub fn is_connect(&self) -> bool {
+        self.transport_error() == Some(TransportError::ConnectFailed)
+    }
+}
+
+impl fmt::Display for RetryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "request to {}: {}", self.history.key(), self.report)
+    }
+}
+
+impl StdError for RetryError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that wraps another, as layers of middleware do.
+    #[derive(Debug)]
+    struct Wrapped(Box<dyn StdError + 'static>);
+
+    impl fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("wrapped")
+        }
+    }
+
+    impl StdError for Wrapped {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(self.0.as_ref())
+        }
+    }
+
+    #[test]
+    fn the_source_chain_is_searched() {
+        let deep = Wrapped(Box::new(Wrapped(Box::new(io::Error::from(
+            io::ErrorKind::BrokenPipe,
+        )))));
+        assert_eq!(classify_error(&deep), TransportError::ResetAfterSend);
+        let timed = Wrapped(Box::new(io::Error::from(io::ErrorKind::TimedOut)));
+        assert_eq!(classify_error(&timed), TransportError::TimedOut);
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        // Without reqwest's connect flag a bare refusal is not known to be pre-send.
+        assert_eq!(classify_error(&refused), TransportError::Other);
+    }
+}

@@ -1,0 +1,81 @@
+//! The reqwest-middleware layer.
+
+use std::fmt;
+
+use http::Extensions;
+use relent::retry::{Classify, StandardClassifier};
+use reqwest::{Request, Response};
+use reqwest_middleware::{Middleware, Next};
+
+use crate::engine::{self, MiddlewareTransport};
+use crate::overrides::Overrides;
+use crate::retrier::Retrier;
+
+/// Retries, Retry-After and per-attempt timeouts as one
+/// [`reqwest_middleware::Middleware`].
+///
+/// Per request, it:
+/// 1. reads the overrides in the request's extensions ([`Overrides::from_extensions`]);
+/// 2. waits while the Retry-After table holds a deadline for the request's key
+///    (or gives up at once if that wait is beyond the hint cap or the deadline);
+/// 3. sends attempts down the rest of the stack, each bounded by
+///    `min(per-try timeout, time left)`, backing off as the policy says and
+///    obeying server hints within their cap;
+/// 4. records the hint of a 429/503 in the table for the requests that follow;
+/// 5. returns the final response with its [`AttemptHistory`](crate::AttemptHistory)
+///    in its extensions, the last response if retries ran out on a status, or
+///    `Error::Middleware` wrapping a [`RetryError`](crate::RetryError) when the
+///    last attempt failed below HTTP.
+///
+/// Put it first in the stack (outermost), so that every attempt runs through
+/// the layers after it.
+pub struct RetryMiddleware<C = StandardClassifier> {
+    retrier: Retrier<C>,
+}
+
+impl<C> RetryMiddleware<C> {
+    /// A layer driven by `retrier` (clones of one retrier share its table and budget).
+    #[must_use]
+    pub fn new(retrier: Retrier<C>) -> Self {
+        RetryMiddleware { retrier }
+    }
+
+    /// The engine behind this layer.
+    #[must_use]
+    pub fn retrier(&self) -> &Retrier<C> {
+        &self.retrier
+    }
+}
+
+impl<C> From<Retrier<C>> for RetryMiddleware<C> {
+    fn from(retrier: Retrier<C>) -> Self {
+        RetryMiddleware::new(retrier)
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for RetryMiddleware<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryMiddleware")
+            .field("retrier", &self.retrier)
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl<C> Middleware for RetryMiddleware<C>
+where
+    C: Classify + Clone + Send + Sync + 'static,
+{
+    async fn handle(
+        &self,
+        req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let overrides = Overrides::<C>::from_extensions(extensions);
+        let mut transport = MiddlewareTransport { next, extensions };
+        engine::run(&self.retrier.inner, req, overrides, &mut transport)
+            .await
+            .map_err(reqwest_middleware::Error::middleware)
+    }
+}

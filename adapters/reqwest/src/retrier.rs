@@ -1,0 +1,359 @@
+//! The retry engine's shared state and configuration: policy, Retry-After table, budget.
+
+use std::fmt;
+use std::sync::Arc;
+
+use relent::hint::HintReader;
+use relent::retry::{Classify, RetryPolicy, StandardClassifier, StatusSet};
+use relent::table::CapacityError;
+use relent_tokio::{SharedBudget, SharedDeadlines};
+use reqwest::{Request, Response, Url};
+
+use crate::engine::{self, ClientTransport};
+use crate::error::RetryError;
+use crate::middleware::RetryMiddleware;
+use crate::overrides::Overrides;
+
+/// What a Retry-After deadline applies to.
+///
+/// A server's `Retry-After` is about the next request "to the same place". The
+/// seed this crate rebuilds (an inlined `RetryAfterMiddleware`) keyed its table
+/// by full URL; relent keys by origin by default, since rate limits and
+/// overload are almost always per server, not per path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum KeyBy {
+    /// `scheme://host:port` (the port made explicit: `https://a.example` is `https://a.example:443`).
+    #[default]
+    Origin,
+    /// The full URL without its fragment (path and query included), as seed 003 does.
+    Url,
+}
+
+impl KeyBy {
+    /// The table key of `url`.
+    ///
+    /// ```
+    /// use relent_reqwest::KeyBy;
+    /// let url = reqwest::Url::parse("https://api.example/v1/items?page=2#top").unwrap();
+    /// assert_eq!(KeyBy::Origin.key(&url), "https://api.example:443");
+    /// assert_eq!(KeyBy::Url.key(&url), "https://api.example/v1/items?page=2");
+    /// ```
+    #[must_use]
+    pub fn key(self, url: &Url) -> String {
+        match self {
+            KeyBy::Origin => match (url.host_str(), url.port_or_known_default()) {
+                (Some(host), Some(port)) => format!("{}://{host}:{port}", url.scheme()),
+                (Some(host), None) => format!("{}://{host}", url.scheme()),
+                // No host (not an HTTP URL): the URL is all there is to key by.
+                (None, _) => without_fragment(url).to_owned(),
+            },
+            KeyBy::Url => without_fragment(url).to_owned(),
+        }
+    }
+}
+
+/// A serialized URL has `#` only as the fragment delimiter (it is percent-encoded elsewhere).
+fn without_fragment(url: &Url) -> &str {
+    let s = url.as_str();
+    s.split_once('#').map_or(s, |(before, _)| before)
+}
+
+/// The default capacity of the Retry-After table: 4,096 keys.
+///
+/// relent's choice, not a peer's: at well under a hundred bytes per entry it
+/// stays below half a MiB, which is far more origins than a service usually
+/// talks to; a crawl over more keys evicts the least recently used ones
+/// (counted in [`SharedDeadlines::evictions`]) instead of growing, which is
+/// the bound seed 003 asked for.
+pub const DEFAULT_TABLE_CAPACITY: usize = 4096;
+
+/// Statuses whose Retry-After hint is recorded for the requests that follow:
+/// 429 (RFC 6585 §4) and 503 (RFC 9110 §15.6.4), the two statuses RFC 9110
+/// §10.2.3 names for `Retry-After` apart from redirects, and the two seed 003 reads.
+pub const DEFAULT_RECORD_STATUSES: StatusSet = StatusSet::from_codes(&[429, 503]);
+
+/// Why a [`Retrier`] could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The Retry-After table's capacity was refused (zero, too large, or out of memory).
+    Table(CapacityError),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::Table(e) => write!(f, "retry-after table: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Table(e) => Some(e),
+        }
+    }
+}
+
+impl From<CapacityError> for BuildError {
+    fn from(e: CapacityError) -> Self {
+        BuildError::Table(e)
+    }
+}
+
+pub(crate) struct Inner<C> {
+    pub(crate) policy: RetryPolicy<C>,
+    pub(crate) key_by: KeyBy,
+    pub(crate) table: SharedDeadlines<String>,
+    pub(crate) budget: Option<SharedBudget>,
+    pub(crate) hints: HintReader,
+    pub(crate) record_statuses: StatusSet,
+}
+
+/// The retry engine, shared by every request of a client: the policy, the
+/// bounded Retry-After table, the optional retry budget and the hint reader.
+///
+/// Cheap to clone (one `Arc`). Use it as a reqwest-middleware layer
+/// ([`Retrier::middleware`]), with a plain `reqwest::Client`
+/// ([`RetryClient`](crate::RetryClient), [`RequestBuilderExt::send_with`](crate::RequestBuilderExt::send_with)),
+/// or directly with [`Retrier::execute`]. All entry points drive the same
+/// engine, and clones share the table and the budget.
+pub struct Retrier<C = StandardClassifier> {
+    pub(crate) inner: Arc<Inner<C>>,
+}
+
+impl<C> Clone for Retrier<C> {
+    fn clone(&self) -> Self {
+        Retrier {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for Retrier<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retrier")
+            .field("policy", &self.inner.policy)
+            .field("key_by", &self.inner.key_by)
+            .field("table", &self.inner.table)
+            .field("budget", &self.inner.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Retrier<StandardClassifier> {
+    /// A builder with the defaults: [`RetryPolicy::default`], keys by origin,
+    /// a table of [`DEFAULT_TABLE_CAPACITY`] keys, no budget, every hint source.
+    pub fn builder() -> RetrierBuilder<StandardClassifier> {
+        RetrierBuilder::new()
+    }
+}
+
+impl<C> Retrier<C> {
+    /// The policy every request uses unless it carries its own.
+    #[must_use]
+    pub fn policy(&self) -> &RetryPolicy<C> {
+        &self.inner.policy
+    }
+
+    /// How requests are keyed in the Retry-After table.
+    #[must_use]
+    pub fn key_by(&self) -> KeyBy {
+        self.inner.key_by
+    }
+
+    /// The Retry-After table (a handle to the shared table).
+    #[must_use]
+    pub fn table(&self) -> &SharedDeadlines<String> {
+        &self.inner.table
+    }
+
+    /// The retry budget, if one is shared.
+    #[must_use]
+    pub fn budget(&self) -> Option<&SharedBudget> {
+        self.inner.budget.as_ref()
+    }
+
+    /// This engine as a reqwest-middleware layer.
+    #[must_use]
+    pub fn middleware(&self) -> RetryMiddleware<C> {
+        RetryMiddleware::new(self.clone())
+    }
+}
+
+impl<C: Classify + Clone + Send + Sync + 'static> Retrier<C> {
+    /// Send `request` through `client` with retries, honouring `overrides`.
+    ///
+    /// Returns the final response (a success, or the last response when
+    /// retries ran out on a status, with the [`AttemptHistory`](crate::AttemptHistory)
+    /// in its extensions), or a [`RetryError`] when no response can be returned.
+    pub async fn execute(
+        &self,
+        client: &reqwest::Client,
+        request: Request,
+        overrides: Overrides<C>,
+    ) -> Result<Response, RetryError> {
+        let mut transport = ClientTransport { client };
+        engine::run(&self.inner, request, overrides, &mut transport).await
+    }
+}
+
+/// Builds a [`Retrier`].
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct RetrierBuilder<C = StandardClassifier> {
+    policy: RetryPolicy<C>,
+    key_by: KeyBy,
+    capacity: usize,
+    table: Option<SharedDeadlines<String>>,
+    budget: Option<SharedBudget>,
+    hints: HintReader,
+    record_statuses: StatusSet,
+}
+
+impl Default for RetrierBuilder<StandardClassifier> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RetrierBuilder<StandardClassifier> {
+    /// The defaults; see [`Retrier::builder`].
+    pub fn new() -> Self {
+        RetrierBuilder {
+            policy: RetryPolicy::default(),
+            key_by: KeyBy::Origin,
+            capacity: DEFAULT_TABLE_CAPACITY,
+            table: None,
+            budget: None,
+            hints: HintReader::new(),
+            record_statuses: DEFAULT_RECORD_STATUSES,
+        }
+    }
+}
+
+impl<C> RetrierBuilder<C> {
+    /// The policy for every request (a request may carry its own as an extension).
+    pub fn policy<C2>(self, policy: RetryPolicy<C2>) -> RetrierBuilder<C2> {
+        RetrierBuilder {
+            policy,
+            key_by: self.key_by,
+            capacity: self.capacity,
+            table: self.table,
+            budget: self.budget,
+            hints: self.hints,
+            record_statuses: self.record_statuses,
+        }
+    }
+
+    /// Key the Retry-After table by origin (default) or by full URL.
+    pub fn key_by(mut self, key_by: KeyBy) -> Self {
+        self.key_by = key_by;
+        self
+    }
+
+    /// The capacity of a new Retry-After table (default [`DEFAULT_TABLE_CAPACITY`]).
+    /// Ignored when [`shared_table`](Self::shared_table) is given.
+    pub fn table_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// Use an existing table, shared with other retriers (or kept across a client rebuild).
+    pub fn shared_table(mut self, table: SharedDeadlines<String>) -> Self {
+        self.table = Some(table);
+        self
+    }
+
+    /// Share a retry budget: retries stop while it is exhausted, so an outage
+    /// cannot multiply traffic.
+    pub fn budget(mut self, budget: SharedBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Which response headers count as retry hints, in what order (default: all, `Retry-After` first).
+    pub fn hint_reader(mut self, hints: HintReader) -> Self {
+        self.hints = hints;
+        self
+    }
+
+    /// The statuses whose hint is recorded in the table (default [`DEFAULT_RECORD_STATUSES`]).
+    pub fn record_statuses(mut self, statuses: StatusSet) -> Self {
+        self.record_statuses = statuses;
+        self
+    }
+
+    /// The retrier; fails only if a new table cannot be allocated with the requested capacity.
+    pub fn build(self) -> Result<Retrier<C>, BuildError> {
+        let table = match self.table {
+            Some(t) => t,
+            None => SharedDeadlines::new(self.capacity)?,
+        };
+        Ok(Retrier {
+            inner: Arc::new(Inner {
+                policy: self.policy,
+                key_by: self.key_by,
+                table,
+                budget: self.budget,
+                hints: self.hints,
+                record_statuses: self.record_statuses,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(by: KeyBy, url: &str) -> String {
+        by.key(&Url::parse(url).expect("url"))
+    }
+
+    #[test]
+    fn origin_keys_make_the_port_explicit() {
+        assert_eq!(
+            key(KeyBy::Origin, "http://a.example/x"),
+            "http://a.example:80"
+        );
+        assert_eq!(
+            key(KeyBy::Origin, "https://a.example:8443/x?y"),
+            "https://a.example:8443"
+        );
+        assert_eq!(
+            key(KeyBy::Origin, "http://[::1]:8080/x"),
+            "http://[::1]:8080"
+        );
+        // Same origin, different spelling: one key.
+        assert_eq!(
+            key(KeyBy::Origin, "HTTPS://A.example:443/"),
+            key(KeyBy::Origin, "https://a.example/other")
+        );
+    }
+
+    #[test]
+    fn url_keys_drop_only_the_fragment() {
+        assert_eq!(
+            key(KeyBy::Url, "http://a.example/p?q=%23x#frag"),
+            "http://a.example/p?q=%23x"
+        );
+        assert_eq!(key(KeyBy::Url, "http://a.example/p"), "http://a.example/p");
+    }
+
+    #[test]
+    fn a_zero_capacity_table_is_a_build_error() {
+        let err = Retrier::builder()
+            .table_capacity(0)
+            .build()
+            .expect_err("zero");
+        assert_eq!(err, BuildError::Table(CapacityError::Zero));
+        assert!(std::error::Error::source(&err).is_some());
+        let ok = Retrier::builder().build().expect("defaults");
+        assert_eq!(ok.table().capacity(), DEFAULT_TABLE_CAPACITY);
+        assert_eq!(ok.key_by(), KeyBy::Origin);
+        assert_eq!(ok.policy(), &RetryPolicy::default());
+        assert!(ok.budget().is_none());
+    }
+}

@@ -1,0 +1,67 @@
+//! The `tracing` feature: one event per attempt, wait and give-up (no-ops without it).
+
+use relent::retry::Report;
+
+use crate::history::Event;
+
+#[cfg(feature = "tracing")]
+use crate::history::{Secs, ShowOutcome};
+
+/// An attempt ended (DEBUG; WARN-worthy outcomes are reported by the give-up event).
+#[cfg(feature = "tracing")]
+pub(crate) fn attempt(key: &str, event: &Event) {
+    if let Event::Attempt {
+        number,
+        took,
+        outcome,
+        ..
+    } = event
+    {
+        tracing::debug!(
+            target: "relent_reqwest",
+            key,
+            attempt = number,
+            took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            outcome = %ShowOutcome(*outcome),
+            "attempt ended"
+        );
+    }
+}
+
+/// The retry layer is about to wait (INFO: a wait is visible latency).
+#[cfg(feature = "tracing")]
+pub(crate) fn wait(key: &str, event: &Event) {
+    if let Event::Wait {
+        duration, reason, ..
+    } = event
+    {
+        tracing::info!(
+            target: "relent_reqwest",
+            key,
+            wait = %Secs(*duration),
+            reason = %reason,
+            "waiting before the next attempt"
+        );
+    }
+}
+
+/// The retry layer gave up (WARN).
+#[cfg(feature = "tracing")]
+pub(crate) fn give_up(key: &str, report: &Report) {
+    tracing::warn!(
+        target: "relent_reqwest",
+        key,
+        attempts = report.attempts,
+        reason = %report.reason,
+        "{report}"
+    );
+}
+
+#[cfg(not(feature = "tracing"))]
+pub(crate) fn attempt(_: &str, _: &Event) {}
+
+#[cfg(not(feature = "tracing"))]
+pub(crate) fn wait(_: &str, _: &Event) {}
+
+#[cfg(not(feature = "tracing"))]
+pub(crate) fn give_up(_: &str, _: &Report) {}
