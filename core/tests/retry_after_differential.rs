@@ -11,9 +11,9 @@
 //! hour, which httpdate does not check. The main one is the RFC 850 two-digit
 //! year. httpdate uses a fixed pivot (`src/date.rs`, `parse_rfc850_date`:
 //! `yy < 70` → 20yy, else 19yy), i.e. always the window 1970..=2069. We apply
-//! RFC 9110's 50-year rule against a reference time: `C + yy` in the
-//! reference's century `C`, minus 100 if that is more than 50 years after
-//! the reference. The two coincide exactly when the reference is
+//! RFC 9110's 50-year rule against a reference time: the first year ending
+//! in `yy` not before the reference year, minus 100 if that is more than 50
+//! years after the reference. The two coincide exactly when the reference is
 //! 2019-12-31T23:59:59Z (then "more than 50 years ahead" means "after
 //! 2069-12-31T23:59:59"), which the first RFC 850 property checks; the
 //! others pin down where and how they differ.
@@ -132,7 +132,10 @@ fn civil(secs: u64) -> (u64, u8, u8, u64) {
 /// RFC 9110's 50-year rule, written independently of the library.
 fn rule_year(reference: u64, yy: u64, month: u8, day: u8, tod: u64) -> i64 {
     let (ry, rm, rd, rt) = civil(reference);
-    let candidate = ry / 100 * 100 + yy;
+    let mut candidate = ry / 100 * 100 + yy;
+    if candidate < ry {
+        candidate += 100;
+    }
     if (candidate, month, day, tod) > (ry + 50, rm, rd, rt) {
         candidate as i64 - 100
     } else {
@@ -315,9 +318,8 @@ fn two_digit_years_where_the_rules_differ() {
     assert_eq!(ours(past, NOW), Ok(217_555_200)); // 1976-11-23
     assert_eq!(httpdate_secs(past), Some(217_555_200));
 
-    // As time passes the rules drift apart: seen from 2150, "10" is read in
-    // the reference's own century, 2110 (40 years back), while httpdate still
-    // reads 2010.
+    // As time passes the rules drift apart: seen from 2150, "10" is 2110
+    // (2210 would be 60 years ahead), while httpdate still reads 2010.
     let from_2150 = UnixTime::from_secs(5_680_281_600); // 2150-01-01
     let s = "Wednesday, 01-Jan-10 00:00:00 GMT"; // 2110-01-01 was a Wednesday
     assert_eq!(ours(s, from_2150), Ok(4_417_977_600));

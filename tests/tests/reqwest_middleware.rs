@@ -413,7 +413,13 @@ async fn the_overall_deadline_bounds_attempts_and_waits() {
     let err = client.get(server.url("/")).send().await.expect_err("hangs");
     let elapsed = started.elapsed();
     let retry = retry_error(&err);
-    assert_eq!(retry.reason(), GiveUpReason::Deadline);
+    assert_eq!(
+        retry.reason(),
+        GiveUpReason::Deadline {
+            wait: None,
+            time_left: Duration::ZERO
+        }
+    );
     assert!(retry.is_timeout());
     assert_eq!(retry.history().attempts(), 1);
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
@@ -506,6 +512,7 @@ async fn a_shared_budget_stops_retries_across_requests() {
         initial: TOKEN,
         deposit_per_request: 0,
         refund_on_success: 0,
+        refund_retry_cost: false,
         transient_cost: TOKEN,
         throttled_cost: TOKEN,
         timeout_cost: TOKEN,

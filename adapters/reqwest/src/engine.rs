@@ -5,14 +5,12 @@
 //! in how one attempt is sent ([`Transport`]).
 
 use std::future::Future;
-use std::sync::Arc;
+
 use std::time::Duration;
 
 use http::Extensions;
-use relent::Instant;
-use relent::hint::ServerHint;
 use relent::retry::{
-    Action, Attempt, Budget, Classify, Forbidden, GiveUpReason, Outcome, Report, Retry, RetryKind,
+    Action, Attempt, Budget, Classify, Forbidden, GiveUpReason, Outcome, Report, Retry,
     TransportError, Verdict, WaitReason, is_idempotent,
 };
 use relent::timeout::TimeoutOverride;
@@ -74,25 +72,6 @@ impl<C: Classify> Classify for ReplayGuard<C> {
     }
 }
 
-/// The shared budget, if the retrier has one.
-struct MaybeBudget(Option<Arc<relent::retry::SharedTokenBucket>>);
-
-impl Budget for MaybeBudget {
-    fn on_request(&mut self, now: Instant) {
-        if let Some(b) = self.0.as_mut() {
-            b.on_request(now);
-        }
-    }
-    fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
-        self.0.as_mut().is_none_or(|b| b.try_withdraw(kind, now))
-    }
-    fn on_success(&mut self, now: Instant) {
-        if let Some(b) = self.0.as_mut() {
-            b.on_success(now);
-        }
-    }
-}
-
 /// The smaller of two optional limits (`None` = no limit).
 fn min_limit(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     match (a, b) {
@@ -140,7 +119,6 @@ where
     if overrides.no_retry {
         policy = policy.with_max_attempts(1);
     }
-    let hint_cap = policy.hints.cap;
     let guard = ReplayGuard {
         inner: policy.classifier.clone(),
         replayable,
@@ -148,7 +126,7 @@ where
     let policy = policy.with_classifier(guard);
     let mut machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
         .idempotent(idempotent)
-        .with_budget(MaybeBudget(retrier.budget.as_ref().map(|b| b.bucket())));
+        .with_budget(retrier.budget.as_ref().map(|b| b.bucket()));
 
     let mut history = AttemptHistory::new(key);
     let mut original = Some(request);
@@ -198,11 +176,8 @@ where
                             })
                             .flatten()
                             .map(|h| h.hint);
-                        let before = machine.hint_deadline();
                         machine.handle_response(ended, status, hint);
-                        record_hint(
-                            retrier, &history, &machine, before, ended, status, hint, hint_cap,
-                        );
+                        record_hint(retrier, &history, &machine, status);
                         Outcome::Response { status, hint }
                     }
                     Err(failure) => {
@@ -292,39 +267,28 @@ fn give_up(
     RetryError::new(report, history, source)
 }
 
-/// Record a server hint for the requests that follow to the same key.
-///
-/// The machine computes the deadline (clamped to the hint cap) only when it
-/// judges the hint for its own retry; a hint on the last allowed attempt, or
-/// on a request that may not be retried, is still news for the next request,
-/// so the same formula, `ended + min(hint, cap)`, is applied here then.
-#[allow(clippy::too_many_arguments)]
+/// Record the server's "not before" for this request's key, so every request
+/// to the same key waits for it. The machine computes it for every response
+/// that carried a hint, whether or not this operation retries (clamped to the
+/// hint cap); only the statuses configured in `record_statuses` are recorded.
 fn record_hint<C: Classify, B: Budget>(
     retrier: &Inner<impl Sized>,
     history: &AttemptHistory,
     machine: &Retry<C, B>,
-    before: Option<Instant>,
-    ended: Instant,
     status: u16,
-    hint: Option<ServerHint>,
-    cap: Duration,
 ) {
-    let Some(ServerHint::After(wait)) = hint else {
-        return;
-    };
-    if wait.is_zero() || !retrier.record_statuses.contains(status) {
+    if !retrier.record_statuses.contains(status) {
         return;
     }
-    let deadline = match machine.hint_deadline() {
-        Some(d) if Some(d) != before => d,
-        _ => ended.saturating_add(wait.min(cap)),
-    };
-    let _ = retrier.table.record(history.key().to_owned(), deadline);
+    if let Some(deadline) = machine.hint_deadline() {
+        let _ = retrier.table.record(history.key().to_owned(), deadline);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use relent::retry::RetryKind;
     use relent::retry::StandardClassifier;
 
     fn attempt(outcome: Outcome) -> Attempt {
@@ -397,13 +361,5 @@ mod tests {
         let mut original = Some(streaming);
         assert!(next_request(&mut original, false).is_some());
         assert!(next_request(&mut original, false).is_none());
-    }
-
-    #[test]
-    fn no_budget_allows_every_retry() {
-        let mut none = MaybeBudget(None);
-        none.on_request(Instant::ZERO);
-        assert!(none.try_withdraw(RetryKind::Throttled, Instant::ZERO));
-        none.on_success(Instant::ZERO);
     }
 }

@@ -192,6 +192,23 @@ impl<B: Budget + ?Sized> Budget for &mut B {
     }
 }
 
+/// An optional budget: `None` grants every retry, like [`Unlimited`].
+impl<B: Budget> Budget for Option<B> {
+    fn on_request(&mut self, now: Instant) {
+        if let Some(b) = self {
+            b.on_request(now);
+        }
+    }
+    fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
+        self.as_mut().is_none_or(|b| b.try_withdraw(kind, now))
+    }
+    fn on_success(&mut self, after_retry: Option<RetryKind>, now: Instant) {
+        if let Some(b) = self {
+            b.on_success(after_retry, now);
+        }
+    }
+}
+
 /// The refill step, shared by the owned and the atomic bucket.
 ///
 /// Returns `(tokens_to_add, new_last_refill)`. Only the time that was turned
@@ -443,6 +460,19 @@ pub use shared::SharedTokenBucket;
 mod tests {
     use super::*;
     use core::time::Duration;
+
+    #[test]
+    fn no_budget_allows_every_retry() {
+        let mut none: Option<TokenBucket> = None;
+        none.on_request(Instant::ZERO);
+        assert!(none.try_withdraw(RetryKind::Throttled, Instant::ZERO));
+        none.on_success(None, Instant::ZERO);
+        let mut some = Some(TokenBucket::new(
+            BudgetConfig::ratio(0, 0, 0),
+            Instant::ZERO,
+        ));
+        assert!(!some.try_withdraw(RetryKind::Transient, Instant::ZERO));
+    }
 
     #[test]
     fn aws_quota_numbers() {
