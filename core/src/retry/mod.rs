@@ -26,5 +26,5 @@ pub use classify::{
 };
 pub use machine::Retry;
 pub use policy::RetryPolicy;
-pub use report::{Action, GiveUpReason, Report, WaitReason};
+pub use report::{Action, GiveUpReason, Human, Report, WaitReason};
 pub use status::StatusSet;

@@ -7,6 +7,40 @@ use crate::hint::ExcessKind;
 use crate::retry::{Forbidden, Outcome, RetryKind};
 use crate::time::Instant;
 
+/// A duration for people: `1.999s`, `250ms`, `12µs`, `7ns` (truncated, integer math only).
+///
+/// ```
+/// use core::time::Duration;
+/// use relent::retry::Human;
+/// assert_eq!(Human(Duration::from_nanos(1_999_098_374)).to_string(), "1.999s");
+/// assert_eq!(Human(Duration::from_millis(250)).to_string(), "250ms");
+/// assert_eq!(Human(Duration::from_micros(10_847)).to_string(), "10.847ms");
+/// assert_eq!(Human(Duration::from_nanos(10_847)).to_string(), "10µs");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Human(pub Duration);
+
+impl fmt::Display for Human {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+        if secs > 0 {
+            write!(f, "{secs}.{:03}s", nanos / 1_000_000)
+        } else if nanos >= 1_000_000 {
+            let micros = (nanos / 1_000) % 1_000;
+            if micros == 0 {
+                write!(f, "{}ms", nanos / 1_000_000)
+            } else {
+                write!(f, "{}.{micros:03}ms", nanos / 1_000_000)
+            }
+        } else if nanos >= 1_000 {
+            write!(f, "{}µs", nanos / 1_000)
+        } else {
+            write!(f, "{nanos}ns")
+        }
+    }
+}
+
 /// What the driver should do next. Returned by [`Retry::poll`](crate::retry::Retry::poll).
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +95,7 @@ impl fmt::Display for WaitReason {
             }
             WaitReason::Backoff(RetryKind::Throttled) => f.write_str("backoff after throttling"),
             WaitReason::Backoff(RetryKind::TimedOut) => f.write_str("backoff after a timeout"),
-            WaitReason::ServerHint(d) => write!(f, "server asked to wait {d:?}"),
+            WaitReason::ServerHint(d) => write!(f, "server asked to wait {}", Human(*d)),
             WaitReason::Gate => f.write_str("an earlier Retry-After for this key is still active"),
         }
     }
@@ -127,7 +161,9 @@ impl fmt::Display for GiveUpReason {
                 time_left,
             } => write!(
                 f,
-                "the next wait of {wait:?} would reach the overall deadline ({time_left:?} left)"
+                "the next wait of {} would reach the overall deadline ({} left)",
+                Human(*wait),
+                Human(*time_left)
             ),
             GiveUpReason::BudgetExhausted => f.write_str("the shared retry budget is exhausted"),
             GiveUpReason::HintTooLong { hint, limit, kind } => {
@@ -137,7 +173,9 @@ impl fmt::Display for GiveUpReason {
                 };
                 write!(
                     f,
-                    "the server asked to wait {hint:?}, beyond the {which} of {limit:?}"
+                    "the server asked to wait {}, beyond the {which} of {}",
+                    Human(*hint),
+                    Human(*limit)
                 )
             }
             GiveUpReason::BackoffExhausted => f.write_str("the backoff schedule is exhausted"),
@@ -174,8 +212,10 @@ impl fmt::Display for Report {
         }
         write!(
             f,
-            ", {:?} waited, {:?} elapsed: {}",
-            self.waited, self.elapsed, self.reason
+            ", {} waited, {} elapsed: {}",
+            Human(self.waited),
+            Human(self.elapsed),
+            self.reason
         )
     }
 }
