@@ -1,5 +1,6 @@
 //! Drive one operation's [`Retry`] machine on tokio: the [`Retrier`] builder and [`retry`].
 
+use core::fmt;
 use core::future::{Future, poll_fn};
 use core::hash::Hash;
 use core::pin::{Pin, pin};
@@ -114,7 +115,7 @@ impl<E> Notify<E> for Quiet {
 /// assert!(table.not_before("api.example").is_none()); // already passed
 /// # }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[must_use = "a Retrier does nothing until `run` is awaited"]
 pub struct Retrier<F = AlwaysTransient, K = (), N = Quiet> {
     policy: RetryPolicy<ByClass>,
@@ -124,6 +125,19 @@ pub struct Retrier<F = AlwaysTransient, K = (), N = Quiet> {
     notify: N,
     seed: Option<u64>,
     deadline_at: Option<Instant>,
+}
+
+impl<F, K: fmt::Debug, N> fmt::Debug for Retrier<F, K, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The classifier and the callback are usually closures, which have no `Debug`.
+        f.debug_struct("Retrier")
+            .field("policy", &self.policy)
+            .field("budget", &self.budget)
+            .field("gate", &self.gate)
+            .field("seed", &self.seed)
+            .field("deadline_at", &self.deadline_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Retrier {
@@ -293,6 +307,7 @@ where
     /// locked O(1) table operation) and no lock is held across an `.await`. A
     /// dropped run has made its first-attempt deposit and the withdrawals for
     /// the retries it started, and nothing else.
+    #[inline]
     pub async fn run<T, E, Fut, Op>(&self, mut operation: Op) -> Result<T, RetryError<E>>
     where
         Op: FnMut() -> Fut,
@@ -301,10 +316,7 @@ where
         N: Notify<E>,
     {
         if !self.first_attempt_is_timeless() {
-            let now = clock::now();
-            return self
-                .drive_boxed(self.machine(now), now, Vec::new(), operation)
-                .await;
+            return self.general_path(operation).await;
         }
         // Fast path. With no deadline, no per-try timeout, no shared table and
         // no budget, the machine's first decision is `Send { attempt: 1, timeout:
@@ -340,8 +352,28 @@ where
             .await
     }
 
+    /// The general path: a machine from the start, driven.
+    #[inline(never)]
+    fn general_path<T, E, Fut, Op>(
+        &self,
+        operation: Op,
+    ) -> Pin<Box<impl Future<Output = Result<T, RetryError<E>>>>>
+    where
+        Op: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        F: ClassifyError<E>,
+        N: Notify<E>,
+    {
+        let now = clock::now();
+        self.drive_boxed(self.machine(now), now, Vec::new(), operation)
+    }
+
     /// The machine for a run whose first attempt, started at `start`, failed at
     /// `now` with `error`: fed both, then driven from there.
+    ///
+    /// Kept out of line (as is [`general_path`](Self::general_path)) so
+    /// that the fast path's code stays small.
+    #[inline(never)]
     fn after_first_failure<T, E, Fut, Op>(
         &self,
         start: Instant,

@@ -56,15 +56,14 @@ enum Step {
     Hang,
 }
 
+/// One attempt's future.
+type AttemptFuture = std::pin::Pin<Box<dyn Future<Output = Result<u32, TestError>>>>;
+/// When each attempt started.
+type Starts = Rc<RefCell<Vec<Duration>>>;
+
 /// An operation that plays `script` (repeating its last step) and records
 /// when each attempt started, relative to `origin`.
-fn scripted(
-    script: Vec<Step>,
-    origin: Instant,
-) -> (
-    impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = Result<u32, TestError>>>>,
-    Rc<RefCell<Vec<Duration>>>,
-) {
+fn scripted(script: Vec<Step>, origin: Instant) -> (impl FnMut() -> AttemptFuture, Starts) {
     let starts = Rc::new(RefCell::new(Vec::new()));
     let log = Rc::clone(&starts);
     let mut n = 0usize;
@@ -83,7 +82,7 @@ fn scripted(
                 }
                 Step::Hang => std::future::pending().await,
             }
-        }) as std::pin::Pin<Box<dyn Future<Output = Result<u32, TestError>>>>
+        }) as AttemptFuture
     };
     (op, starts)
 }
@@ -610,4 +609,38 @@ async fn retry_kinds_reach_the_budget() {
         10 * TOKEN + 100 - 3 * TOKEN - 2 * TOKEN - TOKEN + 10
     );
     let _ = RetryKind::TimedOut;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_earlier_of_two_deadlines_wins() {
+    let origin = Instant::now();
+    let (op, starts) = scripted(vec![Step::Fail(TestError::Transient(0))], origin);
+    let retrier = Retrier::new(policy(constant(ms(300)), 10))
+        .classify(classify)
+        .deadline(Duration::from_secs(10))
+        .deadline_at(clock::now() + ms(1_000));
+    assert!(format!("{retrier:?}").starts_with("Retrier { policy: RetryPolicy {"));
+    let err = retrier.run(op).await.unwrap_err();
+    // The wait after 900 would end at 1200, past the absolute deadline (1000).
+    assert_eq!(*starts.borrow(), [ms(0), ms(300), ms(600), ms(900)]);
+    assert_eq!(err.reason(), GiveUpReason::Deadline);
+    assert_eq!(origin.elapsed(), ms(900));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_retry_shorthand_classifies() {
+    let origin = Instant::now();
+    let (op, starts) = scripted(
+        vec![
+            Step::Fail(TestError::Transient(1)),
+            Step::Fail(TestError::Permanent),
+        ],
+        origin,
+    );
+    let err = relent_tokio::retry(policy(constant(ms(40)), 5), classify, op)
+        .await
+        .unwrap_err();
+    assert_eq!(*starts.borrow(), [ms(0), ms(40)]);
+    assert_eq!(err.reason(), GiveUpReason::NotRetryable);
+    assert_eq!(err.causes().len(), 2);
 }
