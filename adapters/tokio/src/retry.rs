@@ -90,7 +90,7 @@ impl<E> Notify<E> for Quiet {
 ///     .deadlines(table.clone(), "api.example")
 ///     .per_try_timeout(Duration::from_secs(2))
 ///     .deadline(Duration::from_secs(10))
-///     .notify(|event: &Event<'_, ApiError>| {
+///     .notify(|event| {
 ///         if let Event::Failed(cause) = event { eprintln!("{cause:?}"); }
 ///     });
 ///
@@ -201,7 +201,13 @@ impl<F, K, N> Retrier<F, K, N> {
     }
 
     /// Call `notify` at each [`Event`] of each run.
-    pub fn notify<N2>(self, notify: N2) -> Retrier<F, K, N2> {
+    ///
+    /// The `Fn` bound lets a closure's argument type be inferred:
+    /// `.notify(|event| tracing_or_log(event))` needs no annotation.
+    pub fn notify<E, N2>(self, notify: N2) -> Retrier<F, K, N2>
+    where
+        N2: Fn(&Event<'_, E>),
+    {
         Retrier {
             policy: self.policy,
             classify: self.classify,
