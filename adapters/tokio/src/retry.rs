@@ -313,6 +313,12 @@ where
     /// locked O(1) table operation) and no lock is held across an `.await`. A
     /// dropped run has made its first-attempt deposit and the withdrawals for
     /// the retries it started, and nothing else.
+    ///
+    /// Time: instants come from [`crate::clock`]. A run with no budget, table,
+    /// deadline or per-try timeout starts its first attempt without reading the
+    /// clock (so a success at the first poll costs about the bare call); its
+    /// start is then read when that attempt is first pending or fails, so the
+    /// first poll's synchronous work is not in [`Report::elapsed`].
     #[inline]
     pub async fn run<T, E, Fut, Op>(&self, mut operation: Op) -> Result<T, RetryError<E>>
     where

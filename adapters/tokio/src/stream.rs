@@ -26,6 +26,13 @@
 //! Each wait is one tokio timer, allocated on the first error and re-armed for
 //! later ones, and checked against the clock before it is polled.
 //!
+//! A watch is quiet by design, so it gets no read timeout; a dead connection
+//! is caught by an idle timeout instead (seed 000: the server's
+//! `timeoutSeconds` plus a margin, [`relent::timeout::stream_timeouts`]).
+//! [`IdleTimeout`] applies one to a connection: wrap each stream the
+//! [`Reconnect`] factory makes, and a silent connection ends with an error
+//! (which is yielded, backed off, and followed by a new connection).
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 //! use std::time::Duration;
@@ -47,6 +54,7 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
+use core::time::Duration;
 
 use futures_core::Stream;
 use relent::Instant;
@@ -341,6 +349,130 @@ impl<F, S> fmt::Debug for Reconnect<F, S> {
         f.debug_struct("Reconnect")
             .field("connected", &self.stream.is_some())
             .field("pacer", &self.pacer)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connection yielded nothing for its idle limit and is presumed dead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IdleTimedOut {
+    /// The limit that passed without an item.
+    pub idle: Duration,
+}
+
+impl fmt::Display for IdleTimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no item for {:?}: the connection is presumed dead",
+            self.idle
+        )
+    }
+}
+
+impl std::error::Error for IdleTimedOut {}
+
+/// Ends a stream with an [`IdleTimedOut`] error (converted into the stream's
+/// error type) when it yields nothing for `idle`, measured from the first poll
+/// and from each item.
+///
+/// For a watch, `idle` is [`StreamTimeouts::idle`](relent::timeout::StreamTimeouts::idle):
+/// the server's `timeoutSeconds` plus a margin (kube: 290 s + 5 s), so a healthy
+/// watch is always closed by the server first. The limit is checked against the
+/// clock whenever the stream is polled, and one timer wakes the task when it passes.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::time::Duration;
+/// use futures_util::StreamExt;
+/// use relent_tokio::stream::{IdleTimedOut, IdleTimeout};
+///
+/// #[derive(Debug, PartialEq)]
+/// enum WatchError { Idle(IdleTimedOut) }
+/// impl From<IdleTimedOut> for WatchError {
+///     fn from(e: IdleTimedOut) -> Self { WatchError::Idle(e) }
+/// }
+///
+/// // A connection that sends one event and then goes silent forever.
+/// let silent = futures_util::stream::iter([Ok::<_, WatchError>(1)]).chain(futures_util::stream::pending());
+/// let start = tokio::time::Instant::now();
+/// let items: Vec<_> = IdleTimeout::new(silent, Duration::from_secs(295)).collect().await;
+/// let idle = IdleTimedOut { idle: Duration::from_secs(295) };
+/// assert_eq!(items, [Ok(1), Err(WatchError::Idle(idle))]);
+/// assert_eq!(start.elapsed(), Duration::from_secs(295));
+/// # }
+/// ```
+#[must_use = "streams do nothing unless polled"]
+pub struct IdleTimeout<S> {
+    stream: Pin<Box<S>>,
+    idle: Duration,
+    /// When the stream is presumed dead unless an item comes first (set at the first poll).
+    deadline: Option<Instant>,
+    timer: Option<Pin<Box<Sleep>>>,
+    done: bool,
+}
+
+// Nothing is ever pinned but the inner stream, in its own box.
+impl<S> Unpin for IdleTimeout<S> {}
+
+impl<S> IdleTimeout<S> {
+    /// End `stream` with an error if it is silent for `idle`.
+    pub fn new(stream: S, idle: Duration) -> Self {
+        IdleTimeout {
+            stream: Box::pin(stream),
+            idle,
+            deadline: None,
+            timer: None,
+            done: false,
+        }
+    }
+}
+
+impl<S, T, E> Stream for IdleTimeout<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    E: From<IdleTimedOut>,
+{
+    type Item = Result<T, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(item) = this.stream.as_mut().poll_next(cx) {
+            this.deadline = None;
+            this.done = item.is_none();
+            return Poll::Ready(item);
+        }
+        let now = clock::now();
+        let deadline = *this
+            .deadline
+            .get_or_insert_with(|| now.saturating_add(this.idle));
+        if now < deadline {
+            let at = clock::to_tokio(deadline);
+            let timer = match &mut this.timer {
+                Some(timer) => {
+                    if timer.deadline() != at {
+                        timer.as_mut().reset(at);
+                    }
+                    timer
+                }
+                slot @ None => slot.insert(Box::pin(tokio::time::sleep_until(at))),
+            };
+            ready!(timer.as_mut().poll(cx));
+        }
+        this.done = true;
+        Poll::Ready(Some(Err(E::from(IdleTimedOut { idle: this.idle }))))
+    }
+}
+
+impl<S> fmt::Debug for IdleTimeout<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdleTimeout")
+            .field("idle", &self.idle)
+            .field("deadline", &self.deadline)
             .field("done", &self.done)
             .finish_non_exhaustive()
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::{Stream, StreamExt, stream};
 use relent::backoff::{Backoff, BackoffBuilder, BackoffPolicy, Jitter, presets};
-use relent_tokio::stream::{Reconnect, StreamBackoff};
+use relent_tokio::stream::{IdleTimedOut, IdleTimeout, Reconnect, StreamBackoff};
 use tokio::time::Instant;
 
 const fn ms(n: u64) -> Duration {
@@ -246,4 +246,59 @@ async fn waiting_until_is_visible() {
     assert_eq!(s.backoff().delays_taken(), 1);
     assert_eq!(s.next().await, None);
     assert_eq!(s.waiting_until(), None);
+}
+
+#[derive(Debug, PartialEq)]
+enum WatchError {
+    Idle(IdleTimedOut),
+}
+
+impl From<IdleTimedOut> for WatchError {
+    fn from(e: IdleTimedOut) -> Self {
+        WatchError::Idle(e)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_connection_times_out_and_is_replaced() {
+    let origin = Instant::now();
+    let connects: Log = Arc::default();
+    let log = Arc::clone(&connects);
+    let idle = ms(1_000);
+    let factory = move || {
+        log.lock().unwrap().push(origin.elapsed());
+        // Two events 300 ms apart, then silence (a dead connection).
+        let events = stream::iter([1, 2]).then(|n| async move {
+            tokio::time::sleep(ms(300)).await;
+            Ok::<u32, WatchError>(n)
+        });
+        IdleTimeout::new(events.chain(stream::pending()), idle)
+    };
+    let s = Reconnect::new(factory, exp100(None));
+    let seen: Vec<_> = s.take(5).map(|i| (origin.elapsed(), i)).collect().await;
+    let dead = WatchError::Idle(IdleTimedOut { idle });
+    assert_eq!(
+        seen,
+        [
+            (ms(300), Ok(1)),
+            (ms(600), Ok(2)),
+            // 1 s after the last event, the connection is presumed dead...
+            (ms(1_600), Err(dead)),
+            // ...and after the (reset) 100 ms backoff a new one delivers again.
+            (ms(2_000), Ok(1)),
+            (ms(2_300), Ok(2)),
+        ]
+    );
+    assert_eq!(*connects.lock().unwrap(), [ms(0), ms(1_700)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_busy_stream_never_times_out() {
+    // An item every 900 ms never trips a 1 s idle limit, however long it runs.
+    let ticks = stream::iter(0..20u32).then(|n| async move {
+        tokio::time::sleep(ms(900)).await;
+        Ok::<u32, WatchError>(n)
+    });
+    let items: Vec<_> = IdleTimeout::new(ticks, ms(1_000)).collect().await;
+    assert_eq!(items, (0..20).map(Ok).collect::<Vec<_>>());
 }
