@@ -8,8 +8,8 @@
 //! The server is described by fault windows (an outage, throttling with
 //! Retry-After, resets, refused connections, answers slower than a timeout)
 //! and an optional capacity per second. Each client drives one
-//! [`relent::retry::Retry`] machine, sharing one [`DeadlineTable`] (the
-//! Retry-After gate) and one [`SharedTokenBucket`] (the retry budget), exactly as
+//! [`relent::retry::Retry`] machine, sharing one [`DeadlineTable`](relent::DeadlineTable) (the
+//! Retry-After gate) and one [`SharedTokenBucket`](relent::retry::SharedTokenBucket) (the retry budget), exactly as
 //! the adapters do, and every send, outcome and decision is logged for the
 //! scenario to check.
 

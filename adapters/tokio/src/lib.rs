@@ -1,7 +1,25 @@
 #![doc = include_str!("../README.md")]
+// Never panic on input: no unwrap/expect/indexing/unchecked arithmetic in library code.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
+mod class;
 pub mod clock;
+mod error;
+mod retry;
 pub mod seed;
 mod shared;
+pub mod stream;
 
+pub use class::{AlwaysTransient, ClassifyError, ErrorClass};
+pub use error::{AttemptTimedOut, Cause, Failure, RetryError};
+pub use retry::{Event, Notify, Quiet, Retrier, retry};
 pub use shared::{SharedBudget, SharedDeadlines};

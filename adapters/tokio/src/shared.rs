@@ -111,16 +111,30 @@ impl<K: Hash + Eq> SharedDeadlines<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let now = clock::now();
+        self.not_before_at(key, clock::now())
+    }
+
+    /// Record that `key` may not be sent before `deadline` (the later of two deadlines wins).
+    pub fn record(&self, key: K, deadline: Instant) -> Recorded<K> {
+        self.record_at(key, deadline, clock::now())
+    }
+
+    /// [`not_before`](Self::not_before) at a time the caller has already read
+    /// from [`clock::now`], to save a clock read in a loop that has one.
+    #[must_use]
+    pub fn not_before_at<Q>(&self, key: &Q, now: Instant) -> Option<Instant>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         match self.lock().next_allowed(key, now) {
             NextAllowed::Now => None,
             NextAllowed::Wait { until } => Some(until),
         }
     }
 
-    /// Record that `key` may not be sent before `deadline` (the later of two deadlines wins).
-    pub fn record(&self, key: K, deadline: Instant) -> Recorded<K> {
-        let now = clock::now();
+    /// [`record`](Self::record) at a time the caller has already read from [`clock::now`].
+    pub fn record_at(&self, key: K, deadline: Instant, now: Instant) -> Recorded<K> {
         self.lock().record(key, deadline, now)
     }
 
@@ -155,9 +169,21 @@ impl SharedBudget {
         Arc::clone(&self.inner)
     }
 
+    /// The shared bucket itself, borrowed (no reference count moves); `&SharedTokenBucket` is a `Budget` too.
+    #[must_use]
+    pub fn token_bucket(&self) -> &SharedTokenBucket {
+        &self.inner
+    }
+
     /// The balance in millitokens.
     #[must_use]
     pub fn balance(&self) -> u64 {
         self.inner.balance()
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &BudgetConfig {
+        self.inner.config()
     }
 }
