@@ -467,6 +467,65 @@ fn do_not_retry_stops_failures_but_not_successes() {
 }
 
 #[test]
+fn driver_classified_failures_are_reported_as_such() {
+    use relent::retry::RetryKind;
+    // Transient: backs off; throttled with a hint: waits the hint and reports it to the table.
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
+    op.handle_attempt_started(Instant::ZERO);
+    op.handle_failure(Instant::ZERO, Some(RetryKind::Transient), None);
+    let Action::Wait { until, reason } = op.poll(Instant::ZERO, None) else {
+        panic!()
+    };
+    assert_eq!(reason, WaitReason::Backoff(RetryKind::Transient));
+    assert!(matches!(op.poll(until, None), Action::Send { .. }));
+    op.handle_attempt_started(until);
+    op.handle_failure(
+        until,
+        Some(RetryKind::Throttled),
+        Some(ServerHint::After(secs(9))),
+    );
+    assert_eq!(
+        op.poll(until, None),
+        Action::Wait {
+            until: until + secs(9),
+            reason: WaitReason::ServerHint(secs(9))
+        }
+    );
+    assert_eq!(op.hint_deadline(), Some(until + secs(9)));
+    // Permanent: gives up at once, and the report says what it was.
+    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
+    op.handle_attempt_started(Instant::ZERO);
+    op.handle_failure(Instant::ZERO, None, None);
+    let Action::GiveUp(report) = op.poll(Instant::ZERO, None) else {
+        panic!()
+    };
+    assert_eq!(report.reason, GiveUpReason::NotRetryable);
+    assert_eq!(
+        report.last,
+        Some(Outcome::Failure {
+            retry: None,
+            hint: None
+        })
+    );
+    assert!(
+        report.to_string().contains("a permanent failure"),
+        "{report}"
+    );
+    // A veto in the policy's classifier still applies to driver-classified failures.
+    let veto = |_: &Attempt| Verdict::Forbid(Forbidden::Vetoed);
+    let mut op = Retry::new(fixed_policy().with_classifier(veto), 1, Instant::ZERO);
+    assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
+    op.handle_attempt_started(Instant::ZERO);
+    op.handle_failure(Instant::ZERO, Some(RetryKind::Transient), None);
+    let Action::GiveUp(report) = op.poll(Instant::ZERO, None) else {
+        panic!()
+    };
+    assert_eq!(report.reason, GiveUpReason::Forbidden(Forbidden::Vetoed));
+}
+
+#[test]
 fn a_late_answer_to_a_timed_out_attempt_is_ignored() {
     let policy = fixed_policy().with_per_try_timeout(Some(secs(1)));
     let mut op = Retry::new(policy, 1, Instant::ZERO).idempotent(true);
@@ -521,6 +580,7 @@ enum Input {
     Timer(u64),
     Success,
     Commit,
+    Failure(Option<u8>, Option<u64>),
 }
 
 fn input() -> impl Strategy<Value = Input> {
@@ -538,6 +598,8 @@ fn input() -> impl Strategy<Value = Input> {
         (0u64..20_000).prop_map(Input::Timer),
         Just(Input::Success),
         Just(Input::Commit),
+        (prop::option::of(0u8..3), prop::option::of(0u64..400))
+            .prop_map(|(k, h)| Input::Failure(k, h)),
     ]
 }
 
@@ -592,6 +654,17 @@ fn drive(
             }
             Input::Success => op.handle_success(now),
             Input::Commit => op.handle_commit(),
+            Input::Failure(kind, hint) => {
+                use relent::retry::RetryKind;
+                let kind = kind.map(|k| {
+                    [
+                        RetryKind::Transient,
+                        RetryKind::Throttled,
+                        RetryKind::TimedOut,
+                    ][k as usize]
+                });
+                op.handle_failure(now, kind, hint.map(|h| ServerHint::After(secs(h))));
+            }
         }
         assert!(op.attempts() <= policy.max_attempts.get());
     }

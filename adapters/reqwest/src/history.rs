@@ -158,6 +158,12 @@ impl fmt::Display for ShowOutcome {
                 }
             }
             Outcome::Transport(e) => write!(f, "{e}"),
+            // This adapter feeds only statuses and transport errors; shown for completeness.
+            Outcome::Failure {
+                retry: Some(kind), ..
+            } => write!(f, "{} failure", kind.as_str()),
+            Outcome::Failure { retry: None, .. } => f.write_str("permanent failure"),
+            _ => f.write_str("failure"),
         }
     }
 }

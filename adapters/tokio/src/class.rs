@@ -4,29 +4,26 @@
 //! transport failure). A generic operation (a database call, a gRPC call, a
 //! Kubernetes request) fails with its own error type, and only the caller knows
 //! what that error means. So the caller classifies its error as an
-//! [`ErrorClass`], and this module turns each class into one fixed input to the
-//! machine, judged by a fixed classifier:
+//! [`ErrorClass`], and this module feeds it to the machine as a failure the
+//! driver classified itself ([`Retry::handle_failure`]):
 //!
-//! | [`ErrorClass`] | fed to the machine | verdict | the machine then |
-//! |---|---|---|---|
-//! | `Transient` | `handle_transport_error(TransportError::Other)` | retry, [`RetryKind::Transient`] | backs off (budget: transient cost) |
-//! | `Throttled { after }` | `handle_response(429, after.map(ServerHint::After))` | retry, [`RetryKind::Throttled`] | waits the hint if it is judged acceptable, else backs off or gives up per [`HintPolicy`](relent::HintPolicy) |
-//! | `Permanent` | `handle_response(400, None)` | no opinion | gives up: [`GiveUpReason::NotRetryable`](relent::retry::GiveUpReason::NotRetryable) |
-//! | (attempt timed out) | `handle_transport_error(TransportError::TimedOut)` | retry, [`RetryKind::TimedOut`] (unless disabled) | backs off (budget: timeout cost) |
+//! | [`ErrorClass`] | fed to the machine | the machine then |
+//! |---|---|---|
+//! | `Transient` | `handle_failure(Some(RetryKind::Transient), None)` | backs off (budget: transient cost) |
+//! | `Throttled { after }` | `handle_failure(Some(RetryKind::Throttled), after.map(ServerHint::After))` | waits the hint if it is judged acceptable, else backs off or gives up per [`HintPolicy`](relent::HintPolicy) |
+//! | `Permanent` | `handle_failure(None, None)` | gives up: [`GiveUpReason::NotRetryable`](relent::retry::GiveUpReason::NotRetryable) |
+//! | (attempt timed out) | `handle_transport_error(TransportError::TimedOut)` | retries as [`RetryKind::TimedOut`] unless disabled (budget: timeout cost) |
 //!
-//! The statuses are stand-ins with their HTTP meaning (429 Too Many Requests,
-//! RFC 6585 §4; 400 Bad Request, RFC 9110 §15.5.1); they only show up in
-//! [`Report::last`](relent::retry::Report::last). The real errors are kept,
-//! every one, in [`RetryError`](crate::RetryError).
+//! [`Report::last`](relent::retry::Report::last) then says exactly that (for
+//! example "a throttled failure"), and the real errors are kept, every one,
+//! in [`RetryError`](crate::RetryError).
 //!
 //! [`Retry`]: relent::retry::Retry
 
 use core::time::Duration;
 
 use relent::ServerHint;
-use relent::retry::{
-    Attempt, Budget, Classify, Outcome, Retry, RetryKind, TransportError, Verdict,
-};
+use relent::retry::{Budget, Classify, Retry, RetryKind, StandardClassifier};
 
 /// The caller's verdict on one failed attempt's error.
 ///
@@ -104,68 +101,50 @@ impl<E> ClassifyError<E> for AlwaysTransient {
     }
 }
 
-/// The stand-in status fed for [`ErrorClass::Throttled`] (429 Too Many Requests, RFC 6585 §4).
-pub(crate) const THROTTLED_STATUS: u16 = 429;
-/// The stand-in status fed for [`ErrorClass::Permanent`] (400 Bad Request, RFC 9110 §15.5.1).
-pub(crate) const PERMANENT_STATUS: u16 = 400;
-
-/// The machine-side classifier for the stand-in outcomes of the table in the module docs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ByClass {
-    /// Retry an attempt that timed out.
-    pub(crate) retry_timeouts: bool,
-}
-
-impl Classify for ByClass {
-    fn classify(&self, attempt: &Attempt) -> Verdict {
-        match attempt.outcome {
-            Outcome::Transport(TransportError::TimedOut) if self.retry_timeouts => {
-                Verdict::Retry(RetryKind::TimedOut)
-            }
-            Outcome::Transport(TransportError::TimedOut) => Verdict::NoOpinion,
-            Outcome::Transport(_) => Verdict::Retry(RetryKind::Transient),
-            Outcome::Response {
-                status: THROTTLED_STATUS,
-                ..
-            } => Verdict::Retry(RetryKind::Throttled),
-            Outcome::Response { .. } => Verdict::NoOpinion,
-        }
-    }
-}
-
 /// Feed one classified failure to the machine (see the table in the module docs).
-pub(crate) fn feed<B: Budget>(
-    machine: &mut Retry<ByClass, B>,
+pub(crate) fn feed<C: Classify, B: Budget>(
+    machine: &mut Retry<C, B>,
     now: relent::Instant,
     class: ErrorClass,
 ) {
     match class {
-        ErrorClass::Transient => machine.handle_transport_error(now, TransportError::Other),
-        ErrorClass::Permanent => machine.handle_response(now, PERMANENT_STATUS, None),
-        ErrorClass::Throttled { after } => {
-            machine.handle_response(now, THROTTLED_STATUS, after.map(ServerHint::After));
-        }
+        ErrorClass::Transient => machine.handle_failure(now, Some(RetryKind::Transient), None),
+        ErrorClass::Permanent => machine.handle_failure(now, None, None),
+        ErrorClass::Throttled { after } => machine.handle_failure(
+            now,
+            Some(RetryKind::Throttled),
+            after.map(ServerHint::After),
+        ),
+    }
+}
+
+/// The machine-side classifier: the policy's standard rules, which pass a
+/// driver-classified failure through and decide only about timeouts.
+pub(crate) const fn machine_classifier(retry_timeouts: bool) -> StandardClassifier {
+    StandardClassifier {
+        retry_timeouts,
+        ..StandardClassifier::DEFAULT
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use relent::retry::{Action, GiveUpReason, RetryPolicy};
+    use relent::retry::{Action, GiveUpReason, RetryPolicy, TransportError};
     use relent::{Instant, backoff::BackoffBuilder};
 
-    fn machine(retry_timeouts: bool) -> Retry<ByClass> {
+    fn machine(retry_timeouts: bool) -> Retry {
         let backoff = BackoffBuilder::constant(Duration::from_millis(10))
             .build()
             .unwrap();
         let policy = RetryPolicy::default()
             .with_backoff(backoff)
             .with_max_attempts(5)
-            .with_classifier(ByClass { retry_timeouts });
+            .with_classifier(machine_classifier(retry_timeouts));
         Retry::new(policy, 1, Instant::ZERO).idempotent(true)
     }
 
-    fn after(m: &mut Retry<ByClass>, class: Option<ErrorClass>) -> Action {
+    fn after(m: &mut Retry, class: Option<ErrorClass>) -> Action {
         let now = Instant::ZERO;
         assert!(matches!(m.poll(now, None), Action::Send { .. }));
         m.handle_attempt_started(now);

@@ -9,10 +9,11 @@ use core::time::Duration;
 
 use relent::Instant;
 use relent::retry::{
-    Action, GiveUpReason, Report, Retry, RetryPolicy, SharedTokenBucket, TransportError, WaitReason,
+    Action, GiveUpReason, Report, Retry, RetryPolicy, SharedTokenBucket, StandardClassifier,
+    TransportError, WaitReason,
 };
 
-use crate::class::{AlwaysTransient, ByClass, ClassifyError, ErrorClass, feed};
+use crate::class::{AlwaysTransient, ClassifyError, ErrorClass, feed, machine_classifier};
 use crate::error::{AttemptTimedOut, Cause, Failure, RetryError};
 use crate::{SharedBudget, SharedDeadlines, clock, seed};
 
@@ -117,7 +118,7 @@ impl<E> Notify<E> for Quiet {
 #[derive(Clone)]
 #[must_use = "a Retrier does nothing until `run` is awaited"]
 pub struct Retrier<F = AlwaysTransient, K = (), N = Quiet> {
-    policy: RetryPolicy<ByClass>,
+    policy: RetryPolicy<StandardClassifier>,
     classify: F,
     budget: Option<SharedBudget>,
     gate: Option<(SharedDeadlines<K>, K)>,
@@ -148,9 +149,7 @@ impl Retrier {
     /// throttled backoff, hint cap, per-try timeout and overall deadline.
     pub fn new<C>(policy: RetryPolicy<C>) -> Self {
         Retrier {
-            policy: policy.with_classifier(ByClass {
-                retry_timeouts: true,
-            }),
+            policy: policy.with_classifier(machine_classifier(true)),
             classify: AlwaysTransient,
             budget: None,
             gate: None,
@@ -391,7 +390,7 @@ where
     /// created, so the run future keeps only a pointer to it.
     fn drive_boxed<'a, T, E, Fut, Op>(
         &'a self,
-        machine: Retry<ByClass, BudgetRef<'a>>,
+        machine: Retry<StandardClassifier, BudgetRef<'a>>,
         now: Instant,
         causes: Vec<Cause<E>>,
         operation: Op,
@@ -408,7 +407,7 @@ where
     /// The driving loop: poll the machine and do what it says, until it is done.
     async fn drive<T, E, Fut, Op>(
         &self,
-        mut machine: Retry<ByClass, BudgetRef<'_>>,
+        mut machine: Retry<StandardClassifier, BudgetRef<'_>>,
         mut now: Instant,
         mut causes: Vec<Cause<E>>,
         mut operation: Op,
@@ -499,7 +498,7 @@ where
     }
 
     /// A machine whose first attempt (`Send { attempt: 1, timeout: None }`) started at `now`.
-    fn first_attempt(&self, now: Instant) -> Retry<ByClass, BudgetRef<'_>> {
+    fn first_attempt(&self, now: Instant) -> Retry<StandardClassifier, BudgetRef<'_>> {
         let mut machine = self.machine(now);
         let _first = machine.poll(now, None);
         machine.handle_attempt_started(now);
@@ -509,7 +508,7 @@ where
     /// Classify and feed an attempt's error; share a throttling hint.
     fn on_error<E>(
         &self,
-        machine: &mut Retry<ByClass, BudgetRef<'_>>,
+        machine: &mut Retry<StandardClassifier, BudgetRef<'_>>,
         now: Instant,
         attempt: u32,
         error: E,
@@ -530,7 +529,7 @@ where
     }
 
     /// A machine for one run starting at `now`.
-    fn machine(&self, now: Instant) -> Retry<ByClass, BudgetRef<'_>> {
+    fn machine(&self, now: Instant) -> Retry<StandardClassifier, BudgetRef<'_>> {
         let seed = self.seed.unwrap_or_else(seed::fresh_seed);
         let machine = Retry::new(self.policy.clone(), seed, now)
             .with_budget(self.budget.as_ref().map(SharedBudget::token_bucket))

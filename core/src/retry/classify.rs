@@ -52,6 +52,7 @@ impl core::fmt::Display for TransportError {
 
 /// How one attempt ended, as seen by classifiers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// A response arrived with this status code, and maybe a server hint.
     Response {
@@ -62,6 +63,26 @@ pub enum Outcome {
     },
     /// No usable response: the transport failed.
     Transport(TransportError),
+    /// A failure the driver classified itself: a generic operation's own error
+    /// (a database call, a gRPC call), judged by the caller, who alone knows
+    /// what it means. Fed with [`Retry::handle_failure`](crate::retry::Retry::handle_failure).
+    Failure {
+        /// `Some(kind)`: worth a retry of this kind; `None`: permanent.
+        retry: Option<RetryKind>,
+        /// A server hint that came with it (a pushback, a rate-limit reset).
+        hint: Option<ServerHint>,
+    },
+}
+
+impl Outcome {
+    /// The server hint carried by this outcome, if any.
+    #[must_use]
+    pub const fn hint(&self) -> Option<ServerHint> {
+        match self {
+            Outcome::Response { hint, .. } | Outcome::Failure { hint, .. } => *hint,
+            Outcome::Transport(_) => None,
+        }
+    }
 }
 
 /// Everything a classifier may look at.
@@ -84,6 +105,18 @@ pub enum RetryKind {
     Throttled,
     /// The attempt timed out. The AWS SDKs charge timeouts double in their retry quota.
     TimedOut,
+}
+
+impl RetryKind {
+    /// `"transient"`, `"throttled"` or `"timed-out"`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RetryKind::Transient => "transient",
+            RetryKind::Throttled => "throttled",
+            RetryKind::TimedOut => "timed-out",
+        }
+    }
 }
 
 /// Why a classifier forbade a retry.
@@ -178,7 +211,10 @@ impl<A: Classify, B: Classify> Classify for Chain<A, B> {
 /// 5. A status in `throttling` is [`RetryKind::Throttled`], another in `retryable`
 ///    is [`RetryKind::Transient`]; a timeout is [`RetryKind::TimedOut`] when
 ///    `retry_timeouts` is set, other transport errors transient when `retry_transport_errors` is set.
-/// 6. Anything else: no opinion (the machine then treats a 1xx–3xx as success
+/// 6. A [`Outcome::Failure`] the driver classified: its own verdict (a retry of
+///    the given kind, or no opinion for a permanent failure), with rule 1's
+///    `DoNotRetry` still forbidding a retry.
+/// 7. Anything else: no opinion (the machine then treats a 1xx–3xx as success
 ///    and anything else as final).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StandardClassifier {
@@ -235,6 +271,14 @@ impl Classify for StandardClassifier {
                     Verdict::Retry(RetryKind::Transient)
                 }
             }
+            Outcome::Failure { retry: None, .. } => Verdict::NoOpinion,
+            Outcome::Failure {
+                retry: Some(_),
+                hint: Some(ServerHint::DoNotRetry),
+            } => Verdict::Forbid(Forbidden::ServerSaidStop),
+            Outcome::Failure {
+                retry: Some(kind), ..
+            } => Verdict::Retry(kind),
             Outcome::Transport(TransportError::BodyNotReplayable) => {
                 Verdict::Forbid(Forbidden::BodyNotReplayable)
             }

@@ -287,6 +287,20 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         self.finish_attempt(now, Outcome::Transport(error));
     }
 
+    /// The attempt failed with the driver's own error, which the driver
+    /// classified: `retry` is `Some(kind)` if it is worth another attempt of
+    /// that kind, `None` if it is permanent; `hint` is a server hint that came
+    /// with it. The policy's classifier still sees it (so a veto still applies),
+    /// and the report's `last` says exactly this, not a stand-in status.
+    pub fn handle_failure(
+        &mut self,
+        now: Instant,
+        retry: Option<RetryKind>,
+        hint: Option<ServerHint>,
+    ) {
+        self.finish_attempt(now, Outcome::Failure { retry, hint });
+    }
+
     /// The operation succeeded (for drivers whose own classifier decided so).
     pub fn handle_success(&mut self, now: Instant) {
         if self.start_if_needed(now) {
@@ -328,11 +342,8 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         self.last = Some(outcome);
         // The server's "not before" concerns every request to this key, not just
         // this operation, so it is kept even when this operation stops here.
-        self.hint_deadline = match outcome {
-            Outcome::Response {
-                hint: Some(ServerHint::After(d)),
-                ..
-            } => Some(now.saturating_add(d.min(self.policy.hints.cap))),
+        self.hint_deadline = match outcome.hint() {
+            Some(ServerHint::After(d)) => Some(now.saturating_add(d.min(self.policy.hints.cap))),
             _ => None,
         };
         let attempt = Attempt {
@@ -356,11 +367,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
                 if self.committed {
                     self.end(now, GiveUpReason::Committed);
                 } else {
-                    let hint = match outcome {
-                        Outcome::Response { hint, .. } => hint,
-                        Outcome::Transport(_) => None,
-                    };
-                    self.schedule_retry(now, kind, hint);
+                    self.schedule_retry(now, kind, outcome.hint());
                 }
             }
         }

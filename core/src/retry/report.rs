@@ -207,6 +207,12 @@ impl fmt::Display for Report {
         }
         match self.last {
             Some(Outcome::Response { status, .. }) => write!(f, " (last: status {status})")?,
+            Some(Outcome::Failure { retry: None, .. }) => {
+                f.write_str(" (last: a permanent failure)")?
+            }
+            Some(Outcome::Failure {
+                retry: Some(kind), ..
+            }) => write!(f, " (last: a {} failure)", kind.as_str())?,
             Some(Outcome::Transport(e)) => write!(f, " (last: {e})")?,
             None => {}
         }

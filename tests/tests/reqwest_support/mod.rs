@@ -58,13 +58,13 @@ pub fn retry_error(error: &reqwest_middleware::Error) -> &RetryError {
     }
 }
 
-/// The statuses of each attempt, with 0 for a transport failure.
+/// The statuses of each attempt, with 0 for anything that is not a response.
 pub fn statuses(history: &AttemptHistory) -> Vec<u16> {
     history
         .outcomes()
         .map(|o| match o {
             relent_reqwest::Outcome::Response { status, .. } => status,
-            relent_reqwest::Outcome::Transport(_) => 0,
+            _ => 0,
         })
         .collect()
 }
