@@ -4,7 +4,7 @@ use core::num::NonZeroU32;
 use core::time::Duration;
 
 use crate::backoff::Backoff;
-use crate::hint::{ExcessKind, HintVerdict, ServerHint};
+use crate::hint::{ExcessKind, HintPolicy, HintVerdict, ServerHint};
 use crate::retry::{
     Action, Attempt, Budget, Classify, Forbidden, GiveUpReason, Outcome, Report, RetryKind,
     RetryPolicy, StandardClassifier, TransportError, Unlimited, Verdict, WaitReason,
@@ -78,7 +78,12 @@ enum State {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Retry<C = StandardClassifier, B = Unlimited> {
-    policy: RetryPolicy<C>,
+    // The policy, taken apart: its backoff policies live in the `Backoff`s, so
+    // the machine keeps one copy of everything (it is moved into futures).
+    max_attempts: NonZeroU32,
+    per_try_timeout: Option<Duration>,
+    classifier: C,
+    hints: HintPolicy,
     budget: B,
     backoff: Backoff,
     throttled_backoff: Option<Backoff>,
@@ -110,7 +115,10 @@ impl<C: Classify> Retry<C, Unlimited> {
             .map(|p| Backoff::new(p, seed ^ 0x7468_726f_7474_6c65));
         let deadline = policy.deadline.map(|d| now.saturating_add(d));
         Retry {
-            policy,
+            max_attempts: policy.max_attempts,
+            per_try_timeout: policy.per_try_timeout,
+            classifier: policy.classifier,
+            hints: policy.hints,
             budget: Unlimited,
             backoff,
             throttled_backoff,
@@ -134,7 +142,10 @@ impl<C: Classify, B: Budget> Retry<C, B> {
     #[must_use]
     pub fn with_budget<B2: Budget>(self, budget: B2) -> Retry<C, B2> {
         Retry {
-            policy: self.policy,
+            max_attempts: self.max_attempts,
+            per_try_timeout: self.per_try_timeout,
+            classifier: self.classifier,
+            hints: self.hints,
             budget,
             backoff: self.backoff,
             throttled_backoff: self.throttled_backoff,
@@ -203,7 +214,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         }
         if let Some(gate) = gate.filter(|g| *g > now) {
             let wait = gate.saturating_duration_since(now);
-            match self.policy.hints.judge(wait, time_left) {
+            match self.hints.judge(wait, time_left) {
                 HintVerdict::Wait(d) => return self.wait(now, d, WaitReason::Gate),
                 HintVerdict::GiveUp { hint, limit, kind } => {
                     return self.give_up(now, GiveUpReason::HintTooLong { hint, limit, kind });
@@ -231,7 +242,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
                 }
             }
         }
-        let timeout = match attempt_timeout(self.policy.per_try_timeout, self.deadline, now) {
+        let timeout = match attempt_timeout(self.per_try_timeout, self.deadline, now) {
             AttemptTimeout::Unlimited => None,
             AttemptTimeout::Limit(d) => Some(d),
             AttemptTimeout::DeadlinePassed => return self.give_up(now, deadline_passed()),
@@ -252,7 +263,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         if self.attempts == 1 {
             self.budget.on_request(now);
         }
-        let timeout_at = match attempt_timeout(self.policy.per_try_timeout, self.deadline, now) {
+        let timeout_at = match attempt_timeout(self.per_try_timeout, self.deadline, now) {
             AttemptTimeout::Unlimited => None,
             AttemptTimeout::Limit(d) => Some(now.saturating_add(d)),
             AttemptTimeout::DeadlinePassed => Some(now),
@@ -343,7 +354,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         // The server's "not before" concerns every request to this key, not just
         // this operation, so it is kept even when this operation stops here.
         self.hint_deadline = match outcome.hint() {
-            Some(ServerHint::After(d)) => Some(now.saturating_add(d.min(self.policy.hints.cap))),
+            Some(ServerHint::After(d)) => Some(now.saturating_add(d.min(self.hints.cap))),
             _ => None,
         };
         let attempt = Attempt {
@@ -351,7 +362,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
             idempotent: self.idempotent,
             number: self.attempts,
         };
-        match self.policy.classifier.classify(&attempt) {
+        match self.classifier.classify(&attempt) {
             Verdict::Forbid(why) => {
                 self.end(now, GiveUpReason::Forbidden(why));
             }
@@ -378,7 +389,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
             self.end(now, GiveUpReason::Forbidden(Forbidden::ServerSaidStop));
             return;
         }
-        if self.attempts >= self.policy.max_attempts.get() {
+        if self.attempts >= self.max_attempts.get() {
             self.end(now, GiveUpReason::MaxAttempts);
             return;
         }
@@ -389,7 +400,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         }
         let mut planned = None;
         if let Some(ServerHint::After(d)) = hint {
-            match self.policy.hints.judge(d, time_left) {
+            match self.hints.judge(d, time_left) {
                 HintVerdict::Wait(d) => {
                     planned = Some((d, WaitReason::ServerHint(d)));
                 }
@@ -514,6 +525,6 @@ impl<C: Classify, B: Budget> Retry<C, B> {
     /// The maximum number of attempts.
     #[must_use]
     pub fn max_attempts(&self) -> NonZeroU32 {
-        self.policy.max_attempts
+        self.max_attempts
     }
 }

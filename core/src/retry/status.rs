@@ -1,18 +1,19 @@
 //! A const-constructible set of HTTP status codes.
 
-// Every index below is bounded by construction (a code < 1024 selects a word
-// < 16; loop counters stay below their array's length), and these are `const fn`s,
+// Every index below is bounded by construction (`locate` only yields words
+// < WORDS; loop counters stay below their array's length), and these are `const fn`s,
 // where `get()` is not available.
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
-/// A set of status codes in `0..1024`, stored as a 1024-bit bitset (128 bytes, `Copy`).
+/// A set of status codes in `100..=611`, stored as a 512-bit bitset (64 bytes, `Copy`).
 ///
 /// Being `const`, a policy's status rules can live in a `static` or a
-/// `const` preset with no allocation. Codes outside `0..1024` are never
-/// members: adding one is ignored (see [`StatusSet::try_with`] to detect it),
-/// and asking about one answers `false`. No preset contains a code outside
-/// `100..=599`, so nonsense statuses such as `0` or `999` from a broken peer
-/// match only if the caller adds them on purpose.
+/// `const` preset with no allocation. RFC 9110 §15 defines status codes as
+/// three digits from 100 to 599; the set covers that range (plus a little
+/// headroom, to fill the last word). Codes outside it are never members:
+/// adding one is ignored (see [`StatusSet::try_with`] to detect it), and
+/// asking about one answers `false`, so nonsense statuses such as `0` or
+/// `999` from a broken peer never match.
 ///
 /// ```
 /// use relent::retry::StatusSet;
@@ -23,12 +24,28 @@
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StatusSet {
-    bits: [u64; 16],
+    bits: [u64; WORDS],
+}
+
+/// The lowest representable code.
+const LOW: u16 = 100;
+/// Words of the bitset.
+const WORDS: usize = 8;
+/// One past the highest representable code.
+const HIGH: u16 = LOW + (WORDS as u16) * 64;
+
+/// `(word, bit)` of `code`, or `None` outside `LOW..HIGH`.
+const fn locate(code: u16) -> Option<(usize, u32)> {
+    if code < LOW || code >= HIGH {
+        return None;
+    }
+    let i = code - LOW;
+    Some(((i / 64) as usize, (i % 64) as u32))
 }
 
 impl StatusSet {
     /// No codes.
-    pub const EMPTY: StatusSet = StatusSet { bits: [0; 16] };
+    pub const EMPTY: StatusSet = StatusSet { bits: [0; WORDS] };
 
     /// The default retryable statuses: 408, 429, 500, 502, 503 and 504.
     ///
@@ -47,7 +64,7 @@ impl StatusSet {
     /// SDKs' standard retry mode treats throttling errors apart from transient ones).
     pub const DEFAULT_THROTTLING: StatusSet = StatusSet::from_codes(&[429]);
 
-    /// A set holding exactly `codes` (codes outside `0..1024` are ignored).
+    /// A set holding exactly `codes` (codes outside `100..=611` are ignored).
     #[must_use]
     pub const fn from_codes(codes: &[u16]) -> StatusSet {
         let mut set = StatusSet::EMPTY;
@@ -59,7 +76,7 @@ impl StatusSet {
         set
     }
 
-    /// This set plus `code`; a code outside `0..1024` leaves the set unchanged.
+    /// This set plus `code`; a code outside `100..=611` leaves the set unchanged.
     #[must_use]
     pub const fn with(self, code: u16) -> StatusSet {
         match self.try_with(code) {
@@ -68,23 +85,23 @@ impl StatusSet {
         }
     }
 
-    /// This set plus `code`, or `None` if `code` is outside `0..1024`.
+    /// This set plus `code`, or `None` if `code` is outside `100..=611`.
     #[must_use]
     pub const fn try_with(mut self, code: u16) -> Option<StatusSet> {
-        if code >= 1024 {
-            return None;
+        match locate(code) {
+            Some((word, bit)) => {
+                self.bits[word] |= 1u64 << bit;
+                Some(self)
+            }
+            None => None,
         }
-        let word = (code / 64) as usize;
-        self.bits[word] |= 1u64 << (code % 64);
-        Some(self)
     }
 
     /// This set without `code`.
     #[must_use]
     pub const fn without(mut self, code: u16) -> StatusSet {
-        if code < 1024 {
-            let word = (code / 64) as usize;
-            self.bits[word] &= !(1u64 << (code % 64));
+        if let Some((word, bit)) = locate(code) {
+            self.bits[word] &= !(1u64 << bit);
         }
         self
     }
@@ -92,8 +109,8 @@ impl StatusSet {
     /// Every code in `lo..=hi` added (for example all of 5xx).
     #[must_use]
     pub const fn with_range(mut self, lo: u16, hi: u16) -> StatusSet {
-        let mut c = lo;
-        while c <= hi && c < 1024 {
+        let mut c = if lo > LOW { lo } else { LOW };
+        while c <= hi && c < HIGH {
             self = self.with(c);
             c += 1;
         }
@@ -104,27 +121,27 @@ impl StatusSet {
     #[must_use]
     pub const fn union(mut self, other: StatusSet) -> StatusSet {
         let mut i = 0;
-        while i < 16 {
+        while i < WORDS {
             self.bits[i] |= other.bits[i];
             i += 1;
         }
         self
     }
 
-    /// Whether `code` is a member; always `false` outside `0..1024`.
+    /// Whether `code` is a member; always `false` outside `100..=611`.
     #[must_use]
     pub const fn contains(&self, code: u16) -> bool {
-        if code >= 1024 {
-            return false;
+        match locate(code) {
+            Some((word, bit)) => (self.bits[word] >> bit) & 1 == 1,
+            None => false,
         }
-        (self.bits[(code / 64) as usize] >> (code % 64)) & 1 == 1
     }
 
     /// Whether the set has no members.
     #[must_use]
     pub const fn is_empty(&self) -> bool {
         let mut i = 0;
-        while i < 16 {
+        while i < WORDS {
             if self.bits[i] != 0 {
                 return false;
             }
@@ -135,7 +152,7 @@ impl StatusSet {
 
     /// The members in ascending order.
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        (0u16..1024).filter(move |c| self.contains(*c))
+        (LOW..HIGH).filter(move |c| self.contains(*c))
     }
 }
 
@@ -162,18 +179,24 @@ mod tests {
         for c in [408, 429, 500, 502, 503, 504] {
             assert!(s.contains(c));
         }
-        for c in [0, 200, 404, 501, 999, 1023, 1024, u16::MAX] {
+        for c in [0, 99, 200, 404, 501, 612, 999, 1023, 1024, u16::MAX] {
             assert!(!s.contains(c), "{c}");
         }
-        assert_eq!(StatusSet::EMPTY.try_with(1024), None);
-        assert_eq!(StatusSet::EMPTY.with(5000), StatusSet::EMPTY);
+        assert_eq!(StatusSet::EMPTY.try_with(99), None);
+        assert_eq!(StatusSet::EMPTY.try_with(612), None);
+        assert!(StatusSet::EMPTY.with(611).contains(611));
+        assert!(StatusSet::EMPTY.with(100).contains(100));
+        assert_eq!(StatusSet::EMPTY.with(999), StatusSet::EMPTY);
+        assert_eq!(StatusSet::EMPTY.with(0), StatusSet::EMPTY);
         let all5 = StatusSet::EMPTY.with_range(500, 599);
         assert_eq!(all5.iter().count(), 100);
         assert!(!all5.without(501).contains(501));
         assert_eq!(
-            StatusSet::EMPTY.with_range(1000, u16::MAX).iter().count(),
-            24
+            StatusSet::EMPTY.with_range(600, u16::MAX).iter().count(),
+            12
         );
+        assert_eq!(StatusSet::EMPTY.with_range(0, 199).iter().count(), 100);
+        assert!(StatusSet::EMPTY.with_range(1000, u16::MAX).is_empty());
         assert!(StatusSet::EMPTY.is_empty() && !s.is_empty());
         assert_eq!(s.union(StatusSet::from_codes(&[413])).iter().count(), 7);
     }
