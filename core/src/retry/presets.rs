@@ -28,6 +28,24 @@ const fn backoff(
     }
 }
 
+/// The standard rules with this retryable set; 429 is throttling, and which
+/// transport failures are retried is given per preset.
+const fn rules(
+    retryable: StatusSet,
+    connect_errors: bool,
+    timeouts: bool,
+    transport_errors: bool,
+) -> StandardClassifier {
+    StandardClassifier {
+        retryable,
+        throttling: StatusSet::DEFAULT_THROTTLING,
+        non_idempotent_statuses: StatusSet::EMPTY,
+        retry_connect_errors: connect_errors,
+        retry_timeouts: timeouts,
+        retry_transport_errors: transport_errors,
+    }
+}
+
 impl RetryPolicy<StandardClassifier> {
     /// kube-rs's client `RetryPolicy` (kube-client `client/retry.rs`, `Default`):
     /// retry 429, 503 and 504 only, never transport errors (they "might not be
@@ -47,14 +65,7 @@ impl RetryPolicy<StandardClassifier> {
                 Some(3),
             ),
             throttled_backoff: None,
-            classifier: StandardClassifier {
-                retryable: StatusSet::from_codes(&[429, 503, 504]),
-                throttling: StatusSet::DEFAULT_THROTTLING,
-                non_idempotent_statuses: StatusSet::EMPTY,
-                retry_connect_errors: false,
-                retry_timeouts: false,
-                retry_transport_errors: false,
-            },
+            classifier: rules(StatusSet::from_codes(&[429, 503, 504]), false, false, false),
             hints: HintPolicy::DEFAULT,
         }
     }
@@ -71,14 +82,7 @@ impl RetryPolicy<StandardClassifier> {
             per_try_timeout: None,
             backoff: backoff_presets::kube_watcher(),
             throttled_backoff: None,
-            classifier: StandardClassifier {
-                retryable: StatusSet::EMPTY.with_range(400, 599),
-                throttling: StatusSet::DEFAULT_THROTTLING,
-                non_idempotent_statuses: StatusSet::EMPTY,
-                retry_connect_errors: true,
-                retry_timeouts: true,
-                retry_transport_errors: true,
-            },
+            classifier: rules(StatusSet::EMPTY.with_range(400, 599), true, true, true),
             hints: HintPolicy::DEFAULT,
         }
     }
@@ -95,14 +99,12 @@ impl RetryPolicy<StandardClassifier> {
             per_try_timeout: None,
             backoff: backoff_presets::aws_standard(),
             throttled_backoff: None,
-            classifier: StandardClassifier {
-                retryable: StatusSet::from_codes(&[429, 500, 502, 503, 504]),
-                throttling: StatusSet::DEFAULT_THROTTLING,
-                non_idempotent_statuses: StatusSet::EMPTY,
-                retry_connect_errors: true,
-                retry_timeouts: true,
-                retry_transport_errors: true,
-            },
+            classifier: rules(
+                StatusSet::from_codes(&[429, 500, 502, 503, 504]),
+                true,
+                true,
+                true,
+            ),
             hints: HintPolicy::DEFAULT,
         }
     }
@@ -129,14 +131,7 @@ impl RetryPolicy<StandardClassifier> {
                 None,
             ),
             throttled_backoff: None,
-            classifier: StandardClassifier {
-                retryable: StatusSet::from_codes(&[429, 503]),
-                throttling: StatusSet::DEFAULT_THROTTLING,
-                non_idempotent_statuses: StatusSet::EMPTY,
-                retry_connect_errors: true,
-                retry_timeouts: false,
-                retry_transport_errors: false,
-            },
+            classifier: rules(StatusSet::from_codes(&[429, 503]), true, false, false),
             hints: HintPolicy::DEFAULT,
         }
     }
@@ -161,14 +156,7 @@ impl RetryPolicy<StandardClassifier> {
                 None,
             ),
             throttled_backoff: None,
-            classifier: StandardClassifier {
-                retryable: StatusSet::from_codes(&[413, 429, 503]),
-                throttling: StatusSet::DEFAULT_THROTTLING,
-                non_idempotent_statuses: StatusSet::EMPTY,
-                retry_connect_errors: true,
-                retry_timeouts: true,
-                retry_transport_errors: true,
-            },
+            classifier: rules(StatusSet::from_codes(&[413, 429, 503]), true, true, true),
             hints: HintPolicy::DEFAULT,
         }
     }
