@@ -108,7 +108,9 @@ where
     let idempotent = overrides.idempotent || is_idempotent(request.method());
     // A body is replayable when reqwest holds it as bytes; a stream can be sent once.
     let replayable = request.body().is_none_or(|b| b.as_bytes().is_some());
-    let caller_timeout = request.timeout().copied();
+    // reqwest lets a request's timeout replace the client's, so the tighter of the
+    // request's own and the client's (as told to the retrier) bounds every attempt.
+    let caller_timeout = min_limit(request.timeout().copied(), retrier.client_timeout);
 
     let mut policy = overrides.policy.unwrap_or_else(|| retrier.policy.clone());
     policy.per_try_timeout = match overrides.timeout {
@@ -136,7 +138,7 @@ where
 
     loop {
         let now = clock::now();
-        let gate = retrier.table.not_before(history.key());
+        let gate = retrier.table.not_before_at(history.key(), now);
         match machine.poll(now, gate) {
             Action::Send { attempt, timeout } => {
                 let Some(mut request) = next_request(&mut original, replayable) else {
@@ -144,21 +146,23 @@ where
                     machine.handle_transport_error(now, TransportError::BodyNotReplayable);
                     continue;
                 };
-                // Never longer than the caller's own `RequestBuilder::timeout`.
+                // Never longer than the caller's own timeout (the request's or the client's).
                 let limit = min_limit(timeout, caller_timeout);
                 // reqwest enforces it too, so it keeps bounding the body once it is returned.
                 // (Written only when it changes: reqwest allocates its config slot on write.)
-                if limit != caller_timeout {
+                if limit != request.timeout().copied() {
                     *request.timeout_mut() = limit;
                 }
                 // A zero-length backoff goes straight to Send: release the previous response now.
                 drop(last.take());
                 machine.handle_attempt_started(now);
                 let sent = transport.send(request);
+                // The attempt's deadline is absolute, from the machine's `now`, so the
+                // time spent cloning the request counts against it.
                 let result = match limit {
-                    Some(d) => match tokio::time::timeout(d, sent).await {
-                        Ok(result) => result,
-                        Err(_) => Err(Failure::timed_out(d)),
+                    Some(d) => match clock::within(sent, now.saturating_add(d)).await {
+                        Some(result) => result,
+                        None => Err(Failure::timed_out(d)),
                     },
                     None => sent.await,
                 };
@@ -197,8 +201,9 @@ where
                 last = Some(result);
             }
             Action::Wait { until, reason } => {
-                // Release the previous response (and its connection) before sleeping.
-                drop(last.take());
+                // The previous response is kept through the wait: should the machine
+                // give up after it (a gate appeared, the deadline passed), that response
+                // is still the answer. It is released when the next attempt starts.
                 // A backoff or a hint was scheduled when the attempt ended; a gate wait now.
                 let from = match reason {
                     WaitReason::Gate => now,

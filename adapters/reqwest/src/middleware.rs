@@ -33,6 +33,15 @@ pub struct RetryMiddleware<C = StandardClassifier> {
     retrier: Retrier<C>,
 }
 
+impl<C> Clone for RetryMiddleware<C> {
+    /// Another handle on the same retrier (one `Arc`): same table, budget and policy.
+    fn clone(&self) -> Self {
+        RetryMiddleware {
+            retrier: self.retrier.clone(),
+        }
+    }
+}
+
 impl<C> RetryMiddleware<C> {
     /// A layer driven by `retrier` (clones of one retrier share its table and budget).
     #[must_use]

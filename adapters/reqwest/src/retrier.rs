@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use relent::hint::HintReader;
 use relent::retry::{Classify, RetryPolicy, StandardClassifier, StatusSet};
@@ -109,6 +110,7 @@ pub(crate) struct Inner<C> {
     pub(crate) budget: Option<SharedBudget>,
     pub(crate) hints: HintReader,
     pub(crate) record_statuses: StatusSet,
+    pub(crate) client_timeout: Option<Duration>,
 }
 
 /// The retry engine, shared by every request of a client: the policy, the
@@ -210,6 +212,7 @@ pub struct RetrierBuilder<C = StandardClassifier> {
     budget: Option<SharedBudget>,
     hints: HintReader,
     record_statuses: StatusSet,
+    client_timeout: Option<Duration>,
 }
 
 impl Default for RetrierBuilder<StandardClassifier> {
@@ -229,6 +232,7 @@ impl RetrierBuilder<StandardClassifier> {
             budget: None,
             hints: HintReader::new(),
             record_statuses: DEFAULT_RECORD_STATUSES,
+            client_timeout: None,
         }
     }
 }
@@ -244,6 +248,7 @@ impl<C> RetrierBuilder<C> {
             budget: self.budget,
             hints: self.hints,
             record_statuses: self.record_statuses,
+            client_timeout: self.client_timeout,
         }
     }
 
@@ -285,6 +290,19 @@ impl<C> RetrierBuilder<C> {
         self
     }
 
+    /// The total timeout set on the `reqwest::Client` (`ClientBuilder::timeout`, or the
+    /// `total` that [`apply_timeouts`](crate::ClientBuilderExt::apply_timeouts) set).
+    ///
+    /// reqwest lets a request's own timeout *replace* the client's, and the retrier
+    /// writes each attempt's limit onto the request, so it must know the client's
+    /// value to keep it as an upper bound: every attempt then gets
+    /// `min(client timeout, per-try timeout, time left)`. reqwest offers no way to
+    /// read it back from a built `Client`.
+    pub fn client_timeout(mut self, timeout: Duration) -> Self {
+        self.client_timeout = Some(timeout);
+        self
+    }
+
     /// The retrier; fails only if a new table cannot be allocated with the requested capacity.
     pub fn build(self) -> Result<Retrier<C>, BuildError> {
         let table = match self.table {
@@ -299,6 +317,7 @@ impl<C> RetrierBuilder<C> {
                 budget: self.budget,
                 hints: self.hints,
                 record_statuses: self.record_statuses,
+                client_timeout: self.client_timeout,
             }),
         })
     }

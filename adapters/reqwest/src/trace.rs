@@ -48,6 +48,17 @@ pub(crate) fn wait(key: &str, event: &Event) {
 /// The retry layer gave up (WARN).
 #[cfg(feature = "tracing")]
 pub(crate) fn give_up(key: &str, report: &Report) {
+    // A final status on the first attempt (a 404) is an answer, not a failure to retry.
+    if report.reason == relent::retry::GiveUpReason::NotRetryable && report.attempts <= 1 {
+        tracing::debug!(
+            target: "relent_reqwest",
+            key,
+            attempts = report.attempts,
+            reason = %report.reason,
+            "{report}"
+        );
+        return;
+    }
     tracing::warn!(
         target: "relent_reqwest",
         key,

@@ -83,6 +83,23 @@ fn far_future(base: tokio::time::Instant) -> tokio::time::Instant {
         .unwrap_or(base)
 }
 
+/// Run `fut` until `deadline`: `Some(output)`, or `None` once the deadline has
+/// passed (the future is then dropped). The future is polled before the timer,
+/// so an outcome that is ready when the deadline passes still counts, and the
+/// timer checks the clock before it is first polled ([`sleep_until`]). The
+/// deadline is absolute, so time spent before the first poll counts against it.
+pub async fn within<T>(fut: impl std::future::Future<Output = T>, deadline: Instant) -> Option<T> {
+    let mut fut = std::pin::pin!(fut);
+    let mut timer = std::pin::pin!(sleep_until(deadline));
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return std::task::Poll::Ready(Some(v));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
 /// Sleep until `deadline`, checking the clock first: a deadline that has
 /// already passed returns at once, so it is never missed, and no timer is
 /// registered for it.

@@ -4,7 +4,6 @@ use core::fmt;
 use core::future::{Future, poll_fn};
 use core::hash::Hash;
 use core::pin::{Pin, pin};
-use core::task::Poll;
 use core::time::Duration;
 
 use relent::Instant;
@@ -261,22 +260,6 @@ impl<F, K, N> Retrier<F, K, N> {
 /// count moves (`None`: no budget, every retry allowed).
 type BudgetRef<'a> = Option<&'a SharedTokenBucket>;
 
-/// Run `fut` until `deadline`: `Some(output)`, or `None` once the deadline has
-/// passed (the future is then dropped). The future is polled before the timer,
-/// so an outcome that is ready when the deadline passes still counts, and the
-/// timer checks the clock before it is first polled ([`clock::sleep_until`]).
-async fn within<T>(fut: impl Future<Output = T>, deadline: Instant) -> Option<T> {
-    let mut fut = pin!(fut);
-    let mut timer = pin!(clock::sleep_until(deadline));
-    poll_fn(|cx| {
-        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
-            return Poll::Ready(Some(v));
-        }
-        timer.as_mut().poll(cx).map(|()| None)
-    })
-    .await
-}
-
 impl<F, K, N> Retrier<F, K, N>
 where
     K: Hash + Eq + Clone,
@@ -291,8 +274,10 @@ where
     /// the shared budget and deadline table consistent, because every operation
     /// on them is synchronous and complete (an atomic update of the budget, one
     /// locked O(1) table operation) and no lock is held across an `.await`. A
-    /// dropped run has made its first-attempt deposit and the withdrawals for
-    /// the retries it started, and nothing else.
+    /// dropped run has made its first-attempt deposit and one withdrawal per
+    /// retry it *scheduled*: the core pays for a retry when it decides on it,
+    /// before the wait, so a run dropped during a backoff has spent that token
+    /// without sending (the budget errs towards fewer retries, never more).
     ///
     /// Time: instants come from [`crate::clock`]. A run with no budget, table,
     /// deadline or per-try timeout starts its first attempt without reading the
@@ -427,7 +412,7 @@ where
                     let fut = operation();
                     let outcome = match timeout {
                         None => Some(fut.await),
-                        Some(limit) => within(fut, now.saturating_add(limit)).await,
+                        Some(limit) => clock::within(fut, now.saturating_add(limit)).await,
                     };
                     let cause = match outcome {
                         Some(Ok(value)) => {
