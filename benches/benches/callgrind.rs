@@ -86,24 +86,29 @@ fn table_workloads() -> Vec<String> {
 fn run_small(name: &str) -> bool {
     let t = UnixTime::from_secs(DATE_SECS);
     let st = SystemTime::from(t);
+    let seeds = Seeds::new();
     match name {
         "backoff/relent/no_jitter" => {
             let p = relent_policy(Jitter::None);
-            repeat(|| relent_delays(black_box(p), black_box(SEED)));
+            repeat(|| relent_delays(black_box(p), black_box(seeds.next())));
         }
         "backoff/backon/no_jitter" => repeat(|| backon_delays(black_box(backon_builder(false)))),
         "backoff/backoff_crate/no_jitter" => repeat(|| backoff_crate_delays(black_box(0.0))),
         "backoff/relent/full_jitter" => {
             let p = relent_policy(Jitter::Full);
-            repeat(|| relent_delays(black_box(p), black_box(SEED)));
+            repeat(|| relent_delays(black_box(p), black_box(seeds.next())));
         }
         "backoff/backon/jitter" => repeat(|| backon_delays(black_box(backon_builder(true)))),
         "backoff/backon/jitter_seeded" => {
-            repeat(|| backon_delays(black_box(backon_builder(true).with_jitter_seed(SEED))));
+            repeat(|| {
+                backon_delays(black_box(
+                    backon_builder(true).with_jitter_seed(seeds.next()),
+                ))
+            });
         }
         "backoff/relent/proportional_0.5" => {
             let p = relent_policy(PROPORTIONAL_HALF);
-            repeat(|| relent_delays(black_box(p), black_box(SEED)));
+            repeat(|| relent_delays(black_box(p), black_box(seeds.next())));
         }
         "backoff/backoff_crate/proportional_0.5" => {
             repeat(|| backoff_crate_delays(black_box(0.5)));
@@ -136,14 +141,20 @@ fn run_small(name: &str) -> bool {
         }),
         "machine/relent/503_503_200" => {
             let policy = machine_policy();
-            repeat(|| relent_operation(black_box(&policy), black_box(STATUSES), black_box(SEED)));
+            repeat(|| {
+                relent_operation(
+                    black_box(&policy),
+                    black_box(STATUSES),
+                    black_box(seeds.next()),
+                )
+            });
         }
         "machine/backon/503_503_200" => {
             repeat(|| backon_operation(black_box(machine_backon()), black_box(STATUSES)));
         }
         "machine/backon_seeded/503_503_200" => repeat(|| {
             backon_operation(
-                black_box(machine_backon().with_jitter_seed(SEED)),
+                black_box(machine_backon().with_jitter_seed(seeds.next())),
                 black_box(STATUSES),
             )
         }),

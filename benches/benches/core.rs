@@ -45,11 +45,13 @@ use common::*;
 
 fn bench_backoff(c: &mut Criterion) {
     let mut g = c.benchmark_group("backoff");
+    // A new seed per iteration for every seeded contender (see `Seeds`).
+    let seeds = Seeds::new();
 
     // No jitter: the same schedule on all three (100, 200, …, 6400, 10000 ×3 ms).
     let plain = relent_policy(Jitter::None);
     g.bench_function(BenchmarkId::new("relent", "no_jitter"), |b| {
-        b.iter(|| relent_delays(black_box(plain), black_box(SEED)))
+        b.iter(|| relent_delays(black_box(plain), black_box(seeds.next())))
     });
     g.bench_function(BenchmarkId::new("backon", "no_jitter"), |b| {
         b.iter(|| backon_delays(black_box(backon_builder(false))))
@@ -63,18 +65,22 @@ fn bench_backoff(c: &mut Criterion) {
     // a seed, as relent always takes one.
     let full = relent_policy(Jitter::Full);
     g.bench_function(BenchmarkId::new("relent", "full_jitter"), |b| {
-        b.iter(|| relent_delays(black_box(full), black_box(SEED)))
+        b.iter(|| relent_delays(black_box(full), black_box(seeds.next())))
     });
     g.bench_function(BenchmarkId::new("backon", "jitter"), |b| {
         b.iter(|| backon_delays(black_box(backon_builder(true))))
     });
     g.bench_function(BenchmarkId::new("backon", "jitter_seeded"), |b| {
-        b.iter(|| backon_delays(black_box(backon_builder(true).with_jitter_seed(SEED))))
+        b.iter(|| {
+            backon_delays(black_box(
+                backon_builder(true).with_jitter_seed(seeds.next()),
+            ))
+        })
     });
     // Proportional ±50 %, the one kind relent and the backoff crate share.
     let proportional = relent_policy(PROPORTIONAL_HALF);
     g.bench_function(BenchmarkId::new("relent", "proportional_0.5"), |b| {
-        b.iter(|| relent_delays(black_box(proportional), black_box(SEED)))
+        b.iter(|| relent_delays(black_box(proportional), black_box(seeds.next())))
     });
     g.bench_function(BenchmarkId::new("backoff_crate", "proportional_0.5"), |b| {
         b.iter(|| backoff_crate_delays(black_box(0.5)))
@@ -188,10 +194,17 @@ fn bench_deadline_table(c: &mut Criterion) {
 
 fn bench_machine(c: &mut Criterion) {
     let mut g = c.benchmark_group("machine");
+    let seeds = Seeds::new();
     let policy = machine_policy();
     let backon = machine_backon();
     g.bench_function(BenchmarkId::new("relent", "503_503_200"), |b| {
-        b.iter(|| relent_operation(black_box(&policy), black_box(STATUSES), black_box(SEED)))
+        b.iter(|| {
+            relent_operation(
+                black_box(&policy),
+                black_box(STATUSES),
+                black_box(seeds.next()),
+            )
+        })
     });
     g.bench_function(BenchmarkId::new("backon", "503_503_200"), |b| {
         b.iter(|| backon_operation(black_box(backon), black_box(STATUSES)))
@@ -199,7 +212,7 @@ fn bench_machine(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("backon_seeded", "503_503_200"), |b| {
         b.iter(|| {
             backon_operation(
-                black_box(backon.with_jitter_seed(SEED)),
+                black_box(backon.with_jitter_seed(seeds.next())),
                 black_box(STATUSES),
             )
         })
