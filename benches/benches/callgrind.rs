@@ -43,6 +43,7 @@ fn stream<K, T: Table<K>>(table: T, keys: &[K], ttl: core::time::Duration)
 where
     K: Clone,
 {
+    let table = warmed(table, keys);
     let owned = keys.to_vec();
     let out = measured(|| run_stream(table, owned, keys, ttl));
     black_box(&out);

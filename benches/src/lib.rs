@@ -117,6 +117,11 @@ impl<K: Hash + Eq + Clone> EarliestDeadlineMap<K> {
         self.map.is_empty()
     }
 
+    /// Removes every entry, keeping the memory.
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
+
     /// Live entries removed to make room so far.
     #[must_use]
     pub fn evictions(&self) -> u64 {
