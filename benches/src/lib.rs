@@ -8,6 +8,10 @@
 //!   `cargo bench -p relent-benches --bench core -- --warm-up-time 1 --measurement-time 3`
 //! - `table_memory`: prints the heap each deadline-table contender holds (no timing):
 //!   `cargo bench -p relent-benches --bench table_memory`
+//! - `callgrind`: the `core` workloads for `valgrind --tool=callgrind` (instruction counts,
+//!   noise-free): `bash benches/callgrind.sh [FILTER]`
+//!
+//! Results, as ratios against the peers measured in the same run, are in `README.md`.
 //!
 //! This library holds the baselines that no crate provides, so that the bench
 //! files only wire contenders together.
