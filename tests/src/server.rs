@@ -17,6 +17,8 @@
 //! - [`Step::Reset`] is a real TCP RST: the socket gets `SO_LINGER` = 0 and is closed,
 //!   so the client reads "connection reset by peer", not a clean end of stream. Use
 //!   [`Step::Close`] for the clean (FIN) variant.
+//! - [`Step::Raw`] takes the socket back from hyper and writes bytes as given, for
+//!   responses no HTTP library would write (a status `000`, a body cut by a reset).
 //! - Everything runs on spawned tokio tasks owned by the [`ScriptedServer`]; dropping it
 //!   aborts them, [`ScriptedServer::shutdown`] stops them and waits until every socket
 //!   is closed. Nothing outlives the server.
@@ -87,7 +89,8 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 ///
 /// Steps are plain data (`Clone`, `PartialEq`), so a test can compare
 /// [`Recorded::step`] with the step it scripted. Build them with the helper functions
-/// ([`status`], [`ok`], [`reset`], [`close`], [`hang`], [`trickle`], [`delay`]) and the
+/// ([`status`], [`ok`], [`reset`], [`close`], [`hang`], [`trickle`], [`delay`], [`raw`],
+/// [`raw_then_reset`]) and the
 /// builder methods ([`Step::header`], [`Step::body`], [`Step::delayed`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -132,6 +135,31 @@ pub enum Step {
     Hang,
     /// Wait this long after the request was received, then perform the inner step.
     Delay(Duration, Box<Step>),
+    /// Write these bytes to the socket exactly as given, bypassing hyper's response
+    /// writer, wait `pause`, then end the connection as `end` says. For what an HTTP
+    /// library refuses to send: a status line `HTTP/1.1 000`, a response cut off by a
+    /// reset after its headers and part of its body, malformed framing.
+    Raw {
+        /// The bytes, written in one go (status line, headers, any body, as-is).
+        bytes: Bytes,
+        /// The pause between the write and the end of the connection.
+        pause: Duration,
+        /// How the connection ends after the pause.
+        end: RawEnd,
+    },
+}
+
+/// How a [`Step::Raw`] ends its connection once its bytes are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawEnd {
+    /// A clean close (FIN): the client sees the end of the stream.
+    Close,
+    /// A reset (RST, `SO_LINGER` = 0): the client sees "connection reset by peer",
+    /// whatever it has not read yet.
+    Reset,
+    /// Keep the connection open without writing more (until the client gives up or
+    /// the server shuts down).
+    Hang,
 }
 
 impl Step {
@@ -160,8 +188,8 @@ impl Step {
                 let step = std::mem::replace(inner.as_mut(), Step::Hang);
                 **inner = step.header(name.as_str(), value.as_bytes());
             }
-            Step::Reset | Step::Close | Step::Hang => {
-                panic!("header() on {self:?}, a step that sends no response")
+            Step::Reset | Step::Close | Step::Hang | Step::Raw { .. } => {
+                panic!("header() on {self:?}, a step that sends no response (or raw bytes)")
             }
         }
         self
@@ -181,7 +209,11 @@ impl Step {
                 let step = std::mem::replace(inner.as_mut(), Step::Hang);
                 **inner = step.body(new_body);
             }
-            Step::Trickle { .. } | Step::Reset | Step::Close | Step::Hang => {
+            Step::Trickle { .. }
+            | Step::Reset
+            | Step::Close
+            | Step::Hang
+            | Step::Raw { .. } => {
                 panic!("body() on {self:?}: only Respond steps take a body")
             }
         }
@@ -255,6 +287,28 @@ pub fn trickle(code: u16, chunk: impl Into<Bytes>, interval: Duration, chunks: u
 #[must_use]
 pub fn delay(wait: Duration, step: Step) -> Step {
     step.delayed(wait)
+}
+
+/// [`Step::Raw`]: write `bytes` as they are, then close the connection cleanly.
+#[must_use]
+pub fn raw(bytes: impl Into<Bytes>) -> Step {
+    Step::Raw {
+        bytes: bytes.into(),
+        pause: Duration::ZERO,
+        end: RawEnd::Close,
+    }
+}
+
+/// [`Step::Raw`]: write `bytes` as they are, wait `pause`, then reset the connection.
+/// With a status line, headers and part of a `content-length` body in `bytes`, this is
+/// a response that breaks while its body is being read.
+#[must_use]
+pub fn raw_then_reset(bytes: impl Into<Bytes>, pause: Duration) -> Step {
+    Step::Raw {
+        bytes: bytes.into(),
+        pause,
+        end: RawEnd::Reset,
+    }
 }
 
 fn status_code(code: u16) -> StatusCode {
@@ -621,26 +675,62 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
     connections.shutdown().await;
 }
 
-/// Lets a request handler end its own connection: with a reset (RST) or a clean close.
+/// Lets a request handler end its own connection: with a reset (RST), a clean close,
+/// or by taking the socket over to write raw bytes ([`Step::Raw`]).
 struct KillSwitch {
     reset: AtomicBool,
     fire: Notify,
+    /// A raw step to perform on the socket once hyper has let go of it.
+    raw: Mutex<Option<RawPlan>>,
+    /// The socket, handed back by `ConnStream::drop` when a raw step is planned.
+    salvaged: Mutex<Option<TcpStream>>,
 }
 
-/// The connection's socket, which turns its close into a reset when asked to.
+/// What a [`Step::Raw`] does, once the socket is free of hyper.
+struct RawPlan {
+    bytes: Bytes,
+    pause: Duration,
+    end: RawEnd,
+}
+
+/// Locks a mutex whose data a panic cannot leave half-updated (single assignments).
+fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The connection's socket, which turns its close into a reset when asked to, or hands
+/// itself back for a raw step.
 struct ConnStream {
-    stream: TcpStream,
+    /// Always `Some` while hyper uses it; taken only in `drop`.
+    stream: Option<TcpStream>,
     kill: Arc<KillSwitch>,
+}
+
+impl ConnStream {
+    fn stream(&mut self) -> io::Result<&mut TcpStream> {
+        self.stream
+            .as_mut()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
+    }
+}
+
+/// SO_LINGER with a zero timeout makes close() abort the connection with a RST instead
+/// of a FIN. (Deprecated in tokio because a *non-zero* linger blocks the thread in
+/// close(); a zero one never blocks.)
+fn reset_on_close(stream: &TcpStream) {
+    #[allow(deprecated)]
+    let _ = stream.set_linger(Some(Duration::ZERO));
 }
 
 impl Drop for ConnStream {
     fn drop(&mut self) {
-        if self.kill.reset.load(Ordering::Acquire) {
-            // SO_LINGER with a zero timeout makes close() abort the connection with a
-            // RST instead of a FIN. (Deprecated in tokio because a *non-zero* linger
-            // blocks the thread in close(); a zero one never blocks.)
-            #[allow(deprecated)]
-            let _ = self.stream.set_linger(Some(Duration::ZERO));
+        let Some(stream) = self.stream.take() else {
+            return;
+        };
+        if lock_ignoring_poison(&self.kill.raw).is_some() {
+            *lock_ignoring_poison(&self.kill.salvaged) = Some(stream);
+        } else if self.kill.reset.load(Ordering::Acquire) {
+            reset_on_close(&stream);
         }
     }
 }
@@ -651,7 +741,10 @@ impl AsyncRead for ConnStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+        match self.get_mut().stream() {
+            Ok(stream) => Pin::new(stream).poll_read(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 }
 
@@ -661,7 +754,10 @@ impl AsyncWrite for ConnStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        match self.get_mut().stream() {
+            Ok(stream) => Pin::new(stream).poll_write(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 
     fn poll_write_vectored(
@@ -669,19 +765,28 @@ impl AsyncWrite for ConnStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        match self.get_mut().stream() {
+            Ok(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        self.stream.as_ref().is_some_and(TcpStream::is_write_vectored)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        match self.get_mut().stream() {
+            Ok(stream) => Pin::new(stream).poll_flush(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+        match self.get_mut().stream() {
+            Ok(stream) => Pin::new(stream).poll_shutdown(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 }
 
@@ -692,9 +797,11 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     let kill = Arc::new(KillSwitch {
         reset: AtomicBool::new(false),
         fire: Notify::new(),
+        raw: Mutex::new(None),
+        salvaged: Mutex::new(None),
     });
     let io = TokioIo::new(ConnStream {
-        stream,
+        stream: Some(stream),
         kill: Arc::clone(&kill),
     });
     let mut builder = http1::Builder::new();
@@ -710,9 +817,37 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     tokio::select! {
         // Hyper finished: response sent (or the client went away).
         _ = connection => {}
-        // A Reset/Close step: dropping `connection` drops the socket, and
-        // `ConnStream::drop` turns that into a RST if asked to.
+        // A Reset/Close/Raw step: dropping `connection` drops the socket, and
+        // `ConnStream::drop` turns that into a RST, or hands the socket back.
         () = kill.fire.notified() => {}
+    }
+    let plan = lock_ignoring_poison(&kill.raw).take();
+    let stream = lock_ignoring_poison(&kill.salvaged).take();
+    if let (Some(plan), Some(stream)) = (plan, stream) {
+        write_raw(stream, plan).await;
+    }
+}
+
+/// Performs a [`Step::Raw`] on a socket hyper no longer owns. (Written with the
+/// `AsyncWrite` trait's poll methods, so this file needs no tokio `io-util` feature.)
+async fn write_raw(mut stream: TcpStream, plan: RawPlan) {
+    let mut rest: &[u8] = &plan.bytes;
+    while !rest.is_empty() {
+        let written =
+            std::future::poll_fn(|cx| Pin::new(&mut stream).poll_write(cx, rest)).await;
+        match written {
+            Ok(n) if n > 0 => rest = rest.get(n..).unwrap_or_default(),
+            // The client is gone (or the socket refuses more): nothing left to do.
+            Ok(_) | Err(_) => return,
+        }
+    }
+    tokio::time::sleep(plan.pause).await;
+    match plan.end {
+        RawEnd::Close => {
+            let _ = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_shutdown(cx)).await;
+        }
+        RawEnd::Reset => reset_on_close(&stream),
+        RawEnd::Hang => std::future::pending::<()>().await,
     }
 }
 
@@ -794,6 +929,12 @@ async fn perform(mut step: Step, kill: &KillSwitch) -> Result<Response<ResponseB
                     .store(matches!(step, Step::Reset), Ordering::Release);
                 kill.fire.notify_one();
                 // The connection task drops this future together with the socket.
+                return std::future::pending().await;
+            }
+            Step::Raw { bytes, pause, end } => {
+                *lock_ignoring_poison(&kill.raw) = Some(RawPlan { bytes, pause, end });
+                kill.fire.notify_one();
+                // The connection task drops this future and takes the socket over.
                 return std::future::pending().await;
             }
             Step::Hang => return std::future::pending().await,
