@@ -224,9 +224,42 @@ impl RetryError {
     }
 }
 
+impl RetryError {
+    /// The innermost error of the source chain: the one that says what really happened
+    /// (`message head is too large`, `invalid HTTP status-code parsed`), where the outer
+    /// layers only say where (`error sending request for url (…)`).
+    fn root_cause(&self) -> Option<&(dyn StdError + 'static)> {
+        let mut cause = self.source()?;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        Some(cause)
+    }
+}
+
 impl fmt::Display for RetryError {
+    /// `request to KEY: REPORT`, plus what the report alone cannot say:
+    ///
+    /// - for a last attempt that failed with [`TransportError::Other`], whose name says
+    ///   nothing about the cause, the innermost error of the source chain;
+    /// - for [`GiveUpReason::HintTooLong`], where the hint came from: a `RetryError`
+    ///   never carries a response, so the hint is not this request's own but one an
+    ///   earlier response recorded for the key in the shared Retry-After table.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "request to {}: {}", self.history.key(), self.report)
+        write!(f, "request to {}: {}", self.history.key(), self.report)?;
+        let own_response = matches!(self.report.last, Some(Outcome::Response { .. }));
+        if matches!(self.report.reason, GiveUpReason::HintTooLong { .. }) && !own_response {
+            f.write_str(
+                " (the wait is a Retry-After, or another server hint, that an earlier \
+                 response recorded for this key and that is still in force)",
+            )?;
+        }
+        if self.transport_error() == Some(TransportError::Other) {
+            if let Some(cause) = self.root_cause() {
+                write!(f, " (last error: {cause})")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -244,7 +277,7 @@ mod tests {
 
     /// An error that wraps another, as layers of middleware do.
     #[derive(Debug)]
-    struct Wrapped(Box<dyn StdError + 'static>);
+    struct Wrapped(BoxError);
 
     impl fmt::Display for Wrapped {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -269,5 +302,70 @@ mod tests {
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
         // Without reqwest's connect flag a bare refusal is not known to be pre-send.
         assert_eq!(classify_error(&refused), TransportError::Other);
+    }
+
+    fn report(reason: GiveUpReason, attempts: u32, last: Option<Outcome>) -> Report {
+        Report {
+            reason,
+            attempts,
+            last,
+            waited: Duration::ZERO,
+            elapsed: Duration::from_millis(3),
+        }
+    }
+
+    #[test]
+    fn display_names_the_root_cause_of_an_unnamed_transport_error() {
+        let deep: BoxError = Box::new(Wrapped(Box::new(io::Error::other(
+            "invalid HTTP status-code parsed",
+        ))));
+        let last = Some(Outcome::Transport(TransportError::Other));
+        let err = RetryError::new(
+            report(GiveUpReason::MaxAttempts, 3, last),
+            AttemptHistory::new("http://a.example:80".into()),
+            Some(deep),
+        );
+        assert_eq!(
+            err.to_string(),
+            "request to http://a.example:80: gave up after 3 attempts (last: transport error), \
+             0ns waited, 3ms elapsed: maximum attempts reached \
+             (last error: invalid HTTP status-code parsed)"
+        );
+        // A kind that names itself gets no addition.
+        let timed_out = RetryError::new(
+            report(
+                GiveUpReason::MaxAttempts,
+                1,
+                Some(Outcome::Transport(TransportError::TimedOut)),
+            ),
+            AttemptHistory::new("k".into()),
+            Some(Box::new(AttemptTimedOut {
+                after: Duration::from_millis(5),
+            })),
+        );
+        assert!(!timed_out.to_string().contains("last error"), "{timed_out}");
+    }
+
+    #[test]
+    fn display_says_a_hint_too_long_came_from_the_table() {
+        let hint_too_long = GiveUpReason::HintTooLong {
+            hint: Duration::from_secs(300),
+            limit: Duration::from_secs(2),
+            kind: relent::hint::ExcessKind::Deadline,
+        };
+        let err = RetryError::new(
+            report(hint_too_long, 0, None),
+            AttemptHistory::new("k".into()),
+            None,
+        );
+        let text = err.to_string();
+        assert!(
+            text.ends_with(
+                "beyond the time left before the deadline of 2.000s (the wait is a Retry-After, \
+                 or another server hint, that an earlier response recorded for this key and \
+                 that is still in force)"
+            ),
+            "{text}"
+        );
     }
 }
