@@ -209,11 +209,7 @@ impl Step {
                 let step = std::mem::replace(inner.as_mut(), Step::Hang);
                 **inner = step.body(new_body);
             }
-            Step::Trickle { .. }
-            | Step::Reset
-            | Step::Close
-            | Step::Hang
-            | Step::Raw { .. } => {
+            Step::Trickle { .. } | Step::Reset | Step::Close | Step::Hang | Step::Raw { .. } => {
                 panic!("body() on {self:?}: only Respond steps take a body")
             }
         }
@@ -772,7 +768,9 @@ impl AsyncWrite for ConnStream {
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.as_ref().is_some_and(TcpStream::is_write_vectored)
+        self.stream
+            .as_ref()
+            .is_some_and(TcpStream::is_write_vectored)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -833,8 +831,7 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
 async fn write_raw(mut stream: TcpStream, plan: RawPlan) {
     let mut rest: &[u8] = &plan.bytes;
     while !rest.is_empty() {
-        let written =
-            std::future::poll_fn(|cx| Pin::new(&mut stream).poll_write(cx, rest)).await;
+        let written = std::future::poll_fn(|cx| Pin::new(&mut stream).poll_write(cx, rest)).await;
         match written {
             Ok(n) if n > 0 => rest = rest.get(n..).unwrap_or_default(),
             // The client is gone (or the socket refuses more): nothing left to do.
