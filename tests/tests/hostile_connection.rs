@@ -130,9 +130,9 @@ fn one_byte_a_second() -> ScriptedServer {
 async fn a_trickled_body_is_cut_off_by_the_per_try_timeout() {
     // The per-try timeout is set on the request itself, so it keeps bounding the body
     // after the engine returned the head: one byte arrives (at 1 s), then the timeout
-    // (at 1.2 s) ends the read, not the 60 s the body would take.
+    // (at 1.5 s) ends the read, not the 60 s the body would take.
     let server = one_byte_a_second();
-    let limit = Duration::from_millis(1200);
+    let limit = Duration::from_millis(1500);
     let retrier = Retrier::builder()
         .policy(quick().with_per_try_timeout(Some(limit)))
         .build()

@@ -151,7 +151,9 @@ async fn every_response_asks_for_a_million_seconds_and_the_client_never_sleeps()
                 }
             ));
         }
-        assert!(started.elapsed() < AT_ONCE, "{:?}", started.elapsed());
+        // Fifty tasks on a shared machine: allow a second, still half the deadline.
+        let batch = started.elapsed();
+        assert!(batch < deadline / 2, "{batch:?}");
         assert_eq!(server.hits(), 1);
         assert_eq!(retrier.table().len(), 1);
         server.shutdown().await;
