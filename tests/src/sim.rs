@@ -12,13 +12,23 @@
 //! Retry-After gate) and one [`SharedTokenBucket`](relent::retry::SharedTokenBucket) (the retry budget), exactly as
 //! the adapters do, and every send, outcome and decision is logged for the
 //! scenario to check.
+//!
+//! [`run_fleet`] runs the same loop with a [`Fleet`] setting that can also make
+//! the clients behave like a peer crate's default policy: Retry-After not read
+//! and no shared table (none of backon, reqwest-retry, tokio-retry2,
+//! exponential-backoff, retry-policies or tower reads it by default), no budget,
+//! or tower's `TpsBudget` modelled in virtual time ([`TpsWindow`]). The storm
+//! benchmark (`benches/benches/storm.rs`) builds its contenders from these.
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
 use relent::hint::{HintReader, ServerHint};
-use relent::retry::{Action, Report, Retry, RetryPolicy, SharedTokenBucket, TransportError};
+use relent::retry::{
+    Action, Budget, Report, Retry, RetryKind, RetryPolicy, SharedTokenBucket, TransportError,
+};
 use relent::{DeadlineTable, Instant, UnixTime};
 
 /// What the server does to requests that arrive inside a window.
@@ -179,6 +189,186 @@ enum ErrorKind {
     Reset,
 }
 
+/// tower's `TpsBudget`, modelled in virtual time.
+///
+/// tower 0.5 (`tower::retry::budget::TpsBudget`) keeps deposits and
+/// withdrawals for `ttl` in ten slots and allows a withdrawal while
+/// `reserve + (deposits − withdrawals over the last ttl) >= withdraw`, where,
+/// for `TpsBudget::new(ttl, min_per_sec, retry_percent)` with `retry_percent <= 1`,
+/// a deposit is 1 unit, a withdrawal is `⌊1 / retry_percent⌋` units and
+/// `reserve = min_per_sec × ttl_secs × withdraw`. Its `Default` is
+/// `TpsBudget::new(10 s, 10, 0.2)`: deposit 1, withdraw 5, reserve 500 units,
+/// i.e. 100 retries per 10 s window plus one retry per five deposits.
+///
+/// Here the window is counted in whole virtual seconds (slot `⌊now⌋`, the last
+/// `ttl_secs` slots count), which is tower's ten 1 s slots up to where within a
+/// slot the window starts. Who deposits is a choice of the `Policy`, not of
+/// the budget: tower's documented example (`tower::retry::budget` module docs)
+/// deposits on every `Ok` response and withdraws before every retry, which is
+/// what [`deposit_on_request`](Self::deposit_on_request)` = false` models;
+/// Finagle deposits per request instead.
+#[derive(Debug)]
+pub struct TpsWindow {
+    ttl_secs: u64,
+    deposit: i64,
+    withdraw: i64,
+    reserve: i64,
+    /// Deposit when an operation starts (Finagle) instead of when it succeeds (tower's example).
+    pub deposit_on_request: bool,
+    /// `(whole second, net units)` for the seconds still inside the window.
+    slots: RefCell<VecDeque<(u64, i64)>>,
+}
+
+impl TpsWindow {
+    /// `TpsBudget::new(ttl, min_per_sec, retry_percent)` with the percent in thousandths
+    /// (200 = 0.2) and `ttl_secs` clamped to tower's accepted 1..=60 s.
+    #[must_use]
+    pub fn new(ttl_secs: u64, min_per_sec: u32, retry_percent_milli: u32) -> Self {
+        let ttl_secs = ttl_secs.clamp(1, 60);
+        // retry_percent <= 1: deposit 1, withdraw ⌊1 / p⌋; p == 0: deposits earn nothing.
+        let (deposit, withdraw) = match retry_percent_milli {
+            0 => (0, 1),
+            p if p <= 1_000 => (1, i64::from(1_000 / p)),
+            p => (1_000, i64::from(1_000_000 / p).max(1)),
+        };
+        let reserve = i64::from(min_per_sec) * ttl_secs as i64 * withdraw;
+        TpsWindow {
+            ttl_secs,
+            deposit,
+            withdraw,
+            reserve,
+            deposit_on_request: false,
+            slots: RefCell::new(VecDeque::new()),
+        }
+    }
+
+    /// `TpsBudget::default()`: `new(10 s, 10, 0.2)` (tower 0.5 `tps_budget.rs`).
+    #[must_use]
+    pub fn tower_default() -> Self {
+        TpsWindow::new(10, 10, 200)
+    }
+
+    fn second(now: Instant) -> u64 {
+        now.as_nanos() / 1_000_000_000
+    }
+
+    /// The units available at `now`: the reserve plus the net of the window.
+    #[must_use]
+    pub fn balance(&self, now: Instant) -> i64 {
+        self.expire(now);
+        self.reserve + self.slots.borrow().iter().map(|(_, n)| n).sum::<i64>()
+    }
+
+    fn expire(&self, now: Instant) {
+        let oldest = (Self::second(now) + 1).saturating_sub(self.ttl_secs);
+        let mut slots = self.slots.borrow_mut();
+        while slots.front().is_some_and(|(s, _)| *s < oldest) {
+            slots.pop_front();
+        }
+    }
+
+    fn put(&self, now: Instant, amount: i64) {
+        self.expire(now);
+        let sec = Self::second(now);
+        let mut slots = self.slots.borrow_mut();
+        match slots.back_mut() {
+            Some((s, n)) if *s == sec => *n += amount,
+            _ => slots.push_back((sec, amount)),
+        }
+    }
+}
+
+impl Budget for &TpsWindow {
+    fn on_request(&mut self, now: Instant) {
+        if self.deposit_on_request {
+            self.put(now, self.deposit);
+        }
+    }
+    fn try_withdraw(&mut self, _: RetryKind, now: Instant) -> bool {
+        if self.balance(now) >= self.withdraw {
+            self.put(now, -self.withdraw);
+            true
+        } else {
+            false
+        }
+    }
+    fn on_success(&mut self, _: Option<RetryKind>, now: Instant) {
+        if !self.deposit_on_request {
+            self.put(now, self.deposit);
+        }
+    }
+}
+
+/// The retry budget a fleet of clients shares.
+#[derive(Clone, Copy, Debug)]
+pub enum FleetBudget<'a> {
+    /// No budget: only each operation's own limits apply.
+    None,
+    /// relent's token bucket.
+    Bucket(&'a SharedTokenBucket),
+    /// tower's `TpsBudget` model.
+    Tps(&'a TpsWindow),
+}
+
+impl Budget for FleetBudget<'_> {
+    fn on_request(&mut self, now: Instant) {
+        match self {
+            FleetBudget::None => {}
+            FleetBudget::Bucket(b) => b.on_request(now),
+            FleetBudget::Tps(t) => t.on_request(now),
+        }
+    }
+    fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
+        match self {
+            FleetBudget::None => true,
+            FleetBudget::Bucket(b) => b.try_withdraw(kind, now),
+            FleetBudget::Tps(t) => t.try_withdraw(kind, now),
+        }
+    }
+    fn on_success(&mut self, after_retry: Option<RetryKind>, now: Instant) {
+        match self {
+            FleetBudget::None => {}
+            FleetBudget::Bucket(b) => b.on_success(after_retry, now),
+            FleetBudget::Tps(t) => t.on_success(after_retry, now),
+        }
+    }
+}
+
+/// What a fleet of clients shares, and whether it listens to the server.
+#[derive(Clone, Copy, Debug)]
+pub struct Fleet<'a> {
+    /// The shared retry budget.
+    pub budget: FleetBudget<'a>,
+    /// The shared Retry-After table's capacity; `None`: no table, so one
+    /// client's Retry-After never holds back another (every peer's default).
+    pub table_capacity: Option<usize>,
+    /// Whether clients read `Retry-After`. When `false` a 429 is just a
+    /// retryable status and the backoff schedule decides the wait.
+    pub read_hints: bool,
+}
+
+impl<'a> Fleet<'a> {
+    /// relent as the adapters run it: hints read, one table of `table_capacity` keys, this budget.
+    #[must_use]
+    pub fn relent(budget: FleetBudget<'a>, table_capacity: usize) -> Self {
+        Fleet {
+            budget,
+            table_capacity: Some(table_capacity),
+            read_hints: true,
+        }
+    }
+
+    /// A client that ignores server hints and shares no table, with this budget.
+    #[must_use]
+    pub fn deaf(budget: FleetBudget<'a>) -> Self {
+        Fleet {
+            budget,
+            table_capacity: None,
+            read_hints: false,
+        }
+    }
+}
+
 /// Run `clients` against `server`, sharing one table of `table_capacity` keys and one budget.
 ///
 /// Returns the log. Runs until every client has ended; a scenario that
@@ -191,13 +381,27 @@ pub fn run(
     budget: &SharedTokenBucket,
     table_capacity: usize,
 ) -> Log {
-    let mut table = DeadlineTable::<u32>::new(table_capacity, 1).expect("capacity > 0");
-    let mut machines: Vec<Retry<_, &SharedTokenBucket>> = clients
+    run_fleet(
+        server,
+        clients,
+        Fleet::relent(FleetBudget::Bucket(budget), table_capacity),
+    )
+}
+
+/// Run `clients` against `server` as members of `fleet` (see [`Fleet`]).
+///
+/// Same loop and the same termination bound as [`run`].
+#[must_use]
+pub fn run_fleet(server: &Server, clients: &[ClientSpec], fleet: Fleet<'_>) -> Log {
+    let mut table = fleet
+        .table_capacity
+        .map(|capacity| DeadlineTable::<u32>::new(capacity, 1).expect("capacity > 0"));
+    let mut machines: Vec<Retry<_, FleetBudget<'_>>> = clients
         .iter()
         .map(|c| {
             Retry::new(c.policy.clone(), c.seed, c.start)
                 .idempotent(c.idempotent)
-                .with_budget(budget)
+                .with_budget(fleet.budget)
         })
         .collect();
     let mut log = Log {
@@ -276,7 +480,7 @@ pub fn run(
                     continue;
                 };
                 log.sends[i].ended = now;
-                let hint = retry_after.and_then(|secs| {
+                let hint = retry_after.filter(|_| fleet.read_hints).and_then(|secs| {
                     let value = secs.to_string();
                     let headers: [(&[u8], &[u8]); 1] = [(b"retry-after", value.as_bytes())];
                     reader
@@ -285,7 +489,7 @@ pub fn run(
                 });
                 m.handle_response(now, status, hint);
                 if matches!(hint, Some(ServerHint::After(_))) {
-                    if let Some(deadline) = m.hint_deadline() {
+                    if let (Some(deadline), Some(table)) = (m.hint_deadline(), table.as_mut()) {
                         let _ = table.record(key, deadline, now);
                     }
                 }
@@ -295,9 +499,9 @@ pub fn run(
         if in_flight[client].is_some() {
             continue;
         }
-        let gate = match table.next_allowed(&key, now) {
-            relent::NextAllowed::Now => None,
-            relent::NextAllowed::Wait { until } => Some(until),
+        let gate = match table.as_mut().map(|t| t.next_allowed(&key, now)) {
+            None | Some(relent::NextAllowed::Now) => None,
+            Some(relent::NextAllowed::Wait { until }) => Some(until),
         };
         match m.poll(now, gate) {
             Action::Send { attempt, timeout } => {
@@ -402,4 +606,63 @@ pub fn run(
         }
     }
     log
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tower_default_tps_window_allows_100_retries_then_refills_with_time() {
+        let tps = TpsWindow::tower_default();
+        let mut b = &tps;
+        let t0 = Instant::from_millis(500);
+        let granted = (0..150)
+            .filter(|_| b.try_withdraw(RetryKind::Transient, t0))
+            .count();
+        assert_eq!(granted, 100, "reserve = 10/s × 10 s");
+        // Five successes deposit one retry's worth.
+        for _ in 0..5 {
+            b.on_success(None, t0);
+        }
+        assert!(b.try_withdraw(RetryKind::Transient, t0));
+        assert!(!b.try_withdraw(RetryKind::Transient, t0));
+        // Ten seconds later the withdrawals have left the window.
+        let later = Instant::from_millis(10_500);
+        assert_eq!(tps.balance(later), 500);
+    }
+
+    #[test]
+    fn a_deaf_fleet_ignores_retry_after_and_shares_nothing() {
+        let server = Server::healthy(Duration::from_millis(10)).with_window(
+            Instant::ZERO,
+            Instant::from_millis(100),
+            Fault::Throttle {
+                retry_after_secs: 5,
+            },
+        );
+        let spec = |start| ClientSpec {
+            start,
+            idempotent: true,
+            key: 1,
+            policy: RetryPolicy::default(),
+            seed: 1,
+        };
+        let clients = [spec(Instant::ZERO), spec(Instant::from_millis(1_000))];
+        let log = run_fleet(&server, &clients, Fleet::deaf(FleetBudget::None));
+        // The first client backs off (100 ms × 2, equal jitter) instead of waiting 5 s …
+        let first: Vec<_> = log.sends_of(0).collect();
+        assert!(first.len() >= 2);
+        assert!(first[1].at < Instant::from_millis(200));
+        assert!(matches!(log.endings[0], Some((_, Ending::Done { .. }))));
+        // … and the second is not held back by a table.
+        assert_eq!(
+            log.sends_of(1).next().map(|s| s.at),
+            Some(Instant::from_millis(1_000))
+        );
+        assert!(log.waits.iter().all(|w| !matches!(
+            w.reason,
+            relent::retry::WaitReason::Gate | relent::retry::WaitReason::ServerHint(_)
+        )));
+    }
 }
