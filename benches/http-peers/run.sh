@@ -23,10 +23,16 @@ start=$SECONDS
 nice -n 10 cargo bench --locked --no-run
 built=$SECONDS
 nice -n 10 cargo bench --locked --bench loopback
+report="$here/../../target/bench-report"
+# Instruction counts (noise-free) when valgrind is installed; quick runs count fewer requests.
+if command -v valgrind >/dev/null; then
+  nice -n 10 ./callgrind.sh "$([ -n "${RELENT_HTTP_QUICK:-}" ] && echo 500 || echo 2000)" \
+    | tee -a "$report/http-throughput.md"
+else
+  printf '\n(valgrind not installed: no instruction counts.)\n' >> "$report/http-throughput.md"
+fi
 nice -n 10 cargo bench --locked --bench memory
 end=$SECONDS
-
-report="$here/../../target/bench-report"
 echo
 cat "$report/http-throughput.md"
 echo

@@ -191,15 +191,44 @@ fn report(quick: bool) {
     write_fragment("http-throughput.md", &md);
 }
 
+/// The requests callgrind counts (`--toggle-collect='*callgrind_measured*'`): only
+/// the client thread's instructions inside this call are collected.
+#[inline(never)]
+fn callgrind_measured(rt: &tokio::runtime::Runtime, contender: &Contender, url: &str, n: u64) {
+    rt.block_on(async {
+        for _ in 0..n {
+            assert_eq!(contender.get(url).await, 200);
+        }
+    });
+}
+
 fn main() {
     let quick = quick();
     let server = Server::start(Mode::Ok);
     let url = format!("{}/ok", server.base());
+    // RELENT_HTTP_CALLGRIND=<contender>: 200 warm-up requests, then
+    // RELENT_HTTP_CALLGRIND_N (default 2,000) measured ones; driven by callgrind.sh.
+    if let Some(name) = std::env::var_os("RELENT_HTTP_CALLGRIND") {
+        let name = name.to_string_lossy().into_owned();
+        let n = std::env::var("RELENT_HTTP_CALLGRIND_N")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2_000);
+        let rt = client_runtime();
+        let contender = Contender::build(&name, KeyBy::Origin);
+        rt.block_on(async {
+            for _ in 0..200 {
+                assert_eq!(contender.get(&url).await, 200);
+            }
+        });
+        callgrind_measured(&rt, &contender, &url, n);
+        println!("{name} {n}");
+        return;
+    }
     let mut c = configure(quick);
     sequential(&mut c, &url);
     concurrent(&mut c, &url);
     c.final_summary();
-    drop(server);
     // `cargo bench -- <filter>` or `--list` runs a part: report only after a full run.
     let partial = std::env::args()
         .skip(1)
@@ -207,4 +236,5 @@ fn main() {
     if !partial {
         report(quick);
     }
+    drop(server);
 }
