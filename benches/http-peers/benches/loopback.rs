@@ -165,7 +165,107 @@ fn table(dir: &Path, group: &str, title: &str, out: &mut String) {
     }
 }
 
-fn report(quick: bool) {
+/// One contender's interleaved result: median and fastest round (ns per request),
+/// median and quartiles of the per-round ratio bare/contender.
+#[derive(Clone, Copy)]
+struct Row {
+    median_ns: f64,
+    fastest_ns: f64,
+    ratio: f64,
+    ratio_q1: f64,
+    ratio_q3: f64,
+}
+
+/// Wall time per sequential request measured in interleaved rounds: every round
+/// runs `requests` requests of each contender, in an order that rotates from round
+/// to round, and compares each contender with its bare client *in the same round*.
+/// On a shared machine whose load drifts over seconds this cancels the drift that
+/// criterion's one-contender-after-another blocks cannot. The fastest round is the
+/// least disturbed one: the closest this machine gets to a quiet one.
+fn interleaved(url: &str, rounds: usize, requests: u32) -> Vec<Row> {
+    let rt = client_runtime();
+    let contenders: Vec<Contender> = CONTENDERS
+        .iter()
+        .map(|&(name, _)| Contender::build(name, KeyBy::Origin))
+        .collect();
+    let bare_of: Vec<usize> = CONTENDERS
+        .iter()
+        .map(|&(_, bare)| {
+            CONTENDERS
+                .iter()
+                .position(|&(n, _)| n == bare)
+                .expect("bare is a contender")
+        })
+        .collect();
+    let n = contenders.len();
+    let mut times = vec![Vec::with_capacity(rounds); n];
+    let mut ratios = vec![Vec::with_capacity(rounds); n];
+    rt.block_on(async {
+        for c in &contenders {
+            for _ in 0..100 {
+                assert_eq!(c.get(url).await, 200);
+            }
+        }
+        for round in 0..rounds {
+            let mut this = vec![0.0f64; n];
+            for k in 0..n {
+                let i = (round + k) % n;
+                let start = Instant::now();
+                for _ in 0..requests {
+                    assert_eq!(contenders[i].get(url).await, 200);
+                }
+                this[i] = start.elapsed().as_nanos() as f64 / f64::from(requests);
+            }
+            for i in 0..n {
+                times[i].push(this[i]);
+                ratios[i].push(this[bare_of[i]] / this[i]);
+            }
+        }
+    });
+    let pct = |v: &mut Vec<f64>, q: usize| {
+        v.sort_by(f64::total_cmp);
+        v[(v.len() - 1) * q / 100]
+    };
+    times
+        .iter_mut()
+        .zip(ratios.iter_mut())
+        .map(|(t, r)| Row {
+            median_ns: pct(t, 50),
+            fastest_ns: pct(t, 0),
+            ratio: pct(r, 50),
+            ratio_q1: pct(r, 25),
+            ratio_q3: pct(r, 75),
+        })
+        .collect()
+}
+
+fn interleaved_table(rows: &[Row], rounds: usize, requests: u32, out: &mut String) {
+    out.push_str(&format!(
+        "\n**Sequential, interleaved rounds** ({rounds} rounds of {requests} requests per \
+         contender, order rotating; each contender compared with its bare client in the same \
+         round, which cancels the machine's load drift)\n\n\
+         | contender | median per request | throughput vs bare: median of the rounds' ratios (25th–75th percentile) | fastest round | fastest vs bare's fastest |\n\
+         |---|---:|---:|---:|---:|\n"
+    ));
+    for (&(name, bare), row) in CONTENDERS.iter().zip(rows) {
+        let bare_fastest = CONTENDERS
+            .iter()
+            .position(|&(n, _)| n == bare)
+            .and_then(|b| rows.get(b))
+            .map_or(f64::NAN, |b| b.fastest_ns);
+        out.push_str(&format!(
+            "| `{name}` | {:.1} µs | {:.3}x ({:.3}–{:.3}) | {:.1} µs | {:.3}x |\n",
+            row.median_ns / 1000.0,
+            row.ratio,
+            row.ratio_q1,
+            row.ratio_q3,
+            row.fastest_ns / 1000.0,
+            bare_fastest / row.fastest_ns,
+        ));
+    }
+}
+
+fn report(quick: bool, rows: &[Row], rounds: usize, requests: u32) {
     let dir = criterion_dir();
     let mut md = String::from("### HTTP throughput on loopback\n\n");
     md.push_str(&format!(
@@ -188,6 +288,7 @@ fn report(quick: bool) {
         "16 concurrent tasks on one client (per request)",
         &mut md,
     );
+    interleaved_table(rows, rounds, requests, &mut md);
     write_fragment("http-throughput.md", &md);
 }
 
@@ -225,6 +326,19 @@ fn main() {
         println!("{name} {n}");
         return;
     }
+    let (rounds, requests) = if quick { (20, 200) } else { (100, 400) };
+    // RELENT_HTTP_INTERLEAVED_ONLY=1: only the interleaved rounds, printed, no fragment.
+    if std::env::var_os("RELENT_HTTP_INTERLEAVED_ONLY").is_some() {
+        let mut md = String::new();
+        interleaved_table(
+            &interleaved(&url, rounds, requests),
+            rounds,
+            requests,
+            &mut md,
+        );
+        println!("{md}");
+        return;
+    }
     let mut c = configure(quick);
     sequential(&mut c, &url);
     concurrent(&mut c, &url);
@@ -234,7 +348,8 @@ fn main() {
         .skip(1)
         .any(|a| !a.starts_with('-') || a == "--list");
     if !partial {
-        report(quick);
+        let rows = interleaved(&url, rounds, requests);
+        report(quick, &rows, rounds, requests);
     }
     drop(server);
 }

@@ -85,7 +85,7 @@ fn run(name: &str, base: &str, checkpoints: &[u64]) -> Vec<Checkpoint> {
 fn bytes(n: i64) -> String {
     let abs = n.unsigned_abs();
     let sign = if n < 0 { "-" } else { "" };
-    if abs >= 10 * 1024 * 1024 {
+    if abs >= 1024 * 1024 {
         format!("{sign}{:.1} MiB", abs as f64 / (1024.0 * 1024.0))
     } else if abs >= 10 * 1024 {
         format!("{sign}{:.1} KiB", abs as f64 / 1024.0)
