@@ -165,12 +165,11 @@ fn table(dir: &Path, group: &str, title: &str, out: &mut String) {
     }
 }
 
-/// One contender's interleaved result: median and fastest round (ns per request),
-/// median and quartiles of the per-round ratio bare/contender.
+/// One contender's interleaved result: median round (ns per request), median and
+/// quartiles of the per-round ratio bare/contender.
 #[derive(Clone, Copy)]
 struct Row {
     median_ns: f64,
-    fastest_ns: f64,
     ratio: f64,
     ratio_q1: f64,
     ratio_q3: f64,
@@ -180,8 +179,7 @@ struct Row {
 /// runs `requests` requests of each contender, in an order that rotates from round
 /// to round, and compares each contender with its bare client *in the same round*.
 /// On a shared machine whose load drifts over seconds this cancels the drift that
-/// criterion's one-contender-after-another blocks cannot. The fastest round is the
-/// least disturbed one: the closest this machine gets to a quiet one.
+/// criterion's one-contender-after-another blocks cannot.
 fn interleaved(url: &str, rounds: usize, requests: u32) -> Vec<Row> {
     let rt = client_runtime();
     let contenders: Vec<Contender> = CONTENDERS
@@ -231,7 +229,6 @@ fn interleaved(url: &str, rounds: usize, requests: u32) -> Vec<Row> {
         .zip(ratios.iter_mut())
         .map(|(t, r)| Row {
             median_ns: pct(t, 50),
-            fastest_ns: pct(t, 0),
             ratio: pct(r, 50),
             ratio_q1: pct(r, 25),
             ratio_q3: pct(r, 75),
@@ -244,23 +241,16 @@ fn interleaved_table(rows: &[Row], rounds: usize, requests: u32, out: &mut Strin
         "\n**Sequential, interleaved rounds** ({rounds} rounds of {requests} requests per \
          contender, order rotating; each contender compared with its bare client in the same \
          round, which cancels the machine's load drift)\n\n\
-         | contender | median per request | throughput vs bare: median of the rounds' ratios (25th–75th percentile) | fastest round | fastest vs bare's fastest |\n\
-         |---|---:|---:|---:|---:|\n"
+         | contender | median per request | throughput vs bare: median of the rounds' ratios | 25th–75th percentile of the ratios |\n\
+         |---|---:|---:|---:|\n"
     ));
-    for (&(name, bare), row) in CONTENDERS.iter().zip(rows) {
-        let bare_fastest = CONTENDERS
-            .iter()
-            .position(|&(n, _)| n == bare)
-            .and_then(|b| rows.get(b))
-            .map_or(f64::NAN, |b| b.fastest_ns);
+    for (&(name, _), row) in CONTENDERS.iter().zip(rows) {
         out.push_str(&format!(
-            "| `{name}` | {:.1} µs | {:.3}x ({:.3}–{:.3}) | {:.1} µs | {:.3}x |\n",
+            "| `{name}` | {:.1} µs | {:.3}x | {:.3}–{:.3} |\n",
             row.median_ns / 1000.0,
             row.ratio,
             row.ratio_q1,
             row.ratio_q3,
-            row.fastest_ns / 1000.0,
-            bare_fastest / row.fastest_ns,
         ));
     }
 }
