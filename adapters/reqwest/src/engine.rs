@@ -136,8 +136,11 @@ where
     // When the last attempt ended: the machine schedules backoffs and hints from there.
     let mut last_ended = start;
 
+    // Clock reads cost real time per request, so the loop reuses the last one it
+    // made when nothing can have waited since: the start, or an attempt's end.
+    let mut fresh = Some(start);
     loop {
-        let now = clock::now();
+        let now = fresh.take().unwrap_or_else(clock::now);
         let gate = retrier.table.not_before_at(history.key(), now);
         match machine.poll(now, gate) {
             Action::Send { attempt, timeout } => {
@@ -168,6 +171,7 @@ where
                 };
                 let ended = clock::now();
                 last_ended = ended;
+                fresh = Some(ended);
                 let outcome = match &result {
                     Ok(response) => {
                         let status = response.status().as_u16();
@@ -224,7 +228,7 @@ where
                 machine.handle_transport_error(now, TransportError::Other);
             }
             Action::Done { attempts } => {
-                let elapsed = clock::now().saturating_duration_since(start);
+                let elapsed = now.saturating_duration_since(start);
                 history.finish(elapsed, None);
                 return match last {
                     Some(Ok(mut response)) => {

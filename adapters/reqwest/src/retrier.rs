@@ -42,14 +42,47 @@ impl KeyBy {
     #[must_use]
     pub fn key(self, url: &Url) -> String {
         match self {
-            KeyBy::Origin => match (url.host_str(), url.port_or_known_default()) {
-                (Some(host), Some(port)) => format!("{}://{host}:{port}", url.scheme()),
-                (Some(host), None) => format!("{}://{host}", url.scheme()),
+            KeyBy::Origin => match url.host_str() {
+                // Built by hand rather than with `format!`: this runs once per request,
+                // and the formatting machinery was the largest part of the adapter's
+                // per-request cost (benches/http-peers, callgrind).
+                Some(host) => {
+                    let scheme = url.scheme();
+                    let mut key = String::with_capacity(scheme.len() + host.len() + 9);
+                    key.push_str(scheme);
+                    key.push_str("://");
+                    key.push_str(host);
+                    if let Some(port) = url.port_or_known_default() {
+                        key.push(':');
+                        push_decimal(&mut key, port);
+                    }
+                    key
+                }
                 // No host (not an HTTP URL): the URL is all there is to key by.
-                (None, _) => without_fragment(url).to_owned(),
+                None => without_fragment(url).to_owned(),
             },
             KeyBy::Url => without_fragment(url).to_owned(),
         }
+    }
+}
+
+/// Append `n` in decimal (no leading zeros).
+fn push_decimal(out: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut len = 0;
+    let mut rest = n;
+    loop {
+        if let Some(slot) = digits.get_mut(len) {
+            *slot = b'0' + (rest % 10) as u8;
+        }
+        len += 1;
+        rest /= 10;
+        if rest == 0 || len == digits.len() {
+            break;
+        }
+    }
+    for d in digits.iter().take(len).rev() {
+        out.push(char::from(*d));
     }
 }
 
@@ -350,6 +383,18 @@ mod tests {
             key(KeyBy::Origin, "HTTPS://A.example:443/"),
             key(KeyBy::Origin, "https://a.example/other")
         );
+    }
+
+    #[test]
+    fn ports_are_written_like_format_does() {
+        for port in (0..=u16::MAX)
+            .step_by(7)
+            .chain([0, 1, 9, 10, 99, 100, 9999, 10000, u16::MAX])
+        {
+            let mut out = String::from("x");
+            push_decimal(&mut out, port);
+            assert_eq!(out, format!("x{port}"));
+        }
     }
 
     #[test]
