@@ -12,9 +12,8 @@
 #      - any other bench (storm, table_memory) as is. A bench that writes its own
 #        target/bench-report/<name>.md keeps it; otherwise its output becomes that fragment;
 #   2. the size probe, benches/size-probe/measure.sh (target/bench-report/size.md);
-#   3. the loopback HTTP bench benches/http-peers, if that directory exists: its run.sh if
-#      present, else `cargo run --release` of its crate (it writes target/bench-report/http*.md).
-#      RELENT_BENCH_QUICK=1 is set in its environment under --quick.
+#   3. the loopback HTTP bench, benches/http-peers/run.sh (with --quick under --quick); it
+#      writes target/bench-report/http*.md.
 # Then BENCHMARKS.md: the machine, one table of medians and relent ÷ peer ratios per
 # criterion group (benches/medians.py, results of this run only), every fragment of
 # target/bench-report/, and how to reproduce. Nothing here names a group or a contender.
@@ -111,14 +110,10 @@ bash benches/size-probe/measure.sh >>"$log" 2>&1 || echo "size probe failed (see
 
 # --- 3. loopback HTTP bench (another crate, optional) ---------------------------------------
 if [ -d benches/http-peers ]; then
-  if [ -f benches/http-peers/run.sh ]; then
-    step http-peers "bash benches/http-peers/run.sh"
-    bash benches/http-peers/run.sh >>"$log" 2>&1 || echo "http-peers failed (see $log)" >&2
-  else
-    step http-peers "cargo run --release --manifest-path benches/http-peers/Cargo.toml"
-    cargo run -q --release --manifest-path benches/http-peers/Cargo.toml >>"$log" 2>&1 ||
-      echo "http-peers failed (see $log)" >&2
-  fi
+  http_args=()
+  [ -n "${RELENT_BENCH_QUICK:-}" ] && http_args=(--quick)
+  step http-peers "bash benches/http-peers/run.sh ${http_args[*]:-}"
+  bash benches/http-peers/run.sh "${http_args[@]}" >>"$log" 2>&1 || echo "http-peers failed (see $log)" >&2
 else
   step http-peers "not present, skipped"
 fi
