@@ -114,3 +114,23 @@ write('timeouts', 'wait_ends_at_deadline', nothing + nothing + nothing + dur(1)
 write('timeouts', 'instant_max_is_no_deadline', kube + nothing + kube + secs(1)
       + some(secs(4)) + bytes([1, 1]) + bytes([0]) + dur(2)
       + bytes([1]) + dur(0))
+
+# backoff: schedule tag + durations/factor, jitter tag, flags (1 raw f64 factor, 2 raw f64
+# proportional jitter, 4 floor, 8 cap, 16 max_delays, 32 max_elapsed, 64 quiet), the
+# settings, a seed u64, then ops (op % 8: 0 +ms u16, 1 -ms, 2 jump u64 ns, 3 reset, 4-7 next).
+ms = lambda v: bytes([3]) + u16(v)
+s_ = lambda v: bytes([5]) + u16(v)
+NEXT = [4] * 8
+write('backoff', 'kube_watcher', bytes([2]) + ms(800) + bytes([0]) + bytes([2]) + bytes([8]) + s_(30)
+      + u64(1) + bytes(NEXT + [0, 0x30, 0x75, 4, 3, 4, 4]))
+write('backoff', 'exponential_no_jitter_max_delays', bytes([2]) + ms(100) + bytes([0, 0]) + bytes([16 | 8])
+      + s_(10) + bytes([5]) + u64(2) + bytes(NEXT + [3] + NEXT))
+write('backoff', 'decorrelated_max_elapsed', bytes([0]) + ms(500) + bytes([4]) + bytes([32 | 8]) + s_(20)
+      + s_(30) + u64(3) + bytes(NEXT * 3))
+write('backoff', 'quiet_reset_and_clock_backwards', bytes([1]) + ms(200) + ms(300) + bytes([3]) + u32(500_000)
+      + bytes([64]) + s_(2) + u64(4) + bytes(NEXT + [1, 200, 4, 0, 0xff, 0xff, 4, 2] + list(u64(0)) + [4]))
+write('backoff', 'raw_float_factor', bytes([2]) + ms(1) + bytes([0, 0]) + bytes([1 | 2])
+      + struct.pack('<d', 1.6) + struct.pack('<d', 0.2) + u64(5) + bytes(NEXT))
+write('backoff', 'nan_factor', bytes([2]) + ms(1) + bytes([0, 0]) + bytes([1]) + struct.pack('<d', float('nan')) + u64(5))
+write('backoff', 'fibonacci_floor_cap_extremes', bytes([3]) + bytes([1]) + bytes([1]) + bytes([4 | 8])
+      + bytes([0]) + bytes([1]) + u64(6) + bytes(NEXT + [2] + list(u64(2**64 - 1)) + NEXT))

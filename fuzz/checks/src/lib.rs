@@ -16,8 +16,10 @@
 //! | [`hint_headers`] | `HintReader` over arbitrary header lists | a model built from the single-header parsers and the documented merge rules |
 //! | [`retry_machine`] | `Retry` fed arbitrary event sequences | the machine's laws (attempts, deadline, finality, give-up reasons, determinism) |
 //! | [`deadline_table`] | `DeadlineTable` | a `Vec` LRU reference model |
+//! | [`backoff`] | `Backoff` under any policy, seed and clock | floor/cap, a shadow model of its counters and limits |
 //! | [`timeouts`] | timeout resolution, `attempt_timeout`, `check_wait`, stream timeouts | the formulas in their doc comments |
 
+mod backoff;
 mod deadline_table;
 mod hint_headers;
 mod input;
@@ -25,6 +27,7 @@ mod retry_after;
 mod retry_machine;
 mod timeouts;
 
+pub use backoff::backoff;
 pub use deadline_table::deadline_table;
 pub use hint_headers::hint_headers;
 pub use retry_after::retry_after;
@@ -38,10 +41,11 @@ pub type Check = fn(&[u8]);
 ///
 /// The names are the cargo-fuzz target names and the directory names under `fuzz/seeds/`,
 /// `fuzz/regressions/` and `fuzz/corpus/`.
-pub const TARGETS: [(&str, Check); 5] = [
+pub const TARGETS: [(&str, Check); 6] = [
     ("retry_after", retry_after),
     ("hint_headers", hint_headers),
     ("retry_machine", retry_machine),
     ("deadline_table", deadline_table),
     ("timeouts", timeouts),
+    ("backoff", backoff),
 ];
