@@ -7,7 +7,8 @@
 //!   the clock is the latest seen (a clock going backwards buys nothing), a quiet period of
 //!   at least `reset_after_quiet` after the last wait ended starts over, `max_delays` hands
 //!   out exactly that many, a delay is handed out only if it ends within `max_elapsed` of
-//!   the first request, and once refused the backoff stays refused until a reset.
+//!   the first request, and once refused the backoff stays refused until a reset (explicit,
+//!   or a quiet period counted from the refused request).
 //! - Without jitter each delay is exactly `nominal_delay(n)`, and a refusal under
 //!   `max_elapsed` means that delay would not have fit.
 //! - Same policy, seed and clock give the same delays; `reset` returns to the first delay.
@@ -161,6 +162,8 @@ fn step(p: &BackoffPolicy, b: &mut Backoff, twin: &mut Backoff, s: &mut Shadow, 
                 );
             }
             s.exhausted = true;
+            // A refused request still counts as activity for the quiet period.
+            s.quiet_from = Some(now);
         }
     }
     assert_eq!(b.delays_taken(), s.taken);
