@@ -71,7 +71,13 @@ fn main() {
 
     let mut rows = Vec::new();
     for case in Case::ALL {
-        for_each_contender(case, &mut Count { case, rows: &mut rows });
+        for_each_contender(
+            case,
+            &mut Count {
+                case,
+                rows: &mut rows,
+            },
+        );
     }
 
     let mut md = String::new();

@@ -79,7 +79,12 @@ pub enum Case {
 }
 
 impl Case {
-    pub const ALL: [Case; 4] = [Case::NoJitter, Case::Full, Case::Proportional, Case::Additive];
+    pub const ALL: [Case; 4] = [
+        Case::NoJitter,
+        Case::Full,
+        Case::Proportional,
+        Case::Additive,
+    ];
 
     /// The case's name in benchmark ids.
     pub fn name(self) -> &'static str {
@@ -153,7 +158,7 @@ pub fn relent_policy(jitter: Jitter) -> BackoffPolicy {
 /// relent's proportional ±50 % jitter (the kind the `backoff` crate has).
 pub const PROPORTIONAL_HALF: Jitter = Jitter::Proportional(Factor::from_millionths(500_000));
 
-/// relent's `Backoff`, with the driver's clock advancing by each delay.
+/// relent's `Backoff` and the driver's `now`.
 #[derive(Clone, Copy)]
 pub struct RelentC(pub BackoffPolicy);
 
@@ -163,11 +168,12 @@ impl Contender for RelentC {
     fn fresh(&self, seed: u64) -> Self::State {
         (Backoff::new(self.0, seed), Instant::ZERO)
     }
+    /// `next_delay(now)` and nothing else: the policy has no time limit (`max_elapsed`,
+    /// `reset_after_quiet`), so `now` changes no answer, and the driver's clock stands still
+    /// (the peers take no time argument at all).
     #[inline]
     fn decide(s: &mut Self::State) -> Option<Duration> {
-        let d = s.0.next_delay(s.1)?;
-        s.1 = s.1.saturating_add(d);
-        Some(d)
+        s.0.next_delay(s.1)
     }
     fn observe(s: &mut Self::State) -> Option<(Duration, Duration)> {
         Self::decide(s).map(|d| (d, d))
@@ -276,7 +282,9 @@ impl Contender for BackoffCrateC {
 /// past retries, and each `should_retry` reads `SystemTime::now()` to return an absolute
 /// `execute_after` (no way to get the bare delay), and draws from `rand::rng()` (the
 /// thread-local generator) for `Full` jitter (`d × U[0, 1)`, an `f64` multiply).
-pub fn retry_policies(jitter: retry_policies::Jitter) -> retry_policies::policies::ExponentialBackoff {
+pub fn retry_policies(
+    jitter: retry_policies::Jitter,
+) -> retry_policies::policies::ExponentialBackoff {
     retry_policies::policies::ExponentialBackoff::builder()
         .retry_bounds(BASE, CAP)
         .jitter(jitter)
@@ -290,7 +298,11 @@ pub fn retry_policies(jitter: retry_policies::Jitter) -> retry_policies::policie
 pub struct RetryPoliciesC(pub retry_policies::policies::ExponentialBackoff);
 
 impl Contender for RetryPoliciesC {
-    type State = (retry_policies::policies::ExponentialBackoff, SystemTime, u32);
+    type State = (
+        retry_policies::policies::ExponentialBackoff,
+        SystemTime,
+        u32,
+    );
     type Out = retry_policies::RetryDecision;
     fn fresh(&self, _: u64) -> Self::State {
         (self.0, SystemTime::now(), 0)
@@ -423,19 +435,34 @@ pub fn for_each_contender(case: Case, v: &mut impl Visit) {
     match case {
         Case::NoJitter => {
             v.visit("backon", &BackonC(backon_builder(false)));
-            v.visit("exponential-backoff", &ExponentialBackoffC(exponential_backoff(0.0)));
+            v.visit(
+                "exponential-backoff",
+                &ExponentialBackoffC(exponential_backoff(0.0)),
+            );
             v.visit("backoff", &BackoffCrateC(0.0));
-            v.visit("retry-policies", &RetryPoliciesC(retry_policies(retry_policies::Jitter::None)));
+            v.visit(
+                "retry-policies",
+                &RetryPoliciesC(retry_policies(retry_policies::Jitter::None)),
+            );
             v.visit("tokio-retry2", &TokioRetry2C(no_jitter));
             v.visit("tower", &TowerC(tower_maker(0.0)));
         }
         Case::Full => {
-            v.visit("retry-policies", &RetryPoliciesC(retry_policies(retry_policies::Jitter::Full)));
+            v.visit(
+                "retry-policies",
+                &RetryPoliciesC(retry_policies(retry_policies::Jitter::Full)),
+            );
         }
         Case::Proportional => {
-            v.visit("exponential-backoff", &ExponentialBackoffC(exponential_backoff(0.5)));
+            v.visit(
+                "exponential-backoff",
+                &ExponentialBackoffC(exponential_backoff(0.5)),
+            );
             v.visit("backoff", &BackoffCrateC(0.5));
-            v.visit("tokio-retry2", &TokioRetry2C(tokio_retry2::strategy::jitter));
+            v.visit(
+                "tokio-retry2",
+                &TokioRetry2C(tokio_retry2::strategy::jitter),
+            );
         }
         Case::Additive => {
             v.visit("backon", &BackonC(backon_builder(true)));
@@ -598,7 +625,6 @@ pub fn lru_cache<K: Hash + Eq>() -> LruCache<K, Instant> {
     LruCache::new(NonZeroUsize::new(CAPACITY).expect("non-zero"))
 }
 
-
 /// An unbounded std `HashMap<K, Instant>` (SipHash, randomly keyed), with relent's answers:
 /// a known key keeps the later deadline, an expired entry found by a lookup is removed. It
 /// never evicts, so under a stream of distinct keys it grows with the number of keys still
@@ -736,7 +762,11 @@ pub fn retry_policies_operation(
     // Not the sum of the waits (that would need a clock read per attempt): the last
     // `execute_after` minus the start, which keeps every decision's result alive.
     let waited = last.duration_since(start).unwrap_or_default();
-    Ended { attempts, ok, waited }
+    Ended {
+        attempts,
+        ok,
+        waited,
+    }
 }
 
 /// retry-policies for the operation group: full jitter, at most 9 retries = 10 attempts.
@@ -761,14 +791,22 @@ pub fn backon_operation(builder: ExponentialBuilder, statuses: &[u16]) -> Ended 
     for &status in statuses {
         attempts += 1;
         if !retryable(status) {
-            return Ended { attempts, ok: true, waited };
+            return Ended {
+                attempts,
+                ok: true,
+                waited,
+            };
         }
         match delays.next() {
             Some(d) => waited += d,
             None => break,
         }
     }
-    Ended { attempts, ok: false, waited }
+    Ended {
+        attempts,
+        ok: false,
+        waited,
+    }
 }
 
 // ------------------------------------------------------------------------------ report
