@@ -46,6 +46,19 @@ fn held<T>(n: usize, make: impl FnOnce() -> T, mut record: impl FnMut(&mut T, us
     info.bytes_current
 }
 
+/// `1234567` as `1,234,567`.
+fn sep(v: i64) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0 { format!("-{out}") } else { out }
+}
+
 fn now(i: usize) -> Instant {
     Instant::from_millis(i as u64)
 }
@@ -81,9 +94,11 @@ fn rows<K: Hash + Eq + Clone>(label: &str, key: impl Fn(usize) -> K + Copy, md: 
             t.insert(key(i), deadline(i));
         });
         let f = |v: i64| v as f64;
+        let (n, reported) = (sep(n as i64), sep(reported as i64));
+        let (relent_s, map_s, lru_s, seed_s) = (sep(relent), sep(map), sep(lru), sep(seed));
         writeln!(
             md,
-            "| {label} | {n} | {relent} ({reported}) | {map} | {lru} | {seed} | {} | {} | {} |",
+            "| {label} | {n} | {relent_s} ({reported}) | {map_s} | {lru_s} | {seed_s} | {} | {} | {} |",
             ratio(f(relent), f(map)),
             ratio(f(relent), f(lru)),
             ratio(f(relent), f(seed)),
