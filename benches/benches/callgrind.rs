@@ -9,13 +9,18 @@
 //! policies) is not counted and one-time initialisations (thread-local RNGs) are amortised.
 //! `callgrind --list` prints `workload reps` lines; without arguments (as `cargo bench`
 //! runs it) it prints the list and exits.
+//!
+//! Workload names are the criterion ids of `core.rs` (`group/contender/case`). One
+//! operation is: for `decision`, one next-delay decision (states prepared outside
+//! `measured`, `k` cycling over 0..10 as in criterion); for `sequence`, constructing a state
+//! and taking 10 decisions; for `http_date`, one parse or format; for `operation`, one
+//! 10-attempt operation; for `deadline_table`, one step of the stream (2 lookups, 1 record).
 
 use std::hint::black_box;
 use std::io::Write as _;
 use std::time::SystemTime;
 
 use relent::UnixTime;
-use relent::backoff::Jitter;
 use relent::hint::{format_imf_fixdate, parse_http_date, parse_retry_after};
 
 mod common;
@@ -50,14 +55,6 @@ where
 }
 
 const SMALL: &[&str] = &[
-    "backoff/relent/no_jitter",
-    "backoff/backon/no_jitter",
-    "backoff/backoff_crate/no_jitter",
-    "backoff/relent/full_jitter",
-    "backoff/backon/jitter",
-    "backoff/backon/jitter_seeded",
-    "backoff/relent/proportional_0.5",
-    "backoff/backoff_crate/proportional_0.5",
     "http_date/relent/imf_fixdate",
     "http_date/httpdate/imf_fixdate",
     "http_date/relent/rfc850",
@@ -65,23 +62,99 @@ const SMALL: &[&str] = &[
     "http_date/relent/asctime",
     "http_date/httpdate/asctime",
     "http_date/relent/retry_after_120",
-    "http_date/std_parse_u64/retry_after_120",
+    "http_date/std/retry_after_120",
     "http_date/relent/format_imf_fixdate",
     "http_date/httpdate/format_imf_fixdate",
-    "http_date/httpdate_into_buf/format_imf_fixdate",
-    "machine/relent/503_503_200",
-    "machine/backon/503_503_200",
-    "machine/backon_seeded/503_503_200",
+    "http_date/relent/format_imf_fixdate_into_buf",
+    "http_date/httpdate/format_imf_fixdate_into_buf",
+    "operation/relent/9x503_then_200",
+    "operation/retry-policies/9x503_then_200",
+    "operation/backon/9x503_then_200",
+    "operation/relent/10x503",
+    "operation/retry-policies/10x503",
+    "operation/backon/10x503",
 ];
+
+/// Collects the `decision` and `sequence` workload names.
+struct Names(Vec<String>, Case);
+
+impl Visit for Names {
+    fn visit<C: Contender>(&mut self, id: &str, _: &C) {
+        for group in ["decision", "sequence"] {
+            self.0.push(format!("{group}/{id}/{}", self.1.name()));
+        }
+    }
+}
+
+fn backoff_workloads() -> Vec<String> {
+    let mut names = Names(Vec::new(), Case::NoJitter);
+    for case in Case::ALL {
+        names.1 = case;
+        for_each_contender(case, &mut names);
+    }
+    names.0.sort_by_key(|n| n.starts_with("sequence"));
+    names.0
+}
 
 fn table_workloads() -> Vec<String> {
     let mut v = Vec::new();
     for case in ["u64_live", "string_live", "u64_expiring", "string_expiring"] {
-        for who in ["relent", "seed003_hashmap", "lru"] {
+        for who in ["relent", "seed003", "lru", "std-hashmap"] {
             v.push(format!("deadline_table/{who}/{case}"));
         }
     }
     v
+}
+
+/// Runs the `decision` or `sequence` workload of one contender, if `id` names it.
+struct RunBackoff<'a> {
+    group: &'a str,
+    id: &'a str,
+    ran: bool,
+}
+
+impl Visit for RunBackoff<'_> {
+    fn visit<C: Contender>(&mut self, id: &str, c: &C) {
+        if id != self.id {
+            return;
+        }
+        self.ran = true;
+        let seeds = Seeds::new();
+        if self.group == "decision" {
+            let mut states: Vec<C::State> = (0..REPS)
+                .map(|i| at_step(c, seeds.next(), i % DELAYS))
+                .collect();
+            let outs = measured(|| {
+                states
+                    .iter_mut()
+                    .map(|s| C::decide(s))
+                    .collect::<Vec<C::Out>>()
+            });
+            drop(black_box(outs));
+        } else {
+            repeat(|| sequence(black_box(c), black_box(seeds.next())));
+        }
+    }
+}
+
+fn run_backoff(name: &str) -> bool {
+    let mut parts = name.splitn(3, '/');
+    let (Some(group), Some(id), Some(case)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    if group != "decision" && group != "sequence" {
+        return false;
+    }
+    let Some(case) = Case::ALL.into_iter().find(|c| c.name() == case) else {
+        return false;
+    };
+    let mut run = RunBackoff {
+        group,
+        id,
+        ran: false,
+    };
+    for_each_contender(case, &mut run);
+    run.ran
 }
 
 fn run_small(name: &str) -> bool {
@@ -89,31 +162,6 @@ fn run_small(name: &str) -> bool {
     let st = SystemTime::from(t);
     let seeds = Seeds::new();
     match name {
-        "backoff/relent/no_jitter" => {
-            let p = relent_policy(Jitter::None);
-            repeat(|| relent_delays(black_box(p), black_box(seeds.next())));
-        }
-        "backoff/backon/no_jitter" => repeat(|| backon_delays(black_box(backon_builder(false)))),
-        "backoff/backoff_crate/no_jitter" => repeat(|| backoff_crate_delays(black_box(0.0))),
-        "backoff/relent/full_jitter" => {
-            let p = relent_policy(Jitter::Full);
-            repeat(|| relent_delays(black_box(p), black_box(seeds.next())));
-        }
-        "backoff/backon/jitter" => repeat(|| backon_delays(black_box(backon_builder(true)))),
-        "backoff/backon/jitter_seeded" => {
-            repeat(|| {
-                backon_delays(black_box(
-                    backon_builder(true).with_jitter_seed(seeds.next()),
-                ))
-            });
-        }
-        "backoff/relent/proportional_0.5" => {
-            let p = relent_policy(PROPORTIONAL_HALF);
-            repeat(|| relent_delays(black_box(p), black_box(seeds.next())));
-        }
-        "backoff/backoff_crate/proportional_0.5" => {
-            repeat(|| backoff_crate_delays(black_box(0.5)));
-        }
         "http_date/relent/imf_fixdate" => {
             repeat(|| parse_http_date(black_box(IMF.as_bytes()), black_box(NOW)));
         }
@@ -129,37 +177,51 @@ fn run_small(name: &str) -> bool {
         "http_date/relent/retry_after_120" => {
             repeat(|| parse_retry_after(black_box(b"120"), black_box(NOW)));
         }
-        "http_date/std_parse_u64/retry_after_120" => repeat(|| black_box("120").parse::<u64>()),
-        "http_date/relent/format_imf_fixdate" => repeat(|| format_imf_fixdate(black_box(t))),
+        "http_date/std/retry_after_120" => repeat(|| black_box("120").parse::<u64>()),
+        "http_date/relent/format_imf_fixdate" | "http_date/relent/format_imf_fixdate_into_buf" => {
+            repeat(|| format_imf_fixdate(black_box(t)))
+        }
         "http_date/httpdate/format_imf_fixdate" => {
             repeat(|| httpdate::fmt_http_date(black_box(st)));
         }
-        "http_date/httpdate_into_buf/format_imf_fixdate" => repeat(|| {
+        "http_date/httpdate/format_imf_fixdate_into_buf" => repeat(|| {
             let mut buf = [0u8; 29];
             let mut w: &mut [u8] = &mut buf;
             write!(w, "{}", httpdate::HttpDate::from(black_box(st))).expect("29 bytes");
             buf
         }),
-        "machine/relent/503_503_200" => {
-            let policy = machine_policy();
-            repeat(|| {
-                relent_operation(
-                    black_box(&policy),
-                    black_box(STATUSES),
-                    black_box(seeds.next()),
-                )
-            });
+        _ => {
+            let Some(rest) = name.strip_prefix("operation/") else {
+                return false;
+            };
+            let Some((who, case)) = rest.split_once('/') else {
+                return false;
+            };
+            let Some((_, statuses)) = OPERATIONS.into_iter().find(|(c, _)| *c == case) else {
+                return false;
+            };
+            match who {
+                "relent" => {
+                    let policy = operation_policy();
+                    repeat(|| {
+                        relent_operation(
+                            black_box(&policy),
+                            black_box(&statuses),
+                            black_box(seeds.next()),
+                        )
+                    });
+                }
+                "retry-policies" => {
+                    let rp = operation_retry_policies();
+                    repeat(|| retry_policies_operation(black_box(&rp), black_box(&statuses)));
+                }
+                "backon" => {
+                    let backon = operation_backon();
+                    repeat(|| backon_operation(black_box(backon), black_box(&statuses)));
+                }
+                _ => return false,
+            }
         }
-        "machine/backon/503_503_200" => {
-            repeat(|| backon_operation(black_box(machine_backon()), black_box(STATUSES)));
-        }
-        "machine/backon_seeded/503_503_200" => repeat(|| {
-            backon_operation(
-                black_box(machine_backon().with_jitter_seed(seeds.next())),
-                black_box(STATUSES),
-            )
-        }),
-        _ => return false,
     }
     true
 }
@@ -180,16 +242,18 @@ fn run_table(name: &str) -> bool {
         let keys = u64_keys();
         match who {
             "relent" => stream(relent_table::<u64>(), &keys, ttl),
-            "seed003_hashmap" => stream(seed003_map::<u64>(), &keys, ttl),
+            "seed003" => stream(seed003_map::<u64>(), &keys, ttl),
             "lru" => stream(lru_cache::<u64>(), &keys, ttl),
+            "std-hashmap" => stream(std_hashmap::<u64>(), &keys, ttl),
             _ => return false,
         }
     } else {
         let keys = string_keys();
         match who {
             "relent" => stream(relent_table::<String>(), &keys, ttl),
-            "seed003_hashmap" => stream(seed003_map::<String>(), &keys, ttl),
+            "seed003" => stream(seed003_map::<String>(), &keys, ttl),
             "lru" => stream(lru_cache::<String>(), &keys, ttl),
+            "std-hashmap" => stream(std_hashmap::<String>(), &keys, ttl),
             _ => return false,
         }
     }
@@ -202,6 +266,9 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let list = || {
+        for name in backoff_workloads() {
+            println!("{name} {REPS}");
+        }
         for name in SMALL {
             println!("{name} {REPS}");
         }
@@ -212,7 +279,10 @@ fn main() {
     match args.first().map(String::as_str) {
         None | Some("--list") => list(),
         Some(name) => {
-            if !(run_small(name) || run_table(name)) {
+            // tower's `next_backoff` creates a tokio `Sleep`, which needs a runtime context.
+            let rt = tokio_runtime();
+            let _guard = rt.enter();
+            if !(run_backoff(name) || run_small(name) || run_table(name)) {
                 eprintln!("unknown workload {name}; --list shows them");
                 std::process::exit(2);
             }

@@ -4,87 +4,152 @@
 //!
 //! Run: `cargo bench -p relent-benches --bench core -- --warm-up-time 1 --measurement-time 3`
 //!
-//! Groups (a contender's id is `group/contender/case`):
+//! Benchmark ids are `group/contender/case`; relent's contender ids start with `relent`,
+//! peers are named by crate (`backon`, `exponential-backoff`, `backoff`, `retry-policies`,
+//! `tokio-retry2`, `tower`, `httpdate`, `lru`, `std`), plus two baselines no crate provides:
+//! `seed003` (`relent_benches::EarliestDeadlineMap`) and `std-hashmap` (an unbounded std
+//! `HashMap`). Groups:
 //!
-//! - `backoff`: construct a backoff and take 10 delays of exponential 100 ms ×2 capped at
-//!   10 s: relent's `Backoff` against backon's `ExponentialBuilder` iterator and the
-//!   `backoff` crate (the Rust port of cenkalti/backoff). The jitter kinds differ by crate;
-//!   see `common/mod.rs`, which holds every contender (shared with `callgrind.rs`).
+//! - `decision`: ONE next-delay decision, exponential 100 ms ×2 capped at 10 s, on a state
+//!   prepared outside the timing (a fresh state advanced by `k` decisions, `k` cycling over
+//!   0..10, so the mean covers the whole schedule), against every peer that supports the
+//!   case (`no_jitter`, `full_jitter`, `proportional_0.5`, `additive_jitter`; see `Case`).
+//! - `sequence`: construct the state and take all 10 decisions (what one operation pays).
 //! - `http_date`: parsing the three HTTP-date formats, a delay-seconds `Retry-After`, and
 //!   formatting an IMF-fixdate: relent against `httpdate` (and `str::parse::<u64>`).
 //! - `deadline_table`: a stream of 100,000 distinct keys through a capacity-4,096 table:
-//!   relent's `DeadlineTable` against the seed-003 design
-//!   (`relent_benches::EarliestDeadlineMap`) and `lru::LruCache`.
-//! - `machine`: one whole operation (503, 503, 200) through relent's `Retry` machine
-//!   against backon's iterator with a hand-written status check.
+//!   relent's `DeadlineTable` against the seed-003 design, `lru::LruCache` and an unbounded
+//!   std `HashMap`.
+//! - `operation`: one whole 10-attempt operation (9 × 503 then 200; 10 × 503) through
+//!   relent's `Retry` machine against retry-policies' `should_retry` loop and backon's
+//!   iterator with a hand-written status check.
 //!
-//! Before timing anything, `check_equivalence` asserts that the contenders of each group
-//! give the same answers for the inputs used, so a ratio never compares different work
-//! by mistake (where the work differs on purpose, the comment at the group says how).
+//! Before timing anything, `check_*` assert that the contenders of each group give the same
+//! answers (or answers in the same range) for the inputs used, so a ratio never compares
+//! different work by mistake (where the work differs on purpose, the comment at the
+//! contender in `common/mod.rs` says how).
 
 use std::hint::black_box;
 use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
-use backoff::backoff::Backoff as _;
-use backon::BackoffBuilder as _;
 use criterion::{
     BatchSize, BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group,
     criterion_main, measurement::WallTime,
 };
-use relent::backoff::{Backoff, Jitter};
+use relent::UnixTime;
 use relent::hint::{RetryAfter, format_imf_fixdate, parse_http_date, parse_retry_after};
-use relent::{Instant, UnixTime};
 
 mod common;
 use common::*;
 
 // ---------------------------------------------------------------------------------------
-// backoff (the contenders and how their jitter differs: see `common`)
+// decision and sequence (the contenders and what each can match: see `common`)
 // ---------------------------------------------------------------------------------------
 
-fn bench_backoff(c: &mut Criterion) {
-    let mut g = c.benchmark_group("backoff");
-    // A new seed per iteration for every seeded contender (see `Seeds`).
+/// Registers one contender's `decision` benchmark.
+struct DecisionBench<'a, 'g> {
+    g: &'a mut BenchmarkGroup<'g, WallTime>,
+    case: Case,
+    seeds: &'a Seeds,
+}
+
+impl Visit for DecisionBench<'_, '_> {
+    fn visit<C: Contender>(&mut self, id: &str, c: &C) {
+        let seeds = self.seeds;
+        self.g
+            .bench_function(BenchmarkId::new(id, self.case.name()), |b| {
+                b.iter_custom(|iters| timed_decisions(c, seeds, iters))
+            });
+    }
+}
+
+/// States per timed chunk of the `decision` group: small enough that a chunk of the
+/// largest state (relent's `Backoff`, about 230 bytes) stays in L1/L2, so the timing
+/// measures the decision rather than cache misses; large enough that the two clock reads
+/// per chunk (about 25 ns together) add under 0.2 ns per decision.
+const CHUNK: usize = 128;
+
+/// `iters` single decisions, each on a fresh state advanced by `k` decisions outside the
+/// timing (`k` cycling over 0..10), timed chunk by chunk; outputs are dropped untimed.
+///
+/// Not criterion's `iter_batched_ref`: it prepares a whole batch (up to millions of states)
+/// before timing it, so for states of a few hundred bytes the timed loop mostly measured
+/// cache misses (relent's decision came out at 22 ns in a first version, against about 8 ns
+/// with chunks that fit in cache).
+fn timed_decisions<C: Contender>(c: &C, seeds: &Seeds, iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut states: Vec<C::State> = Vec::with_capacity(CHUNK);
+    let mut outs: Vec<C::Out> = Vec::with_capacity(CHUNK);
+    let mut left = iters;
+    let mut k = 0;
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        states.clear();
+        for _ in 0..n {
+            states.push(at_step(c, seeds.next(), k));
+            k = (k + 1) % DELAYS;
+        }
+        let start = std::time::Instant::now();
+        for s in states.iter_mut() {
+            outs.push(C::decide(black_box(s)));
+        }
+        total += start.elapsed();
+        black_box(&outs);
+        outs.clear();
+        left -= n as u64;
+    }
+    total
+}
+
+/// Registers one contender's `sequence` benchmark.
+struct SequenceBench<'a, 'g> {
+    g: &'a mut BenchmarkGroup<'g, WallTime>,
+    case: Case,
+    seeds: &'a Seeds,
+}
+
+impl Visit for SequenceBench<'_, '_> {
+    fn visit<C: Contender>(&mut self, id: &str, c: &C) {
+        let seeds = self.seeds;
+        self.g
+            .bench_function(BenchmarkId::new(id, self.case.name()), |b| {
+                b.iter(|| sequence(black_box(c), black_box(seeds.next())))
+            });
+    }
+}
+
+fn bench_decision(c: &mut Criterion) {
+    let mut g = c.benchmark_group("decision");
+    // A new seed per state for every seeded contender (see `Seeds`).
     let seeds = Seeds::new();
+    for case in Case::ALL {
+        for_each_contender(
+            case,
+            &mut DecisionBench {
+                g: &mut g,
+                case,
+                seeds: &seeds,
+            },
+        );
+    }
+    g.finish();
+}
 
-    // No jitter: the same schedule on all three (100, 200, …, 6400, 10000 ×3 ms).
-    let plain = relent_policy(Jitter::None);
-    g.bench_function(BenchmarkId::new("relent", "no_jitter"), |b| {
-        b.iter(|| relent_delays(black_box(plain), black_box(seeds.next())))
-    });
-    g.bench_function(BenchmarkId::new("backon", "no_jitter"), |b| {
-        b.iter(|| backon_delays(black_box(backon_builder(false))))
-    });
-    g.bench_function(BenchmarkId::new("backoff_crate", "no_jitter"), |b| {
-        b.iter(|| backoff_crate_delays(black_box(0.0)))
-    });
-
-    // Jitter. relent full jitter vs backon's additive jitter: backon's default build seeds
-    // its fastrand generator from a thread-local one (what a caller gets); `seeded` passes
-    // a seed, as relent always takes one.
-    let full = relent_policy(Jitter::Full);
-    g.bench_function(BenchmarkId::new("relent", "full_jitter"), |b| {
-        b.iter(|| relent_delays(black_box(full), black_box(seeds.next())))
-    });
-    g.bench_function(BenchmarkId::new("backon", "jitter"), |b| {
-        b.iter(|| backon_delays(black_box(backon_builder(true))))
-    });
-    g.bench_function(BenchmarkId::new("backon", "jitter_seeded"), |b| {
-        b.iter(|| {
-            backon_delays(black_box(
-                backon_builder(true).with_jitter_seed(seeds.next()),
-            ))
-        })
-    });
-    // Proportional ±50 %, the one kind relent and the backoff crate share.
-    let proportional = relent_policy(PROPORTIONAL_HALF);
-    g.bench_function(BenchmarkId::new("relent", "proportional_0.5"), |b| {
-        b.iter(|| relent_delays(black_box(proportional), black_box(seeds.next())))
-    });
-    g.bench_function(BenchmarkId::new("backoff_crate", "proportional_0.5"), |b| {
-        b.iter(|| backoff_crate_delays(black_box(0.5)))
-    });
+fn bench_sequence(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sequence");
+    g.throughput(Throughput::Elements(u64::from(DELAYS)));
+    let seeds = Seeds::new();
+    for case in Case::ALL {
+        for_each_contender(
+            case,
+            &mut SequenceBench {
+                g: &mut g,
+                case,
+                seeds: &seeds,
+            },
+        );
+    }
     g.finish();
 }
 
@@ -112,12 +177,13 @@ fn bench_http_date(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("relent", "retry_after_120"), |b| {
         b.iter(|| parse_retry_after(black_box(b"120"), black_box(NOW)))
     });
-    g.bench_function(BenchmarkId::new("std_parse_u64", "retry_after_120"), |b| {
+    g.bench_function(BenchmarkId::new("std", "retry_after_120"), |b| {
         b.iter(|| black_box("120").parse::<u64>())
     });
 
     // Formatting. relent returns a `[u8; 29]`; `fmt_http_date` returns a new `String`;
-    // `httpdate_into_buf` writes httpdate's `Display` into a stack buffer (no allocation).
+    // `format_imf_fixdate_into_buf`: httpdate's `Display` written into a stack buffer (no
+    // allocation).
     let t = UnixTime::from_secs(DATE_SECS);
     let st = SystemTime::from(t);
     g.bench_function(BenchmarkId::new("relent", "format_imf_fixdate"), |b| {
@@ -126,8 +192,13 @@ fn bench_http_date(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("httpdate", "format_imf_fixdate"), |b| {
         b.iter(|| httpdate::fmt_http_date(black_box(st)))
     });
+    // The same relent call again as its own case, so that every case has one relent row.
     g.bench_function(
-        BenchmarkId::new("httpdate_into_buf", "format_imf_fixdate"),
+        BenchmarkId::new("relent", "format_imf_fixdate_into_buf"),
+        |b| b.iter(|| format_imf_fixdate(black_box(t))),
+    );
+    g.bench_function(
+        BenchmarkId::new("httpdate", "format_imf_fixdate_into_buf"),
         |b| {
             b.iter(|| {
                 let mut buf = [0u8; 29];
@@ -155,7 +226,7 @@ where
             BatchSize::PerIteration,
         )
     });
-    g.bench_function(BenchmarkId::new("seed003_hashmap", case), |b| {
+    g.bench_function(BenchmarkId::new("seed003", case), |b| {
         b.iter_batched(
             || (warmed(seed003_map::<K>(), keys), keys.to_vec()),
             |(t, owned)| run_stream(t, owned, keys, ttl),
@@ -169,6 +240,13 @@ where
             BatchSize::PerIteration,
         )
     });
+    g.bench_function(BenchmarkId::new("std-hashmap", case), |b| {
+        b.iter_batched(
+            || (warmed(std_hashmap::<K>(), keys), keys.to_vec()),
+            |(t, owned)| run_stream(t, owned, keys, ttl),
+            BatchSize::PerIteration,
+        )
+    });
 }
 
 fn bench_deadline_table(c: &mut Criterion) {
@@ -178,7 +256,8 @@ fn bench_deadline_table(c: &mut Criterion) {
     g.throughput(Throughput::Elements(STREAM as u64));
     let (u, s) = (u64_keys(), string_keys());
     // `live`: Retry-After 120 s at 1 ms per step, longer than the stream, so nothing expires
-    // and every new key past 4,096 evicts a live entry (the worst case for all three).
+    // and every new key past 4,096 evicts a live entry in the three bounded tables (their
+    // worst case), while the unbounded `std-hashmap` keeps all 100,000 and grows.
     // `expiring`: Retry-After 1 s, so about 1,000 entries are in force at any time and a
     // full table has expired entries to reuse.
     for (ttl_name, ttl) in [("live", TTL_LIVE), ("expiring", TTL_EXPIRING)] {
@@ -189,34 +268,32 @@ fn bench_deadline_table(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------------------
-// machine
+// operation
 // ---------------------------------------------------------------------------------------
 
-fn bench_machine(c: &mut Criterion) {
-    let mut g = c.benchmark_group("machine");
+fn bench_operation(c: &mut Criterion) {
+    let mut g = c.benchmark_group("operation");
     let seeds = Seeds::new();
-    let policy = machine_policy();
-    let backon = machine_backon();
-    g.bench_function(BenchmarkId::new("relent", "503_503_200"), |b| {
-        b.iter(|| {
-            relent_operation(
-                black_box(&policy),
-                black_box(STATUSES),
-                black_box(seeds.next()),
-            )
-        })
-    });
-    g.bench_function(BenchmarkId::new("backon", "503_503_200"), |b| {
-        b.iter(|| backon_operation(black_box(backon), black_box(STATUSES)))
-    });
-    g.bench_function(BenchmarkId::new("backon_seeded", "503_503_200"), |b| {
-        b.iter(|| {
-            backon_operation(
-                black_box(backon.with_jitter_seed(seeds.next())),
-                black_box(STATUSES),
-            )
-        })
-    });
+    let policy = operation_policy();
+    let rp = operation_retry_policies();
+    let backon = operation_backon();
+    for (case, statuses) in OPERATIONS {
+        g.bench_function(BenchmarkId::new("relent", case), |b| {
+            b.iter(|| {
+                relent_operation(
+                    black_box(&policy),
+                    black_box(&statuses),
+                    black_box(seeds.next()),
+                )
+            })
+        });
+        g.bench_function(BenchmarkId::new("retry-policies", case), |b| {
+            b.iter(|| retry_policies_operation(black_box(&rp), black_box(&statuses)))
+        });
+        g.bench_function(BenchmarkId::new("backon", case), |b| {
+            b.iter(|| backon_operation(black_box(backon), black_box(&statuses)))
+        });
+    }
     g.finish();
 }
 
@@ -224,33 +301,76 @@ fn bench_machine(c: &mut Criterion) {
 // Sanity checks, once, before timing
 // ---------------------------------------------------------------------------------------
 
-fn check_equivalence() {
-    // backoff: the un-jittered schedules agree (backon's f32 growth within 1 ms).
-    let relent: Vec<Duration> = {
-        let mut b = Backoff::new(relent_policy(Jitter::None), SEED);
-        let mut now = Instant::ZERO;
-        std::iter::from_fn(|| {
-            let d = b.next_delay(now)?;
-            now += d;
-            Some(d)
-        })
-        .collect()
-    };
-    let backon: Vec<Duration> = backon_builder(false).build().collect();
-    let mut cenkalti = backoff_crate(0.0);
-    let cenkalti: Vec<Duration> = (0..DELAYS)
-        .map(|_| cenkalti.next_backoff().expect("no limit"))
-        .collect();
-    assert_eq!(relent.len(), DELAYS as usize);
-    for (name, other) in [("backon", &backon), ("backoff", &cenkalti)] {
-        assert_eq!(other.len(), relent.len(), "{name}");
-        for (a, b) in relent.iter().zip(other) {
-            assert!(
-                a.abs_diff(*b) < Duration::from_millis(1),
-                "{name}: {a:?} vs {b:?}"
-            );
+/// Draws `RUNS` fresh states per contender and checks every delay against the case's range.
+struct CheckDecisions {
+    case: Case,
+}
+
+const RUNS: u32 = 300;
+/// backon grows in `f32` seconds: its delays are off by up to a few microseconds.
+const SLACK: Duration = Duration::from_millis(1);
+
+impl Visit for CheckDecisions {
+    fn visit<C: Contender>(&mut self, id: &str, c: &C) {
+        let seeds = Seeds::new();
+        let mut max = Duration::ZERO;
+        let mut limited = true;
+        let mut states = Vec::new();
+        for _ in 0..RUNS {
+            let mut s = c.fresh(seeds.next());
+            for k in 0..DELAYS {
+                let (lo, hi) = C::observe(&mut s).unwrap_or_else(|| panic!("{id}: delay {k}"));
+                // relent's row in `additive_jitter` is its full jitter (see `Case::Additive`).
+                let kind = match self.case {
+                    Case::Additive if id.starts_with("relent") => Case::Full,
+                    case => case,
+                };
+                let (want_lo, want_hi) = kind.bounds(k);
+                assert!(
+                    hi + SLACK >= want_lo && lo <= want_hi + SLACK,
+                    "{id} {}: delay {k} in [{lo:?}, {hi:?}], outside [{want_lo:?}, {want_hi:?}]",
+                    self.case.name()
+                );
+                max = max.max(lo);
+            }
+            limited &= C::observe(&mut s).is_none();
+            states.push(s);
         }
+        let over = if max > CAP + SLACK {
+            format!("exceeds the 10 s cap (max {max:.3?})")
+        } else {
+            format!("within the cap (max {max:.3?})")
+        };
+        let limit = if limited {
+            "stops after 10"
+        } else {
+            "no attempt limit (11th delay given)"
+        };
+        println!(
+            "decision check {:<17} {:<20} ok: {over}; {limit}",
+            self.case.name(),
+            id
+        );
     }
+}
+
+fn check_decisions() {
+    for case in Case::ALL {
+        for_each_contender(case, &mut CheckDecisions { case });
+    }
+    // tower: `make_backoff` clones the maker's RNG, so two backoffs draw the same jitter.
+    let maker = TowerC(tower_maker(1.0));
+    let (mut a, mut b) = (maker.fresh(0), maker.fresh(0));
+    let same = (0..DELAYS).all(|_| {
+        let (a_lo, a_hi) = TowerC::observe(&mut a).expect("delay");
+        let (b_lo, b_hi) = TowerC::observe(&mut b).expect("delay");
+        a_lo <= b_hi + SLACK && b_lo <= a_hi + SLACK
+    });
+    println!("decision check: two tower backoffs from one maker draw the same jitter: {same}");
+}
+
+fn check_equivalence() {
+    check_decisions();
 
     // http_date: both parsers agree on all three formats.
     for input in [IMF, RFC850, ASCTIME] {
@@ -269,37 +389,54 @@ fn check_equivalence() {
         format_imf_fixdate(t)
     );
 
-    // deadline_table: after the `live` stream all three hold 4,096 keys; relent and lru
-    // (both least-recently-used) give identical answers.
+    // deadline_table: after the `live` stream the bounded tables hold 4,096 keys and the
+    // unbounded map all 100,000; relent, lru and the unbounded map give identical answers
+    // (the revisits reach 1,024 keys back, within every table's capacity).
     let keys = u64_keys();
     let (relent, r) = run_stream(relent_table::<u64>(), keys.clone(), &keys, TTL_LIVE);
     let (lru, l) = run_stream(lru_cache::<u64>(), keys.clone(), &keys, TTL_LIVE);
     let (seed, s) = run_stream(seed003_map::<u64>(), keys.clone(), &keys, TTL_LIVE);
+    let (map, m) = run_stream(std_hashmap::<u64>(), keys.clone(), &keys, TTL_LIVE);
     assert_eq!(
-        (relent.len(), lru.len(), seed.len()),
-        (CAPACITY, CAPACITY, CAPACITY)
+        (relent.len(), lru.len(), seed.len(), map.len()),
+        (CAPACITY, CAPACITY, CAPACITY, STREAM)
     );
-    assert_eq!(r, l, "relent and lru answer alike");
+    assert_eq!((r, r), (l, m), "relent, lru and std-hashmap answer alike");
     println!(
-        "deadline_table check (u64_live): hits relent {r}, lru {l}, seed003 {s}; \
+        "deadline_table check (u64_live): hits relent {r}, lru {l}, std-hashmap {m}, seed003 {s}; \
          evictions relent {}, seed003 {}",
         relent.evictions(),
         seed.evictions()
     );
 
-    // machine: both end after 3 attempts.
-    let (attempts, _) = relent_operation(&machine_policy(), STATUSES, SEED);
-    assert_eq!(attempts, 3);
-    let (attempts, _) = backon_operation(machine_backon(), STATUSES);
-    assert_eq!(attempts, 3);
+    // operation: the same attempts and outcome for all three.
+    let (policy, rp, backon) = (
+        operation_policy(),
+        operation_retry_policies(),
+        operation_backon(),
+    );
+    for (case, statuses) in OPERATIONS {
+        let want = (ATTEMPTS, statuses[9] == 200);
+        for (who, got) in [
+            ("relent", relent_operation(&policy, &statuses, SEED)),
+            ("retry-policies", retry_policies_operation(&rp, &statuses)),
+            ("backon", backon_operation(backon, &statuses)),
+        ] {
+            assert_eq!((got.attempts, got.ok), want, "{who} {case}");
+        }
+    }
 }
 
 fn bench(c: &mut Criterion) {
+    // tower's `next_backoff` creates a tokio `Sleep`, which needs a runtime context.
+    let rt = tokio_runtime();
+    let _guard = rt.enter();
     check_equivalence();
-    bench_backoff(c);
+    bench_decision(c);
+    bench_sequence(c);
     bench_http_date(c);
     bench_deadline_table(c);
-    bench_machine(c);
+    bench_operation(c);
 }
 
 criterion_group! {

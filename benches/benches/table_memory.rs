@@ -1,18 +1,21 @@
 #![allow(missing_docs)]
 
-//! The heap each deadline-table contender of `core.rs`'s `deadline_table` group holds
-//! with 4,096 keys: no timing, one printed table.
+//! The heap each deadline-table contender of `core.rs`'s `deadline_table` group holds after
+//! a stream of distinct keys: no timing, one table.
 //!
 //! Run: `cargo bench -p relent-benches --bench table_memory`
 //!
 //! Measured with `allocation-counter`, which installs a counting global allocator in this
 //! binary (that is why this is a separate bench: the counter would tax every allocation in
 //! the timed benches). The figure is the bytes requested from the allocator and still held
-//! (allocator overhead not included), measured twice: right after 4,096 inserts, and after
-//! a stream of 100,000 distinct keys (steady state: every structure is full and has evicted
-//! 95,904 keys). For `String` keys it includes the keys' own text
-//! (`https://host-N.example.com`, 25 to 30 bytes each).
+//! (allocator overhead not included) after feeding 4,096, 10,000, 100,000 and 1,000,000
+//! distinct keys, 1 ms apart, each with a deadline 120 s ahead (nothing expires: the worst
+//! case). The bounded contenders (relent, the seed-003 design, `lru`) hold 4,096 keys; the
+//! unbounded std `HashMap` holds them all. For `String` keys it includes the held keys' own
+//! text (`https://host-N.example.com`, 25 to 32 bytes each). The table is printed and
+//! written to `target/bench-report/table_memory.md`.
 
+use std::fmt::Write as _;
 use std::hash::Hash;
 use std::num::NonZeroUsize;
 
@@ -21,8 +24,11 @@ use lru::LruCache;
 use relent::{DeadlineTable, Instant};
 use relent_benches::EarliestDeadlineMap;
 
+mod common;
+use common::{ratio, write_report};
+
 const CAPACITY: usize = 4_096;
-const STREAM: usize = 100_000;
+const FED: [usize; 4] = [4_096, 10_000, 100_000, 1_000_000];
 const TTL_MS: u64 = 120_000;
 
 /// Builds a structure, feeds it `n` distinct keys (1 ms apart, deadlines 120 s ahead) and
@@ -40,53 +46,89 @@ fn held<T>(n: usize, make: impl FnOnce() -> T, mut record: impl FnMut(&mut T, us
     info.bytes_current
 }
 
+/// `1234567` as `1,234,567`.
+fn sep(v: i64) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v < 0 { format!("-{out}") } else { out }
+}
+
 fn now(i: usize) -> Instant {
     Instant::from_millis(i as u64)
 }
 
-fn row<K: Hash + Eq + Clone>(label: &str, key: impl Fn(usize) -> K + Copy) {
-    for n in [CAPACITY, STREAM] {
-        let mut relent_reported = 0;
+fn deadline(i: usize) -> Instant {
+    now(i) + core::time::Duration::from_millis(TTL_MS)
+}
+
+fn rows<K: Hash + Eq + Clone>(label: &str, key: impl Fn(usize) -> K + Copy, md: &mut String) {
+    for n in FED {
+        let mut reported = 0;
         let relent = held(
             n,
             || DeadlineTable::<K>::new(CAPACITY, 1).expect("table"),
             |t, i| {
-                let _ = t.record(
-                    key(i),
-                    now(i) + core::time::Duration::from_millis(TTL_MS),
-                    now(i),
-                );
-                relent_reported = t.allocated_bytes();
+                let _ = t.record(key(i), deadline(i), now(i));
+                reported = t.allocated_bytes();
             },
         );
         let seed = held(
             n,
             || EarliestDeadlineMap::<K>::new(CAPACITY),
-            |t, i| {
-                t.record(
-                    key(i),
-                    now(i) + core::time::Duration::from_millis(TTL_MS),
-                    now(i),
-                )
-            },
+            |t, i| t.record(key(i), deadline(i), now(i)),
         );
         let lru = held(
             n,
             || LruCache::<K, Instant>::new(NonZeroUsize::new(CAPACITY).expect("non-zero")),
             |t, i| {
-                let _ = t.push(key(i), now(i) + core::time::Duration::from_millis(TTL_MS));
+                let _ = t.push(key(i), deadline(i));
             },
         );
-        println!(
-            "| {label} | {n} | {relent} ({relent_reported} by allocated_bytes) | {seed} | {lru} |"
-        );
+        let map = held(n, std::collections::HashMap::<K, Instant>::new, |t, i| {
+            t.insert(key(i), deadline(i));
+        });
+        let f = |v: i64| v as f64;
+        let (n, reported) = (sep(n as i64), sep(reported as i64));
+        let (relent_s, map_s, lru_s, seed_s) = (sep(relent), sep(map), sep(lru), sep(seed));
+        writeln!(
+            md,
+            "| {label} | {n} | {relent_s} ({reported}) | {map_s} | {lru_s} | {seed_s} | {} | {} | {} |",
+            ratio(f(relent), f(map)),
+            ratio(f(relent), f(lru)),
+            ratio(f(relent), f(seed)),
+        )
+        .expect("write to a String");
     }
 }
 
 fn main() {
-    println!("heap held, bytes (capacity {CAPACITY}; keys fed: 4,096, then a 100,000-key stream)");
-    println!("| keys | fed | relent DeadlineTable | seed-003 HashMap | lru::LruCache |");
-    println!("|---|---|---|---|---|");
-    row::<u64>("u64", |i| i as u64);
-    row::<String>("String", |i| format!("https://host-{i}.example.com"));
+    let mut md = String::new();
+    md.push_str("### Deadline table memory\n\n");
+    md.push_str(
+        "Heap bytes held (allocation-counter; allocator overhead not included) after feeding \
+         N distinct keys with live deadlines into a capacity-4,096 relent `DeadlineTable` \
+         (its `allocated_bytes()` in parentheses, key text excluded), an unbounded std \
+         `HashMap`, `lru::LruCache` (capacity 4,096) and the seed-003 design (capacity \
+         4,096); `String` rows include the held keys' text; command: \
+         `cargo bench -p relent-benches --bench table_memory`.\n\n",
+    );
+    md.push_str(
+        "| keys | fed | relent `DeadlineTable` | std `HashMap` (unbounded) | `lru::LruCache` \
+         | seed-003 `HashMap` | relent ÷ HashMap | relent ÷ lru | relent ÷ seed-003 |\n",
+    );
+    md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    rows::<u64>("u64", |i| i as u64, &mut md);
+    rows::<String>(
+        "String",
+        |i| format!("https://host-{i}.example.com"),
+        &mut md,
+    );
+    print!("{md}");
+    write_report("table_memory", &md);
 }

@@ -1,15 +1,22 @@
 //! Side-by-side benchmarks of relent against peer crates; see `benches/` and the README.
 //!
+//! - `core`: the sans-IO core against peers, group by group (one next-delay decision and a
+//!   10-decision sequence against backon, exponential-backoff, backoff, retry-policies,
+//!   tokio-retry2 and tower; HTTP dates against httpdate; the deadline table against the
+//!   seed-003 design, lru and an unbounded `HashMap`; a 10-attempt operation against
+//!   retry-policies' and backon's loops):
+//!   `cargo bench -p relent-benches --bench core -- --warm-up-time 1 --measurement-time 3`
 //! - `tokio_retry`: `relent_tokio::Retrier::run` around an immediately
 //!   successful future, against the bare call and backon's `.retry()`:
 //!   `cargo bench -p relent-benches --bench tokio_retry -- --warm-up-time 1 --measurement-time 3`
-//! - `core`: the sans-IO core against peers, group by group (backoff delays,
-//!   HTTP dates, the deadline table, one retry operation):
-//!   `cargo bench -p relent-benches --bench core -- --warm-up-time 1 --measurement-time 3`
-//! - `table_memory`: prints the heap each deadline-table contender holds (no timing):
-//!   `cargo bench -p relent-benches --bench table_memory`
+//! - `table_memory`: the heap each deadline-table contender holds after 4,096 to 1,000,000
+//!   distinct keys (no timing): `cargo bench -p relent-benches --bench table_memory`
+//! - `allocs`: allocations per decision for relent and every peer (no timing):
+//!   `cargo bench -p relent-benches --bench allocs`
 //! - `callgrind`: the `core` workloads for `valgrind --tool=callgrind` (instruction counts,
 //!   noise-free): `bash benches/callgrind.sh [FILTER]`
+//!
+//! The non-criterion benches also write their table to `target/bench-report/<name>.md`.
 //!
 //! Results, as ratios against the peers measured in the same run, are in `README.md`.
 //!

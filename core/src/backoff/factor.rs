@@ -138,8 +138,18 @@ impl Factor {
         nanos_to_duration(self.mul_nanos_ceil(duration_to_nanos(d)))
     }
 
-    /// `⌈nanos × self⌉`, saturating at `u64::MAX`: one `u128` multiply, one divide.
+    /// `⌈nanos × self⌉`, saturating at `u64::MAX`: one multiply, one divide.
+    ///
+    /// When `nanos × millionths + 999_999` fits in a `u64` (every delay below about
+    /// 18 s with a factor of 1e6 millionths, i.e. the usual schedules), the divide is a
+    /// `u64` divide by a constant, which compiles to a multiply and a shift; otherwise a
+    /// `u128` product and a `u128` divide (a library call), with the same result.
     pub(crate) const fn mul_nanos_ceil(self, nanos: u64) -> u64 {
+        if let Some(product) = nanos.checked_mul(self.0) {
+            if let Some(up) = product.checked_add(999_999) {
+                return up / Self::SCALE;
+            }
+        }
         // nanos * millionths < 2^128, and adding SCALE - 1 cannot overflow once
         // the product is below 2^128 - 2^20 (its maximum is (2^64-1)^2).
         let product = (nanos as u128).wrapping_mul(self.0 as u128);
@@ -147,8 +157,11 @@ impl Factor {
         saturate(up / SCALE_U128)
     }
 
-    /// `⌊nanos × self⌋`, saturating at `u64::MAX`.
+    /// `⌊nanos × self⌋`, saturating at `u64::MAX`; a `u64` divide when the product fits.
     pub(crate) const fn mul_nanos_floor(self, nanos: u64) -> u64 {
+        if let Some(product) = nanos.checked_mul(self.0) {
+            return product / Self::SCALE;
+        }
         let product = (nanos as u128).wrapping_mul(self.0 as u128);
         saturate(product / SCALE_U128)
     }
@@ -254,6 +267,43 @@ mod tests {
             Factor::TWO.mul_duration(Duration::from_millis(800)),
             Duration::from_millis(1600)
         );
+    }
+
+    /// The exact products, computed in `u128` without the `u64` fast paths.
+    fn reference(nanos: u64, millionths: u64) -> (u64, u64) {
+        let p = u128::from(nanos) * u128::from(millionths);
+        let cap = |v: u128| u64::try_from(v).unwrap_or(u64::MAX);
+        (cap(p.div_ceil(1_000_000)), cap(p / 1_000_000))
+    }
+
+    proptest::proptest! {
+        /// The `u64` fast paths give the `u128` results, on both sides of the overflow edge.
+        #[test]
+        fn fast_paths_equal_the_u128_products(
+            nanos in proptest::prop_oneof![0u64..=100_000_000_000, proptest::num::u64::ANY],
+            millionths in proptest::prop_oneof![0u64..=100_000_000, proptest::num::u64::ANY],
+        ) {
+            let f = Factor::from_millionths(millionths);
+            let (ceil, floor) = reference(nanos, millionths);
+            proptest::prop_assert_eq!(f.mul_nanos_ceil(nanos), ceil);
+            proptest::prop_assert_eq!(f.mul_nanos_floor(nanos), floor);
+        }
+    }
+
+    #[test]
+    fn fast_path_edges() {
+        // The largest product that still takes the u64 path, and the first that does not.
+        let edge = u64::MAX - 999_999;
+        for nanos in [edge - 1, edge, edge + 1, u64::MAX] {
+            for m in [1u64, 1_000_000] {
+                let (ceil, floor) = reference(nanos, m);
+                let f = Factor::from_millionths(m);
+                assert_eq!(
+                    (f.mul_nanos_ceil(nanos), f.mul_nanos_floor(nanos)),
+                    (ceil, floor)
+                );
+            }
+        }
     }
 
     #[test]

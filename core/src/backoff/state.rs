@@ -74,6 +74,14 @@ pub struct Backoff {
     /// The latest `now` seen; survives resets, since it describes the clock.
     latest: Instant,
     exhausted: bool,
+    /// The policy's numbers in nanoseconds, computed once at construction so that a
+    /// decision converts no `Duration` to nanoseconds: the schedule's `d_0`, the floor and
+    /// the cap (each saturating at `u64::MAX`), and the quiet period (`None` when unset or
+    /// longer than `u64::MAX` ns, which no `Instant` difference can reach).
+    base_ns: u64,
+    floor_ns: u64,
+    cap_ns: u64,
+    quiet_ns: Option<u64>,
 }
 
 impl Backoff {
@@ -84,16 +92,26 @@ impl Backoff {
     /// test or simulation reproducible.
     #[must_use]
     pub const fn new(policy: BackoffPolicy, seed: u64) -> Backoff {
+        let base_ns = duration_to_nanos(policy.schedule.first());
+        let (floor_ns, cap_ns) = policy.floor_cap_nanos();
+        let quiet_ns = match policy.reset_after_quiet {
+            Some(q) if q.as_nanos() <= u64::MAX as u128 => Some(duration_to_nanos(q)),
+            _ => None,
+        };
         Backoff {
             policy,
             rng: SplitMix64::new(seed),
             stepper: Stepper::start(&policy.schedule),
-            previous: duration_to_nanos(policy.schedule.first()),
+            previous: base_ns,
             taken: 0,
             started: None,
             quiet_from: None,
             latest: Instant::ZERO,
             exhausted: false,
+            base_ns,
+            floor_ns,
+            cap_ns,
+            quiet_ns,
         }
     }
 
@@ -103,10 +121,13 @@ impl Backoff {
     /// docs for the exact order of the rules.
     #[must_use = "the delay is the decision: wait it, or give up on `None`"]
     pub fn next_delay(&mut self, now: Instant) -> Option<Duration> {
+        // Integer nanoseconds throughout (the policy's numbers were converted at
+        // construction); one conversion to `Duration` for the answer.
         let now = now.max(self.latest);
         self.latest = now;
-        if let (Some(quiet), Some(from)) = (self.policy.reset_after_quiet, self.quiet_from) {
-            if now.saturating_duration_since(from) >= quiet {
+        if let (Some(quiet), Some(from)) = (self.quiet_ns, self.quiet_from) {
+            // `now − from ≥ quiet`, exactly: both sides are whole nanoseconds below 2^64.
+            if now.as_nanos().saturating_sub(from.as_nanos()) >= quiet {
                 self.reset();
             }
         }
@@ -119,7 +140,8 @@ impl Backoff {
                 return self.refuse(now);
             }
         }
-        let delay = self.draw();
+        let delay_ns = self.draw();
+        let delay = nanos_to_duration(delay_ns);
         if let Some(limit) = self.policy.max_elapsed {
             let elapsed = now.saturating_duration_since(started);
             if elapsed.saturating_add(delay) > limit {
@@ -127,9 +149,9 @@ impl Backoff {
             }
         }
         self.stepper.advance(&self.policy.schedule);
-        self.previous = duration_to_nanos(delay);
+        self.previous = delay_ns;
         self.taken = self.taken.saturating_add(1);
-        self.quiet_from = Some(now.saturating_add(delay));
+        self.quiet_from = Some(Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)));
         Some(delay)
     }
 
@@ -140,7 +162,7 @@ impl Backoff {
     /// so a reset client does not replay its earlier jitter.
     pub fn reset(&mut self) {
         self.stepper = Stepper::start(&self.policy.schedule);
-        self.previous = duration_to_nanos(self.policy.schedule.first());
+        self.previous = self.base_ns;
         self.taken = 0;
         self.started = None;
         self.quiet_from = None;
@@ -168,16 +190,15 @@ impl Backoff {
         &self.policy
     }
 
-    /// The next delay before any limit: jitter of the capped nominal, clamped to `[floor, cap]`.
-    fn draw(&mut self) -> Duration {
-        let (_, cap) = self.policy.floor_cap_nanos();
-        let nominal = self.stepper.current().min(cap);
-        let base = duration_to_nanos(self.policy.schedule.first());
-        let jittered = self
-            .policy
-            .jitter
-            .apply(nominal, base, self.previous, &mut self.rng);
-        nanos_to_duration(self.policy.clamp_nanos(jittered))
+    /// The next delay before any limit, in ns: jitter of the capped nominal, clamped to `[floor, cap]`.
+    fn draw(&mut self) -> u64 {
+        let nominal = self.stepper.current().min(self.cap_ns);
+        let jittered =
+            self.policy
+                .jitter
+                .apply(nominal, self.base_ns, self.previous, &mut self.rng);
+        // `floor <= cap` holds for a built policy.
+        jittered.max(self.floor_ns).min(self.cap_ns)
     }
 
     /// Record exhaustion: the refused request still counts as activity for the quiet period.
