@@ -13,11 +13,11 @@
 //! the adapters do, and every send, outcome and decision is logged for the
 //! scenario to check.
 //!
-//! [`run_fleet`] runs the same loop with a [`Fleet`] setting that can also make
+//! [`run_fleet`](crate::sim::run_fleet) runs the same loop with a [`Fleet`](crate::sim::Fleet) setting that can also make
 //! the clients behave like a peer crate's default policy: Retry-After not read
 //! and no shared table (none of backon, reqwest-retry, tokio-retry2,
 //! exponential-backoff, retry-policies or tower reads it by default), no budget,
-//! or tower's `TpsBudget` modelled in virtual time ([`TpsWindow`]). The storm
+//! or tower's `TpsBudget` modelled in virtual time ([`TpsWindow`](crate::sim::TpsWindow)). The storm
 //! benchmark (`benches/benches/storm.rs`) builds its contenders from these.
 
 use std::cell::RefCell;
