@@ -44,6 +44,7 @@ mod policy;
 pub mod presets;
 mod schedule;
 mod state;
+mod walk;
 
 pub use factor::{Factor, FloatError};
 pub use jitter::Jitter;
@@ -52,3 +53,8 @@ pub use schedule::{Nominal, Schedule};
 pub use state::Backoff;
 
 pub(crate) use schedule::Stepper;
+#[allow(
+    unused_imports,
+    reason = "the retry machine walks borrowed policies (next commit)"
+)]
+pub(crate) use walk::Walk;

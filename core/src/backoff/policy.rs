@@ -129,7 +129,7 @@ impl BackoffPolicy {
     }
 
     /// The floor and cap in nanoseconds (each saturating at `u64::MAX`).
-    pub(super) const fn floor_cap_nanos(&self) -> (u64, u64) {
+    pub(crate) const fn floor_cap_nanos(&self) -> (u64, u64) {
         (duration_to_nanos(self.floor), duration_to_nanos(self.cap))
     }
 

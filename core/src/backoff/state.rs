@@ -2,9 +2,10 @@
 
 use core::time::Duration;
 
-use super::{BackoffPolicy, Stepper};
+use super::BackoffPolicy;
+use super::walk::Walk;
+use crate::Instant;
 use crate::time::{duration_to_nanos, nanos_to_duration};
-use crate::{Instant, SplitMix64};
 
 /// A [`BackoffPolicy`] in motion: hands out one delay per failure, fed with the time.
 ///
@@ -64,10 +65,8 @@ use crate::{Instant, SplitMix64};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Backoff {
     policy: BackoffPolicy,
-    rng: SplitMix64,
-    stepper: Stepper,
-    /// The last delay handed out, in ns (`base` before the first): decorrelated jitter's `delay_{n−1}`.
-    previous: u64,
+    /// Where the schedule stands: step, previous delay and random stream.
+    walk: Walk,
     taken: u32,
     started: Option<Instant>,
     quiet_from: Option<Instant>,
@@ -99,10 +98,8 @@ impl Backoff {
             _ => None,
         };
         Backoff {
+            walk: Walk::new(&policy, seed),
             policy,
-            rng: SplitMix64::new(seed),
-            stepper: Stepper::start(&policy.schedule),
-            previous: base_ns,
             taken: 0,
             started: None,
             quiet_from: None,
@@ -148,8 +145,7 @@ impl Backoff {
                 return self.refuse(now);
             }
         }
-        self.stepper.advance(&self.policy.schedule);
-        self.previous = delay_ns;
+        self.walk.advance(&self.policy, delay_ns);
         self.taken = self.taken.saturating_add(1);
         self.quiet_from = Some(Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)));
         Some(delay)
@@ -161,8 +157,7 @@ impl Backoff {
     /// it) and exhaustion. The random stream continues rather than restarting,
     /// so a reset client does not replay its earlier jitter.
     pub fn reset(&mut self) {
-        self.stepper = Stepper::start(&self.policy.schedule);
-        self.previous = self.base_ns;
+        self.walk.reset(&self.policy, self.base_ns);
         self.taken = 0;
         self.started = None;
         self.quiet_from = None;
@@ -192,13 +187,8 @@ impl Backoff {
 
     /// The next delay before any limit, in ns: jitter of the capped nominal, clamped to `[floor, cap]`.
     fn draw(&mut self) -> u64 {
-        let nominal = self.stepper.current().min(self.cap_ns);
-        let jittered =
-            self.policy
-                .jitter
-                .apply(nominal, self.base_ns, self.previous, &mut self.rng);
-        // `floor <= cap` holds for a built policy.
-        jittered.max(self.floor_ns).min(self.cap_ns)
+        self.walk
+            .draw(self.policy.jitter, self.base_ns, self.floor_ns, self.cap_ns)
     }
 
     /// Record exhaustion: the refused request still counts as activity for the quiet period.
