@@ -21,7 +21,9 @@ extern crate alloc;
 extern crate std;
 
 pub mod backoff;
+pub mod drive;
 pub mod hint;
+pub mod http;
 pub mod retry;
 pub mod rng;
 #[cfg(feature = "alloc")]
@@ -31,9 +33,9 @@ pub mod timeout;
 
 pub use backoff::{Backoff, BackoffBuilder, BackoffError, BackoffPolicy, Factor, Jitter, Schedule};
 pub use hint::{HintPolicy, HintReader, RetryAfter, ServerHint};
-pub use retry::{Action, Retry, RetryPolicy};
+pub use retry::{Action, Outcome, Retry, RetryPolicy};
 pub use rng::SplitMix64;
 #[cfg(feature = "alloc")]
-pub use table::{DeadlineTable, NextAllowed, Recorded};
+pub use table::{DeadlineTable, NextAllowed, Recorded, TableGate};
 pub use time::{Instant, UnixTime};
 pub use timeout::{ResolvedTimeouts, TimeoutOverride, Timeouts};

@@ -5,10 +5,14 @@
 //! test binary (no `unsafe` in our code) and counts every allocation made on
 //! this thread inside `measure`.
 
+use core::cell::Cell;
 use core::time::Duration;
 
 use relent::backoff::{Backoff, presets};
+use relent::drive::Finished;
+use relent::drive::blocking::{self, Clock};
 use relent::hint::{HintReader, parse_retry_after};
+use relent::http::{Attempt, Classify, Observed};
 use relent::retry::{Action, BudgetConfig, Retry, RetryPolicy, TokenBucket, TransportError};
 use relent::{Instant, UnixTime};
 
@@ -72,33 +76,41 @@ fn a_ten_attempt_operation_allocates_nothing() {
     let mut budget = TokenBucket::new(BudgetConfig::AWS_STANDARD, Instant::ZERO);
     let mut sends = 0;
     let mut outcome = None;
+    // The blocking driver over a virtual clock: each attempt takes 30 ms and fails in
+    // turn with a reset, a 503 and a timeout, judged by the policy's classifier.
+    struct Virtual(Cell<Instant>);
+    impl Clock for Virtual {
+        fn now(&self) -> Instant {
+            self.0.get()
+        }
+        fn sleep_until(&self, until: Instant) {
+            self.0.set(until.max(self.0.get()));
+        }
+    }
     let info = allocation_counter::measure(|| {
-        let mut now = Instant::ZERO;
-        let mut op = Retry::new(policy.clone(), 7, now)
-            .idempotent(true)
-            .with_budget(&mut budget);
-        loop {
-            match op.poll(now, None) {
-                Action::Send { .. } => {
-                    sends += 1;
-                    op.handle_attempt_started(now);
-                    now += Duration::from_millis(30);
-                    match sends % 3 {
-                        0 => op.handle_transport_error(now, TransportError::ResetAfterSend),
-                        1 => op.handle_response(now, 503, None),
-                        _ => op.handle_timer(now + Duration::from_secs(5)),
-                    }
-                }
-                Action::Wait { until, .. } => now = until,
-                Action::AwaitOutcome { timeout_at } => {
-                    now = timeout_at.unwrap_or(now);
-                    op.handle_timer(now);
-                }
-                other => {
-                    outcome = Some(other);
-                    break;
-                }
+        let clock = Virtual(Cell::new(Instant::ZERO));
+        let op = Retry::new(&policy, 7, clock.now()).with_budget(&mut budget);
+        let judge = |seen: &Observed, number| {
+            policy.classifier.outcome(&Attempt {
+                observed: *seen,
+                idempotent: true,
+                number,
+            })
+        };
+        let finished = blocking::run(op, &clock, judge, &mut (), |_, _| {
+            sends += 1;
+            clock.sleep_until(clock.now() + Duration::from_millis(30));
+            match sends % 3 {
+                0 => Observed::Transport(TransportError::ResetAfterSend),
+                1 => Observed::Response {
+                    status: 503,
+                    hint: None,
+                },
+                _ => Observed::Transport(TransportError::TimedOut),
             }
+        });
+        if let Finished::GaveUp { report, .. } = finished {
+            outcome = Some(Action::GiveUp(report));
         }
     });
     assert_eq!(sends, 10);

@@ -6,10 +6,14 @@ use proptest::prelude::*;
 use relent::Instant;
 use relent::backoff::{BackoffPolicy, Jitter};
 use relent::hint::{ExcessKind, HintPolicy, OnExcess, ServerHint};
+use relent::http::{Attempt, Classify, Observed, Verdict};
 use relent::retry::{
-    Action, Attempt, BudgetConfig, Classify, Forbidden, GiveUpReason, Outcome, Retry, RetryPolicy,
-    TokenBucket, TransportError, Verdict, WaitReason,
+    Action, BudgetConfig, Forbidden, GiveUpReason, Outcome, RetryKind, RetryPolicy, Seen,
+    TokenBucket, TransportError, WaitReason,
 };
+
+mod support;
+use support::http_op::HttpOp;
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -32,7 +36,7 @@ fn fixed_policy() -> RetryPolicy {
 
 /// Start an attempt and feed it a status; returns the next action.
 fn answer<C: Classify, B: relent::retry::Budget>(
-    op: &mut Retry<C, B>,
+    op: &mut HttpOp<C, B>,
     now: Instant,
     status: u16,
     hint: Option<ServerHint>,
@@ -49,7 +53,7 @@ fn answer<C: Classify, B: relent::retry::Budget>(
 
 #[test]
 fn backoff_waits_are_exact_and_success_is_done() {
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
     let mut now = Instant::ZERO;
     for expected in [1, 2, 4] {
         let Action::Wait { until, reason } = answer(&mut op, now, 503, None) else {
@@ -73,7 +77,8 @@ fn backoff_waits_are_exact_and_success_is_done() {
 
 #[test]
 fn max_attempts_gives_up_with_the_whole_story() {
-    let mut op = Retry::new(fixed_policy().with_max_attempts(2), 1, Instant::ZERO).idempotent(true);
+    let mut op =
+        HttpOp::new(fixed_policy().with_max_attempts(2), 1, Instant::ZERO).idempotent(true);
     let Action::Wait { until, .. } = answer(&mut op, Instant::ZERO, 502, None) else {
         panic!()
     };
@@ -84,9 +89,10 @@ fn max_attempts_gives_up_with_the_whole_story() {
     assert_eq!(report.attempts, 2);
     assert_eq!(
         report.last,
-        Some(Outcome::Response {
-            status: 503,
-            hint: None
+        Some(Outcome::Retryable {
+            kind: RetryKind::Transient,
+            hint: None,
+            seen: Seen::Status(503)
         })
     );
     assert_eq!(report.waited, secs(1));
@@ -101,13 +107,13 @@ fn max_attempts_gives_up_with_the_whole_story() {
 #[test]
 fn final_responses_and_nonsense_statuses_are_not_retried() {
     for status in [404, 0, 999, u16::MAX] {
-        let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+        let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
         let Action::GiveUp(report) = answer(&mut op, Instant::ZERO, status, None) else {
             panic!()
         };
         assert_eq!(report.reason, GiveUpReason::NotRetryable, "{status}");
     }
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
     assert_eq!(
         answer(&mut op, Instant::ZERO, 304, None),
         Action::Done { attempts: 1 }
@@ -116,7 +122,7 @@ fn final_responses_and_nonsense_statuses_are_not_retried() {
 
 #[test]
 fn server_hints_override_backoff_and_are_capped() {
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
     let hint = Some(ServerHint::After(secs(7)));
     let Action::Wait { until, reason } = answer(&mut op, Instant::ZERO, 429, hint) else {
         panic!()
@@ -126,7 +132,7 @@ fn server_hints_override_backoff_and_are_capped() {
     assert_eq!(op.hint_deadline(), Some(until));
 
     // Beyond the default 300 s cap: give up at once, saying so; the table is told the cap.
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
     let Action::GiveUp(report) = answer(
         &mut op,
         Instant::ZERO,
@@ -148,7 +154,7 @@ fn server_hints_override_backoff_and_are_capped() {
     // With UseBackoff, the excessive hint is replaced by the schedule.
     let policy =
         fixed_policy().with_hints(HintPolicy::DEFAULT.with_on_excess(OnExcess::UseBackoff));
-    let mut op = Retry::new(policy, 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(policy, 1, Instant::ZERO).idempotent(true);
     let Action::Wait { until, reason } = answer(
         &mut op,
         Instant::ZERO,
@@ -161,7 +167,7 @@ fn server_hints_override_backoff_and_are_capped() {
     assert!(matches!(reason, WaitReason::Backoff(_)));
 
     // A negative gRPC pushback means stop.
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
     let Action::GiveUp(report) = answer(&mut op, Instant::ZERO, 503, Some(ServerHint::DoNotRetry))
     else {
         panic!()
@@ -177,7 +183,7 @@ fn the_gate_waits_or_gives_up_before_sending() {
     let t0 = Instant::from_secs(100);
     let policy = fixed_policy().with_deadline(Some(secs(10)));
     // A gate 3 s away: wait for it, then send.
-    let mut op = Retry::new(policy.clone(), 1, t0).idempotent(true);
+    let mut op = HttpOp::new(policy.clone(), 1, t0).idempotent(true);
     let gate = Some(t0 + secs(3));
     assert_eq!(
         op.poll(t0, gate),
@@ -191,7 +197,7 @@ fn the_gate_waits_or_gives_up_before_sending() {
         Action::Send { attempt: 1, .. }
     ));
     // A gate past the deadline: give up at once, no attempt made.
-    let mut op = Retry::new(policy.clone(), 1, t0).idempotent(true);
+    let mut op = HttpOp::new(policy.clone(), 1, t0).idempotent(true);
     let Action::GiveUp(report) = op.poll(t0, Some(t0 + secs(60))) else {
         panic!()
     };
@@ -205,7 +211,7 @@ fn the_gate_waits_or_gives_up_before_sending() {
     assert_eq!(report.attempts, 0);
     assert_eq!(report.elapsed, Duration::ZERO);
     // A gate beyond the cap (no deadline): give up at once too.
-    let mut op = Retry::new(fixed_policy(), 1, t0).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, t0).idempotent(true);
     let Action::GiveUp(report) = op.poll(t0, Some(t0 + secs(3_600))) else {
         panic!()
     };
@@ -217,7 +223,7 @@ fn the_gate_waits_or_gives_up_before_sending() {
         }
     ));
     // An expired gate is ignored.
-    let mut op = Retry::new(fixed_policy(), 1, t0).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, t0).idempotent(true);
     assert!(matches!(
         op.poll(t0, Some(t0 - secs(1))),
         Action::Send { .. }
@@ -229,7 +235,7 @@ fn deadline_bounds_attempt_timeouts_and_waits() {
     let policy = fixed_policy()
         .with_deadline(Some(secs(5)))
         .with_per_try_timeout(Some(secs(3)));
-    let mut op = Retry::new(policy, 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(policy, 1, Instant::ZERO).idempotent(true);
     assert_eq!(
         op.poll(Instant::ZERO, None),
         Action::Send {
@@ -238,17 +244,19 @@ fn deadline_bounds_attempt_timeouts_and_waits() {
         }
     );
     op.handle_attempt_started(Instant::ZERO);
-    // The attempt times out at 3 s.
+    // The attempt times out at 3 s: while it is in flight, poll repeats its Send with
+    // the time it has left.
     assert_eq!(
-        op.poll(Instant::ZERO, None),
-        Action::AwaitOutcome {
-            timeout_at: Some(Instant::ZERO + secs(3))
+        op.poll(Instant::ZERO + secs(1), None),
+        Action::Send {
+            attempt: 1,
+            timeout: Some(secs(2))
         }
     );
     op.handle_timer(Instant::ZERO + secs(2)); // too early: nothing
     assert!(matches!(
         op.poll(Instant::ZERO, None),
-        Action::AwaitOutcome { .. }
+        Action::Send { attempt: 1, .. }
     ));
     let t = Instant::ZERO + secs(3);
     op.handle_timer(t);
@@ -279,16 +287,17 @@ fn deadline_bounds_attempt_timeouts_and_waits() {
     );
     assert_eq!(
         report.last,
-        Some(Outcome::Response {
-            status: 503,
-            hint: None
+        Some(Outcome::Retryable {
+            kind: RetryKind::Transient,
+            hint: None,
+            seen: Seen::Status(503)
         })
     );
 }
 
 #[test]
 fn committed_operations_are_not_retried() {
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
     assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
     op.handle_attempt_started(Instant::ZERO);
     op.handle_commit();
@@ -301,7 +310,7 @@ fn committed_operations_are_not_retried() {
 
 #[test]
 fn body_not_replayable_gets_one_attempt() {
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
     assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
     op.handle_attempt_started(Instant::ZERO);
     op.handle_transport_error(Instant::ZERO, TransportError::BodyNotReplayable);
@@ -317,13 +326,13 @@ fn body_not_replayable_gets_one_attempt() {
 
 #[test]
 fn a_veto_classifier_ends_classification() {
-    let veto = |a: &Attempt| match a.outcome {
-        Outcome::Response { status: 503, .. } => Verdict::Forbid(Forbidden::Vetoed),
+    let veto = |a: &Attempt| match a.observed {
+        Observed::Response { status: 503, .. } => Verdict::Forbid(Forbidden::Vetoed),
         _ => Verdict::NoOpinion,
     };
     let policy = fixed_policy();
     let classifier = veto.then(policy.classifier);
-    let mut op = Retry::new(policy.with_classifier(classifier), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(policy.with_classifier(classifier), 1, Instant::ZERO).idempotent(true);
     assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
     op.handle_attempt_started(Instant::ZERO);
     op.handle_response(Instant::ZERO, 503, None);
@@ -336,7 +345,7 @@ fn a_veto_classifier_ends_classification() {
 #[test]
 fn an_empty_budget_refuses_retries() {
     let bucket = TokenBucket::new(BudgetConfig::ratio(0, 1, 0), Instant::ZERO);
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO)
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO)
         .idempotent(true)
         .with_budget(bucket);
     assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
@@ -364,7 +373,7 @@ fn extremes_never_panic() {
         .with_max_attempts(u32::MAX)
         .with_deadline(Some(Duration::MAX))
         .with_per_try_timeout(Some(Duration::MAX));
-    let mut op = Retry::new(policy, u64::MAX, start).idempotent(true);
+    let mut op = HttpOp::new(policy, u64::MAX, start).idempotent(true);
     let mut sends = 0;
     let mut now = start;
     for _ in 0..100 {
@@ -380,7 +389,6 @@ fn extremes_never_panic() {
                 op.handle_response(now, 503, Some(hint));
             }
             Action::Wait { until, .. } => now = until,
-            Action::AwaitOutcome { .. } => op.handle_timer(Instant::MAX),
             Action::Done { .. } | Action::GiveUp(_) => break,
         }
     }
@@ -394,14 +402,15 @@ fn extremes_never_panic() {
     );
 
     // Zero attempts reads as one.
-    let mut op = Retry::new(fixed_policy().with_max_attempts(0), 1, Instant::ZERO).idempotent(true);
+    let mut op =
+        HttpOp::new(fixed_policy().with_max_attempts(0), 1, Instant::ZERO).idempotent(true);
     let Action::GiveUp(report) = answer(&mut op, Instant::ZERO, 503, None) else {
         panic!()
     };
     assert_eq!(report.reason, GiveUpReason::MaxAttempts);
 
     // A deadline of Instant::MAX means "never", even at Instant::MAX.
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).deadline_at(Some(Instant::MAX));
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).deadline_at(Some(Instant::MAX));
     assert!(matches!(
         op.poll(Instant::MAX, None),
         Action::Send { timeout: None, .. }
@@ -411,7 +420,8 @@ fn extremes_never_panic() {
 #[test]
 fn every_hint_reaches_the_table_even_when_the_operation_stops() {
     // Last attempt: no retry, but the 30 s "not before" is still reported.
-    let mut op = Retry::new(fixed_policy().with_max_attempts(1), 1, Instant::ZERO).idempotent(true);
+    let mut op =
+        HttpOp::new(fixed_policy().with_max_attempts(1), 1, Instant::ZERO).idempotent(true);
     let Action::GiveUp(report) = answer(
         &mut op,
         Instant::ZERO,
@@ -423,7 +433,7 @@ fn every_hint_reaches_the_table_even_when_the_operation_stops() {
     assert_eq!(report.reason, GiveUpReason::MaxAttempts);
     assert_eq!(op.hint_deadline(), Some(Instant::ZERO + secs(30)));
     // A POST: not retried, hint still reported.
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO);
     let _ = answer(
         &mut op,
         Instant::ZERO,
@@ -432,7 +442,7 @@ fn every_hint_reaches_the_table_even_when_the_operation_stops() {
     );
     assert_eq!(op.hint_deadline(), Some(Instant::ZERO + secs(30)));
     // A response without a hint clears it.
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
     let Action::Wait { until, .. } = answer(
         &mut op,
         Instant::ZERO,
@@ -441,21 +451,24 @@ fn every_hint_reaches_the_table_even_when_the_operation_stops() {
     ) else {
         panic!()
     };
+    // A later failure without a hint records nothing: the key's hold stays as the server
+    // gave it (the table lets it expire), rather than being cleared by a response that
+    // said nothing about it.
     let _ = answer(&mut op, until, 503, None);
-    assert_eq!(op.hint_deadline(), None);
+    assert_eq!(op.hint_deadline(), Some(Instant::ZERO + secs(3)));
 }
 
 #[test]
 fn do_not_retry_stops_failures_but_not_successes() {
     // A success carrying a (malformed → DoNotRetry) pushback is still a success.
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
     assert_eq!(
         answer(&mut op, Instant::ZERO, 200, Some(ServerHint::DoNotRetry)),
         Action::Done { attempts: 1 }
     );
     // A classifier that asks for a retry cannot override the server's stop.
     let eager = |_: &Attempt| Verdict::Retry(relent::retry::RetryKind::Transient);
-    let mut op = Retry::new(fixed_policy().with_classifier(eager), 1, Instant::ZERO);
+    let mut op = HttpOp::new(fixed_policy().with_classifier(eager), 1, Instant::ZERO);
     let Action::GiveUp(report) = answer(&mut op, Instant::ZERO, 503, Some(ServerHint::DoNotRetry))
     else {
         panic!()
@@ -470,7 +483,7 @@ fn do_not_retry_stops_failures_but_not_successes() {
 fn driver_classified_failures_are_reported_as_such() {
     use relent::retry::RetryKind;
     // Transient: backs off; throttled with a hint: waits the hint and reports it to the table.
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
     assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
     op.handle_attempt_started(Instant::ZERO);
     op.handle_failure(Instant::ZERO, Some(RetryKind::Transient), None);
@@ -494,7 +507,7 @@ fn driver_classified_failures_are_reported_as_such() {
     );
     assert_eq!(op.hint_deadline(), Some(until + secs(9)));
     // Permanent: gives up at once, and the report says what it was.
-    let mut op = Retry::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
     assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
     op.handle_attempt_started(Instant::ZERO);
     op.handle_failure(Instant::ZERO, None, None);
@@ -504,9 +517,10 @@ fn driver_classified_failures_are_reported_as_such() {
     assert_eq!(report.reason, GiveUpReason::NotRetryable);
     assert_eq!(
         report.last,
-        Some(Outcome::Failure {
-            retry: None,
-            hint: None
+        Some(Outcome::Final {
+            refused: None,
+            hint: None,
+            seen: Seen::Error
         })
     );
     assert!(
@@ -515,7 +529,7 @@ fn driver_classified_failures_are_reported_as_such() {
     );
     // A veto in the policy's classifier still applies to driver-classified failures.
     let veto = |_: &Attempt| Verdict::Forbid(Forbidden::Vetoed);
-    let mut op = Retry::new(fixed_policy().with_classifier(veto), 1, Instant::ZERO);
+    let mut op = HttpOp::new(fixed_policy().with_classifier(veto), 1, Instant::ZERO);
     assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
     op.handle_attempt_started(Instant::ZERO);
     op.handle_failure(Instant::ZERO, Some(RetryKind::Transient), None);
@@ -528,7 +542,7 @@ fn driver_classified_failures_are_reported_as_such() {
 #[test]
 fn a_late_answer_to_a_timed_out_attempt_is_ignored() {
     let policy = fixed_policy().with_per_try_timeout(Some(secs(1)));
-    let mut op = Retry::new(policy, 1, Instant::ZERO).idempotent(true);
+    let mut op = HttpOp::new(policy, 1, Instant::ZERO).idempotent(true);
     assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
     op.handle_attempt_started(Instant::ZERO);
     op.handle_timer(Instant::ZERO + secs(1));
@@ -552,7 +566,7 @@ fn a_late_answer_to_a_timed_out_attempt_is_ignored() {
 fn aws_quota_refunds_the_retry_cost_on_success() {
     let bucket = TokenBucket::new(BudgetConfig::AWS_STANDARD, Instant::ZERO);
     let policy = RetryPolicy::aws_standard();
-    let mut op = Retry::new(policy, 1, Instant::ZERO)
+    let mut op = HttpOp::new(policy, 1, Instant::ZERO)
         .idempotent(true)
         .with_budget(bucket);
     assert!(matches!(op.poll(Instant::ZERO, None), Action::Send { .. }));
@@ -611,7 +625,7 @@ fn drive(
     inputs: &[Input],
 ) -> Vec<(Instant, Action)> {
     let start = Instant::from_secs(10_000);
-    let mut op = Retry::new(policy.clone(), seed, start).idempotent(idempotent);
+    let mut op = HttpOp::new(policy.clone(), seed, start).idempotent(idempotent);
     let mut now = start;
     let mut out = Vec::new();
     for i in inputs {
@@ -719,8 +733,108 @@ proptest! {
                     }
                     finished = Some(action);
                 }
-                Action::AwaitOutcome { .. } => {}
             }
         }
+    }
+}
+
+/// The one rule for the shared table, as the machine applies it.
+mod gate_rule {
+    use super::*;
+    use relent::retry::{Hold, Outcome};
+
+    fn failed(op: &mut HttpOp, status: u16, hint: Option<ServerHint>) -> Action {
+        answer(op, Instant::ZERO, status, hint)
+    }
+
+    #[test]
+    fn failures_meant_to_be_retried_record_their_hint_uncapped() {
+        // A 429 to a GET: recorded, with the hint as given beside the capped deadline.
+        let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+        let _ = failed(&mut op, 429, Some(ServerHint::After(secs(1_000_000))));
+        assert_eq!(
+            op.recorded(),
+            Some(Hold {
+                until: Instant::ZERO + secs(300),
+                hint: secs(1_000_000)
+            })
+        );
+        // A 503 to a POST is not retried, but the server's hint still holds the key.
+        let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO);
+        let _ = failed(&mut op, 503, Some(ServerHint::After(secs(30))));
+        assert_eq!(op.hint_deadline(), Some(Instant::ZERO + secs(30)));
+    }
+
+    #[test]
+    fn final_answers_successes_and_zero_hints_record_nothing() {
+        for (status, hint) in [
+            (404, ServerHint::After(secs(30))),
+            (999, ServerHint::After(secs(30))),
+            (200, ServerHint::After(secs(30))),
+            (503, ServerHint::After(Duration::ZERO)),
+            (503, ServerHint::DoNotRetry),
+        ] {
+            let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+            let _ = failed(&mut op, status, Some(hint));
+            assert_eq!(op.recorded(), None, "{status} {hint:?}");
+        }
+    }
+
+    #[test]
+    fn a_hold_over_the_cap_refuses_at_once_naming_the_original_hint() {
+        let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+        let hold = Hold {
+            until: Instant::ZERO + secs(300),
+            hint: Duration::MAX,
+        };
+        // Even with 299 s left of the capped hold and no deadline.
+        let Action::GiveUp(report) = op.poll_held(Instant::ZERO + secs(1), hold) else {
+            panic!()
+        };
+        assert_eq!(report.attempts, 0);
+        assert_eq!(
+            report.reason,
+            GiveUpReason::HintTooLong {
+                hint: Duration::MAX,
+                limit: secs(300),
+                kind: ExcessKind::Cap
+            }
+        );
+        // A hold within the cap is waited out, exactly.
+        let mut op = HttpOp::new(fixed_policy(), 1, Instant::ZERO).idempotent(true);
+        let hold = Hold {
+            until: Instant::ZERO + secs(40),
+            hint: secs(40),
+        };
+        assert_eq!(
+            op.poll_held(Instant::ZERO + secs(10), hold),
+            Action::Wait {
+                until: Instant::ZERO + secs(40),
+                reason: WaitReason::Gate
+            }
+        );
+    }
+
+    #[test]
+    fn the_policy_is_shared_not_copied() {
+        use relent::retry::{NoGate, Retry, Unlimited};
+        let policy = RetryPolicy::default();
+        // Borrowed, reference-counted or static: one policy, many small machines.
+        let mut a = Retry::new(&policy, 1, Instant::ZERO);
+        let mut b = Retry::new(std::sync::Arc::new(policy.clone()), 2, Instant::ZERO);
+        static POLICY: RetryPolicy = RetryPolicy::kube_client();
+        let mut c = Retry::new(&POLICY, 3, Instant::ZERO);
+        for action in [
+            a.poll(Instant::ZERO),
+            b.poll(Instant::ZERO),
+            c.poll(Instant::ZERO),
+        ] {
+            assert!(matches!(action, Action::Send { attempt: 1, .. }));
+        }
+        c.handle_outcome(Instant::ZERO, Outcome::transient());
+        assert!(matches!(c.poll(Instant::ZERO), Action::Wait { .. }));
+        // The per-operation state stays small (the embedded budget for it is 256 bytes).
+        let size = core::mem::size_of::<Retry<&'static RetryPolicy, Unlimited, NoGate>>();
+        assert!(size <= 256, "{size} bytes");
     }
 }

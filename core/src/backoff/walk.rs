@@ -56,7 +56,6 @@ impl Walk {
     /// Draw and advance in one step, converting the policy's numbers on the way: the
     /// retry machine's decision, which has no limits of its own to check in between.
     #[inline]
-    #[allow(dead_code, reason = "the retry machine's decision (next commit)")]
     pub(crate) fn next_ns(&mut self, policy: &BackoffPolicy) -> u64 {
         let base_ns = duration_to_nanos(policy.schedule.first());
         let (floor_ns, cap_ns) = policy.floor_cap_nanos();

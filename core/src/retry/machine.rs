@@ -1,15 +1,15 @@
 //! The per-operation retry state machine.
 
-use core::num::NonZeroU32;
+use core::ops::Deref;
 use core::time::Duration;
 
-use crate::backoff::Backoff;
-use crate::hint::{ExcessKind, HintPolicy, HintVerdict, ServerHint};
+use crate::backoff::Walk;
+use crate::hint::{ExcessKind, HintVerdict, ServerHint};
 use crate::retry::{
-    Action, Attempt, Budget, Classify, Forbidden, GiveUpReason, Outcome, Report, RetryKind,
-    RetryPolicy, StandardClassifier, TransportError, Unlimited, Verdict, WaitReason,
+    Action, Budget, Forbidden, Gate, GiveUpReason, Hold, NoGate, Outcome, Report, RetryKind,
+    RetryPolicy, Unlimited, WaitReason,
 };
-use crate::time::Instant;
+use crate::time::{Instant, nanos_to_duration};
 use crate::timeout::{AttemptTimeout, WaitCheck, attempt_timeout, check_wait, time_left};
 
 /// The give-up for a deadline that has already passed.
@@ -20,173 +20,250 @@ const fn deadline_passed() -> GiveUpReason {
     }
 }
 
+/// The seed of the throttled backoff's walk, apart from the main one.
+const THROTTLED_SEED: u64 = 0x7468_726f_7474_6c65;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// The next attempt may start once the gate allows.
     Ready,
-    /// An attempt is running; it times out at `timeout_at`.
-    InFlight { timeout_at: Option<Instant> },
+    /// An attempt started at `at` is running, with this time limit.
+    InFlight {
+        at: Instant,
+        timeout: Option<Duration>,
+    },
     /// Waiting until `until` before the next attempt.
     Waiting { until: Instant, reason: WaitReason },
-    /// Finished with a success or a final response.
+    /// Finished with a success.
     Done,
-    /// Finished without success.
-    GaveUp(Report),
+    /// Finished without success, at `at`.
+    GaveUp { reason: GiveUpReason, at: Instant },
 }
 
-/// One operation's retry state: events in, [`Action`]s out.
+/// One operation's retry state: outcomes in, [`Action`]s out.
 ///
-/// It never reads a clock, sleeps or allocates: every input carries `now`,
-/// and the same inputs with the same seed give the same actions on every
-/// target. The driving rule:
+/// It never reads a clock, sleeps or allocates, and it knows no HTTP: every input
+/// carries `now`, attempts are reported as judged [`Outcome`]s, and the same inputs with
+/// the same seed give the same actions on every target.
 ///
-/// 1. `poll(now, gate)`: on [`Action::Send`], call [`handle_attempt_started`](Self::handle_attempt_started),
-///    run the attempt within its timeout, then feed how it ended
-///    ([`handle_response`](Self::handle_response), [`handle_transport_error`](Self::handle_transport_error),
-///    [`handle_success`](Self::handle_success), or [`handle_timer`](Self::handle_timer) when the timeout fires).
-/// 2. On [`Action::Wait`], sleep until `until` and poll again.
+/// **The driving rule** (what [`crate::drive`] does, and any hand-written loop must):
+///
+/// 1. `poll(now)`. On [`Action::Send`], the attempt has started: run it within
+///    `timeout`, then [`handle_outcome`](Self::handle_outcome) with how it ended (a
+///    timeout is an outcome too), and poll again.
+/// 2. On [`Action::Wait`], sleep until `until` (never less: round up on a coarse
+///    timer), then poll again.
 /// 3. On [`Action::Done`] or [`Action::GiveUp`], stop: the report says why.
 ///
-/// `gate` is the shared deadline for the request's key (from a
-/// [`DeadlineTable`](crate::table::DeadlineTable)), or `None`.
+/// The policy is shared, not copied: `P` is anything that derefs to a [`RetryPolicy`]
+/// (`&RetryPolicy`, `Arc<RetryPolicy>`, a `&'static` one in firmware). A shared
+/// [`Budget`] (`B`) and a [`Gate`] bound to the operation's key (`G`: the shared
+/// Retry-After table) are consulted by the machine itself, so every driver follows
+/// the same rule for them (see [`crate::retry::gate`]).
 ///
 /// ```
 /// use core::time::Duration;
-/// use relent::retry::{Action, GiveUpReason, Retry, RetryPolicy, WaitReason};
+/// use relent::retry::{Action, Outcome, Retry, RetryPolicy, WaitReason};
 /// use relent::Instant;
 ///
 /// let policy = RetryPolicy::kube_client();
 /// let mut now = Instant::ZERO;
-/// let mut op = Retry::new(policy, 7, now).idempotent(true);
+/// let mut op = Retry::new(&policy, 7, now);
 ///
-/// // Attempt 1: the server answers 503.
-/// assert!(matches!(op.poll(now, None), Action::Send { attempt: 1, .. }));
-/// op.handle_attempt_started(now);
-/// op.handle_response(now, 503, None);
+/// // Attempt 1 fails in a way worth a retry.
+/// assert!(matches!(op.poll(now), Action::Send { attempt: 1, .. }));
+/// op.handle_outcome(now, Outcome::transient());
 ///
 /// // The machine asks us to back off (kube: 500 ms, doubling).
-/// let Action::Wait { until, reason } = op.poll(now, None) else { panic!() };
+/// let Action::Wait { until, reason } = op.poll(now) else { panic!() };
 /// assert_eq!(until, now + Duration::from_millis(500));
 /// assert!(matches!(reason, WaitReason::Backoff(_)));
 ///
 /// // Attempt 2 succeeds.
 /// now = until;
-/// assert!(matches!(op.poll(now, None), Action::Send { attempt: 2, .. }));
-/// op.handle_attempt_started(now);
-/// op.handle_response(now, 200, None);
-/// assert_eq!(op.poll(now, None), Action::Done { attempts: 2 });
+/// assert!(matches!(op.poll(now), Action::Send { attempt: 2, .. }));
+/// op.handle_outcome(now, Outcome::Success);
+/// assert_eq!(op.poll(now), Action::Done { attempts: 2 });
 /// ```
 #[derive(Clone, Debug)]
-pub struct Retry<C = StandardClassifier, B = Unlimited> {
-    // The policy, taken apart: its backoff policies live in the `Backoff`s, so
-    // the machine keeps one copy of everything (it is moved into futures).
-    max_attempts: NonZeroU32,
-    per_try_timeout: Option<Duration>,
-    classifier: C,
-    hints: HintPolicy,
+pub struct Retry<P, B = Unlimited, G = NoGate> {
+    policy: P,
     budget: B,
-    backoff: Backoff,
-    throttled_backoff: Option<Backoff>,
-    idempotent: bool,
+    gate: G,
+    walk: Walk,
+    /// The throttled backoff's walk, when the policy has one.
+    throttled_walk: Option<Walk>,
     started: Instant,
     deadline: Option<Instant>,
     state: State,
     attempts: u32,
-    waited: Duration,
-    last: Option<Outcome>,
+    /// The caller began consuming a response: failures are no longer retried.
     committed: bool,
-    hint_deadline: Option<Instant>,
     /// A gate beyond the hint cap was waited out (capped) once for this attempt.
     gate_capped: bool,
     /// The kind of the last retry the budget paid for (refunded on success).
     last_retry: Option<RetryKind>,
+    waited: Duration,
+    last: Option<Outcome>,
 }
 
-impl<C: Classify> Retry<C, Unlimited> {
-    /// A machine for one operation starting at `now`, with no shared budget.
+impl<P, C> Retry<P>
+where
+    P: Deref<Target = RetryPolicy<C>>,
+{
+    /// A machine for one operation starting at `now`, with no budget and no gate.
     ///
-    /// `seed` drives the jitter; adapters seed from OS entropy, tests pick a constant.
-    /// The request is treated as not idempotent until [`idempotent`](Self::idempotent) says otherwise.
+    /// `seed` drives the jitter: adapters seed from OS entropy (two clients must not
+    /// jitter alike); a test picks a constant.
     #[must_use]
-    pub fn new(policy: RetryPolicy<C>, seed: u64, now: Instant) -> Self {
-        let backoff = Backoff::new(policy.backoff, seed);
-        let throttled_backoff = policy
+    pub fn new(policy: P, seed: u64, now: Instant) -> Self {
+        let walk = Walk::new(&policy.backoff, seed);
+        let throttled_walk = policy
             .throttled_backoff
-            .map(|p| Backoff::new(p, seed ^ 0x7468_726f_7474_6c65));
+            .as_ref()
+            .map(|p| Walk::new(p, seed ^ THROTTLED_SEED));
         let deadline = policy.deadline.map(|d| now.saturating_add(d));
         Retry {
-            max_attempts: policy.max_attempts,
-            per_try_timeout: policy.per_try_timeout,
-            classifier: policy.classifier,
-            hints: policy.hints,
+            policy,
             budget: Unlimited,
-            backoff,
-            throttled_backoff,
-            idempotent: false,
+            gate: NoGate,
+            walk,
+            throttled_walk,
             started: now,
             deadline,
             state: State::Ready,
             attempts: 0,
-            waited: Duration::ZERO,
-            last: None,
             committed: false,
-            hint_deadline: None,
             gate_capped: false,
             last_retry: None,
+            waited: Duration::ZERO,
+            last: None,
         }
     }
 }
 
-impl<C: Classify, B: Budget> Retry<C, B> {
-    /// Share a retry budget with other operations (a `TokenBucket`, an `Arc<SharedTokenBucket>`, …).
+impl<P, B, G> Retry<P, B, G> {
+    /// Share a retry budget with other operations (a `&mut TokenBucket`, an
+    /// `&SharedTokenBucket`, an `Option` of either, …).
     #[must_use]
-    pub fn with_budget<B2: Budget>(self, budget: B2) -> Retry<C, B2> {
+    pub fn with_budget<B2: Budget>(self, budget: B2) -> Retry<P, B2, G> {
         Retry {
-            max_attempts: self.max_attempts,
-            per_try_timeout: self.per_try_timeout,
-            classifier: self.classifier,
-            hints: self.hints,
+            policy: self.policy,
             budget,
-            backoff: self.backoff,
-            throttled_backoff: self.throttled_backoff,
-            idempotent: self.idempotent,
+            gate: self.gate,
+            walk: self.walk,
+            throttled_walk: self.throttled_walk,
             started: self.started,
             deadline: self.deadline,
             state: self.state,
             attempts: self.attempts,
-            waited: self.waited,
-            last: self.last,
             committed: self.committed,
-            hint_deadline: self.hint_deadline,
             gate_capped: self.gate_capped,
             last_retry: self.last_retry,
+            waited: self.waited,
+            last: self.last,
         }
     }
 
-    /// Mark the request idempotent (RFC 9110 methods, or a POST carrying an idempotency key).
+    /// Hold this operation to its key's entry in a shared Retry-After table, and record
+    /// the server's hints there (see [`crate::retry::gate`] for the rule).
     #[must_use]
-    pub fn idempotent(mut self, idempotent: bool) -> Self {
-        self.idempotent = idempotent;
-        self
+    pub fn with_gate<G2: Gate>(self, gate: G2) -> Retry<P, B, G2> {
+        Retry {
+            policy: self.policy,
+            budget: self.budget,
+            gate,
+            walk: self.walk,
+            throttled_walk: self.throttled_walk,
+            started: self.started,
+            deadline: self.deadline,
+            state: self.state,
+            attempts: self.attempts,
+            committed: self.committed,
+            gate_capped: self.gate_capped,
+            last_retry: self.last_retry,
+            waited: self.waited,
+            last: self.last,
+        }
     }
 
-    /// Set the overall deadline to an absolute instant (overrides the policy's relative one).
+    /// Set the overall deadline to an absolute instant (replaces the policy's relative one;
+    /// `None`: no deadline).
     #[must_use]
     pub fn deadline_at(mut self, deadline: Option<Instant>) -> Self {
         self.deadline = deadline;
         self
     }
 
-    /// What to do next. Calling it again without new input gives the same answer.
+    /// Attempts made so far.
+    #[must_use]
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Total scheduled waiting so far.
+    #[must_use]
+    pub fn waited(&self) -> Duration {
+        self.waited
+    }
+
+    /// When the operation started.
+    #[must_use]
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// The overall deadline, if any.
+    #[must_use]
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// How the last attempt ended.
+    #[must_use]
+    pub fn last_outcome(&self) -> Option<Outcome> {
+        self.last
+    }
+
+    /// The budget handle.
+    #[must_use]
+    pub fn budget(&self) -> &B {
+        &self.budget
+    }
+
+    /// The gate.
+    #[must_use]
+    pub fn gate(&self) -> &G {
+        &self.gate
+    }
+
+    /// The shared policy.
+    #[must_use]
+    pub fn policy(&self) -> &P {
+        &self.policy
+    }
+}
+
+impl<P, C, B, G> Retry<P, B, G>
+where
+    P: Deref<Target = RetryPolicy<C>>,
+    B: Budget,
+    G: Gate,
+{
+    /// What to do next.
     ///
-    /// `gate`: the instant before which this request's key may not be sent
-    /// (another operation's Retry-After), if any. A gate wait is judged like a
-    /// server hint: beyond the hint cap or the time left, the machine gives up at once.
-    /// With [`OnExcess::UseBackoff`](crate::hint::OnExcess::UseBackoff), a gate
-    /// beyond the cap is instead waited out for the cap, once, and the request
-    /// is then sent although the gate is still active: that setting prefers the
-    /// client's own limits to a server's excessive hint.
-    pub fn poll(&mut self, now: Instant, gate: Option<Instant>) -> Action {
+    /// [`Action::Send`] starts the attempt it announces (the attempt count, the budget's
+    /// first-attempt deposit). While that attempt is in flight, `poll` repeats the same
+    /// `Send` with the time it has left: feed its outcome first. Otherwise calling it
+    /// again without new input gives the same answer.
+    ///
+    /// Before an attempt the machine asks its [`Gate`] whether the key is held back
+    /// (another operation's Retry-After): a hold is judged like a server hint, and one
+    /// whose hint exceeded the cap gives up at once, naming that hint. With
+    /// [`OnExcess::UseBackoff`](crate::hint::OnExcess::UseBackoff), a hold beyond the cap
+    /// is instead waited out for at most the cap, once, and the request is then sent: that
+    /// setting prefers the client's own limits to a server's excessive hint.
+    pub fn poll(&mut self, now: Instant) -> Action {
         loop {
             match self.state {
                 State::Done => {
@@ -194,81 +271,129 @@ impl<C: Classify, B: Budget> Retry<C, B> {
                         attempts: self.attempts,
                     };
                 }
-                State::GaveUp(report) => return Action::GiveUp(report),
-                State::InFlight { timeout_at } => return Action::AwaitOutcome { timeout_at },
+                State::GaveUp { reason, at } => return Action::GiveUp(self.report(reason, at)),
+                State::InFlight { at, timeout } => {
+                    // What is left of the limit; a clock that went back leaves it whole.
+                    let elapsed = now.saturating_duration_since(at);
+                    return Action::Send {
+                        attempt: self.attempts,
+                        timeout: timeout.map(|t| t.saturating_sub(elapsed)),
+                    };
+                }
                 State::Waiting { until, reason } => {
                     if now < until {
                         return Action::Wait { until, reason };
                     }
                     self.state = State::Ready;
                 }
-                State::Ready => return self.poll_ready(now, gate),
+                State::Ready => return self.poll_ready(now),
             }
         }
     }
 
-    fn poll_ready(&mut self, now: Instant, gate: Option<Instant>) -> Action {
+    fn poll_ready(&mut self, now: Instant) -> Action {
         let time_left = self.time_left(now);
         if time_left == Some(Duration::ZERO) {
             return self.give_up(now, deadline_passed());
         }
-        if let Some(gate) = gate.filter(|g| *g > now) {
-            let wait = gate.saturating_duration_since(now);
-            match self.hints.judge(wait, time_left) {
-                HintVerdict::Wait(d) => return self.wait(now, d, WaitReason::Gate),
-                HintVerdict::GiveUp { hint, limit, kind } => {
-                    return self.give_up(now, GiveUpReason::HintTooLong { hint, limit, kind });
-                }
-                // The configuration prefers the backoff schedule to an excessive hint.
-                // For a gate that means: past the deadline, give up; past the cap,
-                // wait out the cap once and then send.
-                HintVerdict::UseBackoff {
-                    kind: ExcessKind::Deadline,
-                    ..
-                } => {
-                    return self.give_up(
-                        now,
-                        GiveUpReason::Deadline {
-                            wait: Some(wait),
-                            time_left: time_left.unwrap_or(Duration::MAX),
-                        },
-                    );
-                }
-                HintVerdict::UseBackoff { limit, .. } => {
-                    if !limit.is_zero() && !self.gate_capped {
-                        self.gate_capped = true;
-                        return self.wait(now, limit, WaitReason::Gate);
-                    }
-                }
+        if let Some(hold) = self.gate.hold(now).filter(|h| h.until > now) {
+            if let Some(action) = self.judge_hold(now, hold, time_left) {
+                return action;
             }
         }
-        let timeout = match attempt_timeout(self.per_try_timeout, self.deadline, now) {
+        let timeout = match attempt_timeout(self.policy.per_try_timeout, self.deadline, now) {
             AttemptTimeout::Unlimited => None,
             AttemptTimeout::Limit(d) => Some(d),
             AttemptTimeout::DeadlinePassed => return self.give_up(now, deadline_passed()),
         };
-        Action::Send {
-            attempt: self.attempts.saturating_add(1),
-            timeout,
-        }
-    }
-
-    /// The attempt that `poll` announced has started.
-    pub fn handle_attempt_started(&mut self, now: Instant) {
-        if self.state != State::Ready {
-            return;
-        }
         self.attempts = self.attempts.saturating_add(1);
         self.gate_capped = false;
         if self.attempts == 1 {
             self.budget.on_request(now);
         }
-        let timeout_at = match attempt_timeout(self.per_try_timeout, self.deadline, now) {
-            AttemptTimeout::Unlimited => None,
-            AttemptTimeout::Limit(d) => Some(now.saturating_add(d)),
-            AttemptTimeout::DeadlinePassed => Some(now),
+        self.state = State::InFlight { at: now, timeout };
+        Action::Send {
+            attempt: self.attempts,
+            timeout,
+        }
+    }
+
+    /// A wait or a give-up for a held key, or `None` to send anyway.
+    fn judge_hold(
+        &mut self,
+        now: Instant,
+        hold: Hold,
+        time_left: Option<Duration>,
+    ) -> Option<Action> {
+        let hints = self.policy.hints;
+        let remaining = hold.until.saturating_duration_since(now);
+        // A hint that was over the cap when it was given stays over it: it is judged as
+        // given, not as what is left of its capped hold.
+        let judged = if hold.hint > hints.cap {
+            hold.hint
+        } else {
+            remaining
         };
-        self.state = State::InFlight { timeout_at };
+        match hints.judge(judged, time_left) {
+            HintVerdict::Wait(_) => Some(self.wait(now, remaining, WaitReason::Gate)),
+            HintVerdict::GiveUp { hint, limit, kind } => {
+                Some(self.give_up(now, GiveUpReason::HintTooLong { hint, limit, kind }))
+            }
+            // The configuration prefers the backoff schedule to an excessive hint. For a
+            // hold that means: past the deadline, give up; past the cap, wait out at most
+            // the cap once and then send.
+            HintVerdict::UseBackoff {
+                kind: ExcessKind::Deadline,
+                ..
+            } => Some(self.give_up(
+                now,
+                GiveUpReason::Deadline {
+                    wait: Some(remaining),
+                    time_left: time_left.unwrap_or(Duration::MAX),
+                },
+            )),
+            HintVerdict::UseBackoff { limit, .. } => {
+                if limit.is_zero() || self.gate_capped {
+                    return None;
+                }
+                self.gate_capped = true;
+                Some(self.wait(now, remaining.min(limit), WaitReason::Gate))
+            }
+        }
+    }
+
+    /// The attempt in flight ended with `outcome`.
+    ///
+    /// An outcome that does not belong to an attempt in flight (fed twice, or a late
+    /// answer to an attempt the driver already reported as timed out) is ignored, so it
+    /// can neither count as an attempt nor skip a wait.
+    pub fn handle_outcome(&mut self, now: Instant, outcome: Outcome) {
+        if !matches!(self.state, State::InFlight { .. }) {
+            return;
+        }
+        self.last = Some(outcome);
+        // The server's "not before" concerns every request to this key, not just this
+        // operation, so it is recorded even when this operation stops here.
+        if let Some(ServerHint::After(hint)) = outcome.hint() {
+            if outcome.wants_retry() && !hint.is_zero() {
+                let until = now.saturating_add(hint.min(self.policy.hints.cap));
+                self.gate.record(Hold { until, hint }, now);
+            }
+        }
+        match outcome {
+            Outcome::Success => self.succeed(now),
+            Outcome::Final {
+                refused: Some(why), ..
+            } => self.end(now, GiveUpReason::Forbidden(why)),
+            Outcome::Final { refused: None, .. } => self.end(now, GiveUpReason::NotRetryable),
+            Outcome::Retryable { kind, hint, .. } => {
+                if self.committed {
+                    self.end(now, GiveUpReason::Committed);
+                } else {
+                    self.schedule_retry(now, kind, hint);
+                }
+            }
+        }
     }
 
     /// The caller began consuming the response body: from now on a failure is not retried.
@@ -276,112 +401,9 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         self.committed = true;
     }
 
-    /// A timer fired. If the in-flight attempt's timeout has passed, it is a [`TransportError::TimedOut`].
-    pub fn handle_timer(&mut self, now: Instant) {
-        if let State::InFlight {
-            timeout_at: Some(t),
-        } = self.state
-        {
-            if now >= t {
-                self.handle_transport_error(now, TransportError::TimedOut);
-            }
-        }
-    }
-
-    /// A response arrived with `status` and, maybe, a parsed server hint.
-    pub fn handle_response(&mut self, now: Instant, status: u16, hint: Option<ServerHint>) {
-        self.finish_attempt(now, Outcome::Response { status, hint });
-    }
-
-    /// The attempt failed below HTTP.
-    pub fn handle_transport_error(&mut self, now: Instant, error: TransportError) {
-        self.finish_attempt(now, Outcome::Transport(error));
-    }
-
-    /// The attempt failed with the driver's own error, which the driver
-    /// classified: `retry` is `Some(kind)` if it is worth another attempt of
-    /// that kind, `None` if it is permanent; `hint` is a server hint that came
-    /// with it. The policy's classifier still sees it (so a veto still applies),
-    /// and the report's `last` says exactly this, not a stand-in status.
-    pub fn handle_failure(
-        &mut self,
-        now: Instant,
-        retry: Option<RetryKind>,
-        hint: Option<ServerHint>,
-    ) {
-        self.finish_attempt(now, Outcome::Failure { retry, hint });
-    }
-
-    /// The operation succeeded (for drivers whose own classifier decided so).
-    pub fn handle_success(&mut self, now: Instant) {
-        if self.start_if_needed(now) {
-            self.succeed(now);
-        }
-    }
-
-    /// Whether an outcome fed now belongs to an attempt: the one in flight, or
-    /// one the driver started without calling `handle_attempt_started` (only
-    /// possible where `poll` would have said `Send`). A late answer to an
-    /// attempt that already timed out arrives while the machine waits; it is
-    /// ignored, so it can neither count as an attempt nor skip the wait.
-    fn start_if_needed(&mut self, now: Instant) -> bool {
-        match self.state {
-            State::Done | State::GaveUp(_) => false,
-            State::InFlight { .. } => true,
-            State::Waiting { until, .. } if now < until => false,
-            State::Ready | State::Waiting { .. } => {
-                self.state = State::Ready;
-                self.handle_attempt_started(now);
-                true
-            }
-        }
-    }
-
     fn succeed(&mut self, now: Instant) {
         self.budget.on_success(self.last_retry, now);
-        self.backoff.reset();
-        if let Some(b) = self.throttled_backoff.as_mut() {
-            b.reset();
-        }
         self.state = State::Done;
-    }
-
-    fn finish_attempt(&mut self, now: Instant, outcome: Outcome) {
-        if !self.start_if_needed(now) {
-            return;
-        }
-        self.last = Some(outcome);
-        // The server's "not before" concerns every request to this key, not just
-        // this operation, so it is kept even when this operation stops here.
-        self.hint_deadline = match outcome.hint() {
-            Some(ServerHint::After(d)) => Some(now.saturating_add(d.min(self.hints.cap))),
-            _ => None,
-        };
-        let attempt = Attempt {
-            outcome,
-            idempotent: self.idempotent,
-            number: self.attempts,
-        };
-        match self.classifier.classify(&attempt) {
-            Verdict::Forbid(why) => {
-                self.end(now, GiveUpReason::Forbidden(why));
-            }
-            Verdict::NoOpinion => match outcome {
-                Outcome::Response { status, .. } if (100..400).contains(&status) => {
-                    self.succeed(now);
-                }
-                _ => {
-                    self.end(now, GiveUpReason::NotRetryable);
-                }
-            },
-            Verdict::Retry(kind) => {
-                if self.committed {
-                    self.end(now, GiveUpReason::Committed);
-                } else {
-                    self.schedule_retry(now, kind, outcome.hint());
-                }
-            }
-        }
     }
 
     fn schedule_retry(&mut self, now: Instant, kind: RetryKind, hint: Option<ServerHint>) {
@@ -389,7 +411,9 @@ impl<C: Classify, B: Budget> Retry<C, B> {
             self.end(now, GiveUpReason::Forbidden(Forbidden::ServerSaidStop));
             return;
         }
-        if self.attempts >= self.max_attempts.get() {
+        // The policy's attempt limit is the one that counts: the backoff's own
+        // `max_delays` and `max_elapsed` are for a standalone `Backoff` (a stream).
+        if self.attempts >= self.policy.max_attempts.get() {
             self.end(now, GiveUpReason::MaxAttempts);
             return;
         }
@@ -400,10 +424,8 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         }
         let mut planned = None;
         if let Some(ServerHint::After(d)) = hint {
-            match self.hints.judge(d, time_left) {
-                HintVerdict::Wait(d) => {
-                    planned = Some((d, WaitReason::ServerHint(d)));
-                }
+            match self.policy.hints.judge(d, time_left) {
+                HintVerdict::Wait(d) => planned = Some((d, WaitReason::ServerHint(d))),
                 HintVerdict::GiveUp { hint, limit, kind } => {
                     self.end(now, GiveUpReason::HintTooLong { hint, limit, kind });
                     return;
@@ -413,19 +435,7 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         }
         let (delay, reason) = match planned {
             Some(p) => p,
-            None => {
-                let backoff = match (kind, self.throttled_backoff.as_mut()) {
-                    (RetryKind::Throttled, Some(b)) => b,
-                    _ => &mut self.backoff,
-                };
-                match backoff.next_delay(now) {
-                    Some(d) => (d, WaitReason::Backoff(kind)),
-                    None => {
-                        self.end(now, GiveUpReason::BackoffExhausted);
-                        return;
-                    }
-                }
-            }
+            None => (self.next_backoff(kind), WaitReason::Backoff(kind)),
         };
         // Never start a wait that ends at or past the deadline: there would be no time left to try.
         if let WaitCheck::ExceedsDeadline { time_left } = check_wait(delay, self.deadline, now) {
@@ -446,6 +456,21 @@ impl<C: Classify, B: Budget> Retry<C, B> {
         let _ = self.wait(now, delay, reason);
     }
 
+    /// The next backoff delay for a retry of `kind`: the throttled schedule after
+    /// throttling when the policy has one, the main schedule otherwise.
+    fn next_backoff(&mut self, kind: RetryKind) -> Duration {
+        let policy: &RetryPolicy<C> = &self.policy;
+        let ns = match (
+            kind,
+            self.throttled_walk.as_mut(),
+            &policy.throttled_backoff,
+        ) {
+            (RetryKind::Throttled, Some(walk), Some(throttled)) => walk.next_ns(throttled),
+            _ => self.walk.next_ns(&policy.backoff),
+        };
+        nanos_to_duration(ns)
+    }
+
     fn wait(&mut self, now: Instant, delay: Duration, reason: WaitReason) -> Action {
         let until = now.saturating_add(delay);
         self.waited = self.waited.saturating_add(delay);
@@ -455,76 +480,25 @@ impl<C: Classify, B: Budget> Retry<C, B> {
 
     fn give_up(&mut self, now: Instant, reason: GiveUpReason) -> Action {
         self.end(now, reason);
-        match self.state {
-            State::GaveUp(report) => Action::GiveUp(report),
-            _ => Action::Done {
-                attempts: self.attempts,
-            },
-        }
+        Action::GiveUp(self.report(reason, now))
     }
 
-    /// Stop for good, keeping the whole story in the report.
+    /// Stop for good; the report is told from the machine's own record.
     fn end(&mut self, now: Instant, reason: GiveUpReason) {
-        let report = Report {
+        self.state = State::GaveUp { reason, at: now };
+    }
+
+    fn report(&self, reason: GiveUpReason, at: Instant) -> Report {
+        Report {
             reason,
             attempts: self.attempts,
             last: self.last,
             waited: self.waited,
-            elapsed: now.saturating_duration_since(self.started),
-        };
-        self.state = State::GaveUp(report);
+            elapsed: at.saturating_duration_since(self.started),
+        }
     }
 
     fn time_left(&self, now: Instant) -> Option<Duration> {
         time_left(self.deadline, now)
-    }
-
-    /// Attempts made so far.
-    #[must_use]
-    pub fn attempts(&self) -> u32 {
-        self.attempts
-    }
-
-    /// Total scheduled waiting so far.
-    #[must_use]
-    pub fn waited(&self) -> Duration {
-        self.waited
-    }
-
-    /// The overall deadline, if any.
-    #[must_use]
-    pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
-    }
-
-    /// The deadline the last server hint asks the shared table to record for this
-    /// request's key (clamped to the hint cap), if a hint was seen.
-    #[must_use]
-    pub fn hint_deadline(&self) -> Option<Instant> {
-        self.hint_deadline
-    }
-
-    /// How the last attempt ended.
-    #[must_use]
-    pub fn last_outcome(&self) -> Option<Outcome> {
-        self.last
-    }
-
-    /// The budget handle.
-    #[must_use]
-    pub fn budget(&self) -> &B {
-        &self.budget
-    }
-
-    /// Whether the request is treated as idempotent.
-    #[must_use]
-    pub fn is_idempotent(&self) -> bool {
-        self.idempotent
-    }
-
-    /// The maximum number of attempts.
-    #[must_use]
-    pub fn max_attempts(&self) -> NonZeroU32 {
-        self.max_attempts
     }
 }

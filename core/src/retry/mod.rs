@@ -1,30 +1,26 @@
-//! The retry state machine: attempts, classification, deadlines, budgets and presets.
+//! The retry state machine: judged outcomes in, actions out; budgets, the gate and policies.
 //!
-//! One [`Retry`] per operation turns events (attempt started, response,
-//! transport error, timer, success) into [`Action`]s (send with this timeout,
-//! wait until, give up because, done). A [`Classify`] chain decides what is
-//! worth a retry; a [`Budget`] shared across operations keeps an outage from
-//! multiplying traffic; a [`RetryPolicy`] bundles it all, with presets whose
-//! sources are cited.
+//! One [`Retry`] per operation turns [`Outcome`]s into [`Action`]s (send with this
+//! timeout, wait until, give up because, done). It knows no HTTP: the
+//! [HTTP layer](crate::http) judges responses into outcomes. A [`Budget`] shared across
+//! operations keeps an outage from multiplying traffic; a [`Gate`] bound to the
+//! operation's key holds it to the server's Retry-After for that key (one rule, in
+//! [`gate`]); a [`RetryPolicy`], shared by every operation, bundles the limits, with
+//! presets whose sources are cited.
 
 mod budget;
-mod classify;
+pub mod gate;
 mod machine;
+mod outcome;
 mod policy;
 mod presets;
 mod report;
-mod status;
 
 #[cfg(feature = "std")]
 pub use budget::SharedTokenBucket;
 pub use budget::{Budget, BudgetConfig, TOKEN, TokenBucket, Unlimited};
-#[cfg(feature = "http")]
-pub use classify::is_idempotent;
-pub use classify::{
-    Attempt, Chain, Classify, Forbidden, Outcome, RetryKind, StandardClassifier, TransportError,
-    Verdict, is_idempotent_method,
-};
+pub use gate::{Gate, Hold, NoGate};
 pub use machine::Retry;
+pub use outcome::{Forbidden, Outcome, RetryKind, Seen, TransportError};
 pub use policy::RetryPolicy;
 pub use report::{Action, GiveUpReason, Human, Report, WaitReason};
-pub use status::StatusSet;

@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use crate::backoff::BackoffPolicy;
 use crate::hint::HintPolicy;
-use crate::retry::StandardClassifier;
+use crate::http::StandardClassifier;
 
 /// Everything that bounds one operation's retries.
 ///

@@ -7,8 +7,9 @@ use core::time::Duration;
 
 use crate::backoff::{BackoffPolicy, Factor, Jitter, Schedule, presets as backoff_presets};
 use crate::hint::HintPolicy;
+use crate::http::{StandardClassifier, StatusSet};
+use crate::retry::RetryPolicy;
 use crate::retry::policy::attempts;
-use crate::retry::{RetryPolicy, StandardClassifier, StatusSet};
 
 const fn backoff(
     base: Duration,

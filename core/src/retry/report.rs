@@ -5,6 +5,7 @@ use core::time::Duration;
 
 use crate::hint::ExcessKind;
 use crate::retry::{Forbidden, Outcome, RetryKind};
+
 use crate::time::Instant;
 
 /// A duration for people: `1.999s`, `250ms`, `12µs`, `7ns` (truncated, integer math only).
@@ -42,11 +43,13 @@ impl fmt::Display for Human {
 }
 
 /// What the driver should do next. Returned by [`Retry::poll`](crate::retry::Retry::poll).
+///
+/// Every variant is one a correct driver sees.
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Start attempt number `attempt` now (call `handle_attempt_started`), and
-    /// abandon it after `timeout` (`None`: no limit) = min(per-try timeout, time left).
+    /// Attempt number `attempt` has started: run it now, abandon it after `timeout`
+    /// (`None`: no limit) = min(per-try timeout, time left), and feed its outcome.
     Send {
         /// 1-based attempt number.
         attempt: u32,
@@ -60,13 +63,7 @@ pub enum Action {
         /// Why we are waiting.
         reason: WaitReason,
     },
-    /// An attempt is in flight: feed its outcome (or call `handle_timer` at `timeout_at`).
-    AwaitOutcome {
-        /// When the in-flight attempt times out, if it has a limit.
-        timeout_at: Option<Instant>,
-    },
-    /// The operation succeeded: a status in `100..=399` that no classifier asked
-    /// to retry, or `handle_success`. A final error response (a 404) is a
+    /// The operation succeeded ([`Outcome::Success`]). A final failure (a 404) is a
     /// [`GiveUp`](Action::GiveUp) with [`GiveUpReason::NotRetryable`].
     Done {
         /// Attempts made.
@@ -130,8 +127,6 @@ pub enum GiveUpReason {
         /// Which limit: the hint cap or the operation's time left.
         kind: ExcessKind,
     },
-    /// The backoff schedule ran out (its own max attempts or max elapsed).
-    BackoffExhausted,
     /// The caller began consuming the response body; a retry would duplicate it.
     Committed,
 }
@@ -140,18 +135,7 @@ impl fmt::Display for GiveUpReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GiveUpReason::NotRetryable => f.write_str("the outcome is not retryable"),
-            GiveUpReason::Forbidden(Forbidden::NotIdempotent) => {
-                f.write_str("the request may have reached the server and is not idempotent")
-            }
-            GiveUpReason::Forbidden(Forbidden::ServerSaidStop) => {
-                f.write_str("the server said not to retry")
-            }
-            GiveUpReason::Forbidden(Forbidden::BodyNotReplayable) => {
-                f.write_str("the request body cannot be replayed")
-            }
-            GiveUpReason::Forbidden(Forbidden::Vetoed) => {
-                f.write_str("a classifier vetoed the retry")
-            }
+            GiveUpReason::Forbidden(why) => why.fmt(f),
             GiveUpReason::MaxAttempts => f.write_str("maximum attempts reached"),
             GiveUpReason::Deadline { wait: None, .. } => {
                 f.write_str("the overall deadline has passed")
@@ -178,14 +162,17 @@ impl fmt::Display for GiveUpReason {
                     Human(*limit)
                 )
             }
-            GiveUpReason::BackoffExhausted => f.write_str("the backoff schedule is exhausted"),
             GiveUpReason::Committed => f.write_str("the response body was already being consumed"),
         }
     }
 }
 
 /// The full story of a give-up: nothing is silently dropped.
+///
+/// Only the machine writes one (the struct cannot be built outside relent), so a report
+/// always tells what the machine saw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Report {
     /// Why the machine stopped.
     pub reason: GiveUpReason,
@@ -205,16 +192,8 @@ impl fmt::Display for Report {
         if self.attempts != 1 {
             f.write_str("s")?;
         }
-        match self.last {
-            Some(Outcome::Response { status, .. }) => write!(f, " (last: status {status})")?,
-            Some(Outcome::Failure { retry: None, .. }) => {
-                f.write_str(" (last: a permanent failure)")?
-            }
-            Some(Outcome::Failure {
-                retry: Some(kind), ..
-            }) => write!(f, " (last: a {} failure)", kind.as_str())?,
-            Some(Outcome::Transport(e)) => write!(f, " (last: {e})")?,
-            None => {}
+        if let Some(last) = self.last {
+            write!(f, " (last: {last})")?;
         }
         write!(
             f,

@@ -67,6 +67,7 @@ use core::time::Duration;
 
 use hashbrown::HashTable;
 
+use crate::retry::{Gate, Hold};
 use crate::time::Instant;
 
 /// "No entry" in the intrusive recency list and in the free list.
@@ -313,6 +314,8 @@ struct Slot<K> {
     /// hashing its key again.
     hash: u64,
     deadline: Instant,
+    /// The server's hint behind `deadline`, uncapped (see [`Hold`]).
+    hint: Duration,
     /// Towards the most recently used end (`NIL` at the head).
     prev: u32,
     /// Towards the least recently used end (`NIL` at the tail); free-list link for free slots.
@@ -333,7 +336,7 @@ struct Slot<K> {
 /// its spare room it rehashes *in place* only while the live items are at most half of what
 /// its buckets can hold, otherwise it reallocates; the double reservation keeps every rehash in
 /// place, so the table never allocates after construction. Memory is
-/// `capacity × (size_of::<Option<K>>() + 24)` bytes for the slab plus 5 bytes (a `u32` and a
+/// `capacity × (size_of::<Option<K>>() + 40)` bytes for the slab plus 5 bytes (a `u32` and a
 /// control byte) per index bucket, with 2.3 to 4.6 buckets per entry of capacity (hashbrown
 /// rounds buckets up to a power of two); [`allocated_bytes`](Self::allocated_bytes) gives the
 /// exact figure. Capacity 4,096 with `String` keys: 278,544 bytes, plus the keys' own text.
@@ -441,6 +444,24 @@ impl<K: Hash + Eq, S: BuildHasher> DeadlineTable<K, S> {
     ///
     /// O(1): one hash of `key`, one index probe, at most [`RECLAIM_SCAN`] list steps.
     pub fn record(&mut self, key: K, deadline: Instant, now: Instant) -> Recorded<K> {
+        let hint = deadline.saturating_duration_since(now);
+        self.record_hold(
+            key,
+            Hold {
+                until: deadline,
+                hint,
+            },
+            now,
+        )
+    }
+
+    /// [`record`](Self::record), keeping the server's uncapped hint beside the deadline
+    /// (`hold.until` is the deadline). A present key keeps [`Hold::merge`] of both holds.
+    ///
+    /// The retry machine records through this (see [`crate::retry::gate`]), so a hint refused
+    /// for exceeding the cap is remembered as such and later requests refuse it at once.
+    pub fn record_hold(&mut self, key: K, hold: Hold, now: Instant) -> Recorded<K> {
+        let deadline = hold.until;
         if deadline <= now {
             return Recorded::Ignored;
         }
@@ -449,15 +470,19 @@ impl<K: Hash + Eq, S: BuildHasher> DeadlineTable<K, S> {
             let Some(slot) = self.slots.get_mut(ix(i)) else {
                 return Recorded::Ignored;
             };
-            if deadline > slot.deadline {
-                slot.deadline = deadline;
+            let merged = Hold {
+                until: slot.deadline,
+                hint: slot.hint,
             }
+            .merge(hold);
+            slot.deadline = merged.until;
+            slot.hint = merged.hint;
             let deadline = slot.deadline;
             self.move_to_front(i);
             return Recorded::Updated { deadline };
         }
         if self.len < self.capacity {
-            let i = self.take_free_slot(key, hash, deadline);
+            let i = self.take_free_slot(key, hash, hold);
             self.index_insert(hash, i);
             self.push_front(i);
             self.len = self.len.saturating_add(1);
@@ -471,6 +496,7 @@ impl<K: Hash + Eq, S: BuildHasher> DeadlineTable<K, S> {
         let old_key = slot.key.replace(key);
         let old_hash = core::mem::replace(&mut slot.hash, hash);
         let old_deadline = core::mem::replace(&mut slot.deadline, deadline);
+        slot.hint = hold.hint;
         self.index_erase(old_hash, victim);
         self.unlink(victim);
         self.index_insert(hash, victim);
@@ -502,16 +528,35 @@ impl<K: Hash + Eq, S: BuildHasher> DeadlineTable<K, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.hold(key, now).map(|hold| hold.until)
+    }
+
+    /// The [`Hold`] in force for `key` at `now`, if any: [`lookup`](Self::lookup) with the
+    /// server's uncapped hint beside the deadline.
+    pub fn hold<Q>(&mut self, key: &Q, now: Instant) -> Option<Hold>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let hash = self.hasher.hash_one(key);
         let i = self.find(hash, key)?;
-        let deadline = self.slots.get(ix(i))?.deadline;
-        if deadline > now {
+        let slot = self.slots.get(ix(i))?;
+        let hold = Hold {
+            until: slot.deadline,
+            hint: slot.hint,
+        };
+        if hold.until > now {
             self.move_to_front(i);
-            Some(deadline)
+            Some(hold)
         } else {
             let _expired = self.remove_at(i);
             None
         }
+    }
+
+    /// This table as the [`Gate`] of an operation on `key`.
+    pub fn gate(&mut self, key: K) -> TableGate<'_, K, S> {
+        TableGate { table: self, key }
     }
 
     /// The deadline in force for `key` at `now`, if any, without touching recency or removing
@@ -667,11 +712,12 @@ impl<K, S> DeadlineTable<K, S> {
         }
     }
 
-    fn take_free_slot(&mut self, key: K, hash: u64, deadline: Instant) -> u32 {
+    fn take_free_slot(&mut self, key: K, hash: u64, hold: Hold) -> u32 {
         let fresh = Slot {
             key: Some(key),
             hash,
-            deadline,
+            deadline: hold.until,
+            hint: hold.hint,
             prev: NIL,
             next: NIL,
         };
@@ -835,3 +881,53 @@ fn ix(i: u32) -> usize {
 
 #[cfg(test)]
 mod tests;
+
+/// A [`DeadlineTable`] bound to one key: the [`Gate`] of an operation on that key.
+///
+/// Made by [`DeadlineTable::gate`]. The machine asks it before each attempt and records
+/// the server's hints through it (see [`crate::retry::gate`] for the rule).
+///
+/// ```
+/// use core::time::Duration;
+/// use relent::retry::{Action, GiveUpReason, Outcome, Retry, RetryKind, RetryPolicy, Seen};
+/// use relent::{DeadlineTable, Instant, ServerHint};
+///
+/// let policy = RetryPolicy::default();
+/// let mut table = DeadlineTable::new(64, 1).unwrap();
+/// let now = Instant::ZERO;
+///
+/// // One operation sees `Retry-After` far beyond the 300 s cap and gives up.
+/// let mut first = Retry::new(&policy, 1, now).with_gate(table.gate("api.example"));
+/// let _ = first.poll(now);
+/// let huge = Duration::from_secs(1_000_000);
+/// first.handle_outcome(now, Outcome::Retryable {
+///     kind: RetryKind::Throttled,
+///     hint: Some(ServerHint::After(huge)),
+///     seen: Seen::Status(429),
+/// });
+/// assert!(matches!(first.poll(now), Action::GiveUp(r)
+///     if matches!(r.reason, GiveUpReason::HintTooLong { hint, .. } if hint == huge)));
+///
+/// // A later request to the same key refuses at once, naming that hint.
+/// let mut later = Retry::new(&policy, 2, now).with_gate(table.gate("api.example"));
+/// let Action::GiveUp(report) = later.poll(now) else { panic!() };
+/// assert_eq!(report.attempts, 0);
+/// assert!(matches!(report.reason, GiveUpReason::HintTooLong { hint, .. } if hint == huge));
+/// ```
+#[derive(Debug)]
+pub struct TableGate<'t, K, S = SeededState> {
+    table: &'t mut DeadlineTable<K, S>,
+    key: K,
+}
+
+impl<K: Hash + Eq + Clone, S: BuildHasher> Gate for TableGate<'_, K, S> {
+    fn hold(&mut self, now: Instant) -> Option<Hold> {
+        self.table.hold(&self.key, now)
+    }
+
+    fn record(&mut self, hold: Hold, now: Instant) {
+        // An eviction is counted by the table and handed back; the evicted key's next
+        // request simply finds no hold, so nothing waits forever.
+        let _ = self.table.record_hold(self.key.clone(), hold, now);
+    }
+}

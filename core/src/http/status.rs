@@ -16,7 +16,7 @@
 /// `999` from a broken peer never match.
 ///
 /// ```
-/// use relent::retry::StatusSet;
+/// use relent::http::StatusSet;
 /// const MINE: StatusSet = StatusSet::from_codes(&[429, 503]);
 /// assert!(MINE.contains(429));
 /// assert!(!MINE.contains(500));

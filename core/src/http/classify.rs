@@ -1,59 +1,20 @@
-//! Classification: is this outcome worth another attempt, and of what kind?
+//! Classification: is what an attempt saw worth another attempt, and of what kind?
 //!
 //! Classification is a chain of opinions, as in smithy-rs's retry classifiers:
 //! each [`Classify`] looks at an [`Attempt`] and either has no opinion,
 //! asks for a retry of some [`RetryKind`], or forbids a retry. The first
 //! opinion wins, and a [`Verdict::Forbid`] ends classification: a caller's
 //! veto cannot be overridden by a later, more eager rule.
+//! [`Classify::outcome`] turns the chain's verdict into the machine's [`Outcome`].
 
 use crate::hint::ServerHint;
-use crate::retry::StatusSet;
+use crate::http::StatusSet;
+use crate::retry::{Forbidden, Outcome, RetryKind, Seen, TransportError};
 
-/// What went wrong below HTTP, in the terms that decide whether a retry is safe.
-///
-/// The split follows where the failure happened relative to the request
-/// leaving the client, because that is what decides idempotency:
-/// a request that never left can be sent again whatever its method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TransportError {
-    /// The connection could not be established (refused, DNS, TLS handshake):
-    /// the request never left, so any method may be retried.
-    ConnectFailed,
-    /// The attempt timed out; the server may or may not have acted on it.
-    TimedOut,
-    /// The connection broke after the request was (possibly) sent.
-    ResetAfterSend,
-    /// The request body is a one-shot stream and cannot be sent again.
-    BodyNotReplayable,
-    /// Any other failure after the request may have left.
-    Other,
-}
-
-impl TransportError {
-    /// Whether the request may have reached the server.
-    #[must_use]
-    pub const fn may_have_been_sent(self) -> bool {
-        !matches!(self, TransportError::ConnectFailed)
-    }
-}
-
-impl core::fmt::Display for TransportError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            TransportError::ConnectFailed => "connect failed (request never sent)",
-            TransportError::TimedOut => "attempt timed out",
-            TransportError::ResetAfterSend => "connection reset after the request was sent",
-            TransportError::BodyNotReplayable => "request body cannot be replayed",
-            TransportError::Other => "transport error",
-        })
-    }
-}
-
-/// How one attempt ended, as seen by classifiers.
+/// What one attempt saw, as classifiers read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Outcome {
+pub enum Observed {
     /// A response arrived with this status code, and maybe a server hint.
     Response {
         /// The HTTP status code (any `u16`; nonsense values are classified, never trusted).
@@ -65,7 +26,7 @@ pub enum Outcome {
     Transport(TransportError),
     /// A failure the driver classified itself: a generic operation's own error
     /// (a database call, a gRPC call), judged by the caller, who alone knows
-    /// what it means. Fed with [`Retry::handle_failure`](crate::retry::Retry::handle_failure).
+    /// what it means (relent-tokio's error classes arrive this way).
     Failure {
         /// `Some(kind)`: worth a retry of this kind; `None`: permanent.
         retry: Option<RetryKind>,
@@ -74,13 +35,23 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
-    /// The server hint carried by this outcome, if any.
+impl Observed {
+    /// The server hint carried by what was seen, if any.
     #[must_use]
     pub const fn hint(&self) -> Option<ServerHint> {
         match self {
-            Outcome::Response { hint, .. } | Outcome::Failure { hint, .. } => *hint,
-            Outcome::Transport(_) => None,
+            Observed::Response { hint, .. } | Observed::Failure { hint, .. } => *hint,
+            Observed::Transport(_) => None,
+        }
+    }
+
+    /// What a report shows of it.
+    #[must_use]
+    pub const fn seen(&self) -> Seen {
+        match self {
+            Observed::Response { status, .. } => Seen::Status(*status),
+            Observed::Transport(e) => Seen::Transport(*e),
+            Observed::Failure { .. } => Seen::Error,
         }
     }
 }
@@ -88,49 +59,12 @@ impl Outcome {
 /// Everything a classifier may look at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Attempt {
-    /// How the attempt ended.
-    pub outcome: Outcome,
+    /// What the attempt saw.
+    pub observed: Observed,
     /// Whether the request is safe to repeat (RFC 9110 §9.2.2, or marked by the caller).
     pub idempotent: bool,
     /// The 1-based number of the attempt that just ended.
     pub number: u32,
-}
-
-/// The kind of retry asked for; kinds may cost the budget differently and use different backoffs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RetryKind {
-    /// Something broke and may work next time (5xx, a reset connection).
-    Transient,
-    /// The server asked us to slow down (429, gRPC RESOURCE_EXHAUSTED).
-    Throttled,
-    /// The attempt timed out. The AWS SDKs charge timeouts double in their retry quota.
-    TimedOut,
-}
-
-impl RetryKind {
-    /// `"transient"`, `"throttled"` or `"timed-out"`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            RetryKind::Transient => "transient",
-            RetryKind::Throttled => "throttled",
-            RetryKind::TimedOut => "timed-out",
-        }
-    }
-}
-
-/// Why a classifier forbade a retry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Forbidden {
-    /// The request may have reached the server and is not idempotent.
-    NotIdempotent,
-    /// The server said not to retry (for example a negative `grpc-retry-pushback-ms`).
-    ServerSaidStop,
-    /// The body is a one-shot stream.
-    BodyNotReplayable,
-    /// A caller-supplied classifier vetoed the retry.
-    Vetoed,
 }
 
 /// One classifier's opinion about an attempt.
@@ -148,14 +82,15 @@ pub enum Verdict {
 /// A classifier: one opinion on one attempt. Implemented for closures too.
 ///
 /// ```
-/// use relent::retry::{Attempt, Classify, Forbidden, Outcome, Verdict};
+/// use relent::http::{Attempt, Classify, Observed, Verdict};
+/// use relent::retry::Forbidden;
 /// // A veto: never retry a 503 from this API, whatever the defaults say.
-/// let veto = |a: &Attempt| match a.outcome {
-///     Outcome::Response { status: 503, .. } => Verdict::Forbid(Forbidden::Vetoed),
+/// let veto = |a: &Attempt| match a.observed {
+///     Observed::Response { status: 503, .. } => Verdict::Forbid(Forbidden::Vetoed),
 ///     _ => Verdict::NoOpinion,
 /// };
 /// let attempt = Attempt {
-///     outcome: Outcome::Response { status: 503, hint: None },
+///     observed: Observed::Response { status: 503, hint: None },
 ///     idempotent: true,
 ///     number: 1,
 /// };
@@ -164,6 +99,60 @@ pub enum Verdict {
 pub trait Classify {
     /// This classifier's opinion.
     fn classify(&self, attempt: &Attempt) -> Verdict;
+
+    /// Ask `self` first and `next` only if `self` has no opinion.
+    /// The machine's [`Outcome`] for `attempt`: this classifier's verdict, with the
+    /// HTTP reading of "no opinion".
+    ///
+    /// | verdict | outcome |
+    /// |---|---|
+    /// | `Retry(kind)` | [`Outcome::Retryable`] with `kind` and the hint |
+    /// | `Forbid(why)` | [`Outcome::Final`] with `refused: Some(why)` (its hint still gates the key) |
+    /// | `NoOpinion`, status `100..=399` | [`Outcome::Success`] |
+    /// | `NoOpinion`, anything else | [`Outcome::Final`] with `refused: None` |
+    ///
+    /// ```
+    /// use relent::http::{Attempt, Classify, Observed, StandardClassifier};
+    /// use relent::retry::{Forbidden, Outcome, RetryKind};
+    ///
+    /// let c = StandardClassifier::DEFAULT;
+    /// let seen = |status, idempotent| Attempt {
+    ///     observed: Observed::Response { status, hint: None },
+    ///     idempotent,
+    ///     number: 1,
+    /// };
+    /// assert_eq!(c.outcome(&seen(200, false)), Outcome::Success);
+    /// assert_eq!(c.outcome(&seen(503, true)).retry_kind(), Some(RetryKind::Transient));
+    /// // A POST that got a 503 is not retried, and says why.
+    /// assert!(matches!(
+    ///     c.outcome(&seen(503, false)),
+    ///     Outcome::Final { refused: Some(Forbidden::NotIdempotent), .. }
+    /// ));
+    /// assert!(matches!(c.outcome(&seen(404, true)), Outcome::Final { refused: None, .. }));
+    /// ```
+    fn outcome(&self, attempt: &Attempt) -> Outcome {
+        let observed = attempt.observed;
+        let hint = observed.hint();
+        let seen = observed.seen();
+        match self.classify(attempt) {
+            Verdict::Retry(kind) => Outcome::Retryable { kind, hint, seen },
+            Verdict::Forbid(why) => Outcome::Final {
+                refused: Some(why),
+                hint,
+                seen,
+            },
+            Verdict::NoOpinion => match observed {
+                Observed::Response { status, .. } if (100..400).contains(&status) => {
+                    Outcome::Success
+                }
+                _ => Outcome::Final {
+                    refused: None,
+                    hint,
+                    seen,
+                },
+            },
+        }
+    }
 
     /// Ask `self` first and `next` only if `self` has no opinion.
     fn then<N: Classify>(self, next: N) -> Chain<Self, N>
@@ -211,7 +200,7 @@ impl<A: Classify, B: Classify> Classify for Chain<A, B> {
 /// 5. A status in `throttling` is [`RetryKind::Throttled`], another in `retryable`
 ///    is [`RetryKind::Transient`]; a timeout is [`RetryKind::TimedOut`] when
 ///    `retry_timeouts` is set, other transport errors transient when `retry_transport_errors` is set.
-/// 6. A [`Outcome::Failure`] the driver classified: its own verdict (a retry of
+/// 6. A [`Observed::Failure`] the driver classified: its own verdict (a retry of
 ///    the given kind, or no opinion for a permanent failure), with rule 1's
 ///    `DoNotRetry` still forbidding a retry.
 /// 7. Anything else: no opinion (the machine then treats a 1xx–3xx as success
@@ -253,8 +242,8 @@ impl Default for StandardClassifier {
 
 impl Classify for StandardClassifier {
     fn classify(&self, a: &Attempt) -> Verdict {
-        match a.outcome {
-            Outcome::Response { status, hint } => {
+        match a.observed {
+            Observed::Response { status, hint } => {
                 // A response that is not a failure stays what it is, whatever hint it carries.
                 if !self.retryable.contains(status) {
                     return Verdict::NoOpinion;
@@ -271,25 +260,25 @@ impl Classify for StandardClassifier {
                     Verdict::Retry(RetryKind::Transient)
                 }
             }
-            Outcome::Failure { retry: None, .. } => Verdict::NoOpinion,
-            Outcome::Failure {
+            Observed::Failure { retry: None, .. } => Verdict::NoOpinion,
+            Observed::Failure {
                 retry: Some(_),
                 hint: Some(ServerHint::DoNotRetry),
             } => Verdict::Forbid(Forbidden::ServerSaidStop),
-            Outcome::Failure {
+            Observed::Failure {
                 retry: Some(kind), ..
             } => Verdict::Retry(kind),
-            Outcome::Transport(TransportError::BodyNotReplayable) => {
+            Observed::Transport(TransportError::BodyNotReplayable) => {
                 Verdict::Forbid(Forbidden::BodyNotReplayable)
             }
-            Outcome::Transport(TransportError::ConnectFailed) => {
+            Observed::Transport(TransportError::ConnectFailed) => {
                 if self.retry_connect_errors {
                     Verdict::Retry(RetryKind::Transient)
                 } else {
                     Verdict::NoOpinion
                 }
             }
-            Outcome::Transport(err) => {
+            Observed::Transport(err) => {
                 let wanted = match err {
                     TransportError::TimedOut => self.retry_timeouts,
                     _ => self.retry_transport_errors,
@@ -314,7 +303,7 @@ impl Classify for StandardClassifier {
 /// for example because the request carries an idempotency key.
 ///
 /// ```
-/// use relent::retry::is_idempotent_method;
+/// use relent::http::is_idempotent_method;
 /// assert!(is_idempotent_method(b"PUT"));
 /// assert!(!is_idempotent_method(b"POST"));
 /// assert!(!is_idempotent_method(b"get"));
@@ -340,14 +329,14 @@ mod tests {
 
     fn resp(status: u16, idempotent: bool) -> Attempt {
         Attempt {
-            outcome: Outcome::Response { status, hint: None },
+            observed: Observed::Response { status, hint: None },
             idempotent,
             number: 1,
         }
     }
     fn transport(e: TransportError, idempotent: bool) -> Attempt {
         Attempt {
-            outcome: Outcome::Transport(e),
+            observed: Observed::Transport(e),
             idempotent,
             number: 1,
         }

@@ -1,0 +1,293 @@
+//! The one driver: runs an operation end to end on any runtime, or blocking.
+//!
+//! [`run`] follows the machine's driving rule (see [`Retry`]) and nothing else: poll; on
+//! `Send`, run the attempt under its timeout and feed its judged outcome; on `Wait`,
+//! sleep until the instant; on `Done` or `GiveUp`, stop. The runtime supplies time
+//! through a [`Timer`] (a clock and "sleep until"); the caller supplies the attempt, a
+//! [`Judge`] that turns an attempt's output into an [`Outcome`], and an [`Observe`]r
+//! for events. It is `no_std`, allocates nothing and depends on no runtime: relent-tokio,
+//! relent-reqwest, the simulator and [`blocking`] code all step this same loop.
+//!
+//! ```
+//! # fn main() { futures_lite_block_on(async {
+//! use core::time::Duration;
+//! use relent::drive::{self, Finished, Timer};
+//! use relent::retry::{Outcome, Retry, RetryPolicy};
+//! use relent::Instant;
+//! use std::cell::Cell;
+//!
+//! // A virtual clock: sleeping jumps to the instant (a real runtime sleeps).
+//! struct Virtual(Cell<Instant>);
+//! impl Timer for Virtual {
+//!     fn now(&self) -> Instant { self.0.get() }
+//!     async fn sleep_until(&self, until: Instant) { self.0.set(until.max(self.0.get())) }
+//! }
+//!
+//! let policy = RetryPolicy::kube_client(); // 500 ms doubling, 4 attempts
+//! let timer = Virtual(Cell::new(Instant::ZERO));
+//! let machine = Retry::new(&policy, 7, timer.now());
+//! let finished = drive::run(
+//!     machine,
+//!     &timer,
+//!     |out: &Result<u32, &str>, _attempt| match out {
+//!         Ok(_) => Outcome::Success,
+//!         Err(_) => Outcome::transient(),
+//!     },
+//!     &mut (),
+//!     |attempt, _timeout| async move { if attempt < 3 { Err("busy") } else { Ok(attempt) } },
+//! )
+//! .await;
+//! assert!(matches!(finished, Finished::Succeeded(Ok(3))));
+//! assert_eq!(timer.now(), Instant::ZERO + Duration::from_millis(500 + 1000));
+//! # }) }
+//! # fn futures_lite_block_on<F: core::future::Future>(f: F) -> F::Output {
+//! #     let mut f = core::pin::pin!(f);
+//! #     let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+//! #     loop { if let core::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! ```
+
+pub mod blocking;
+
+use core::future::{Future, poll_fn};
+use core::ops::Deref;
+use core::pin::pin;
+use core::task::Poll;
+use core::time::Duration;
+
+use crate::retry::{
+    Action, Budget, Gate, GiveUpReason, Outcome, Report, Retry, RetryPolicy, WaitReason,
+};
+use crate::time::Instant;
+
+/// Time, as a runtime supplies it: the clock and "sleep until".
+///
+/// `now` is the runtime's monotonic clock as a relent [`Instant`] (an epoch of the
+/// runtime's choosing). `sleep_until` must not return before `until`: a timer with
+/// coarse ticks rounds **up** (a millisecond timer given 2.0004 ms sleeps 3 ms), or the
+/// driver wakes early, finds the wait not over and sleeps again for the rest.
+pub trait Timer {
+    /// The current instant.
+    fn now(&self) -> Instant;
+    /// Complete at or after `until`.
+    fn sleep_until(&self, until: Instant) -> impl Future<Output = ()>;
+}
+
+/// Turns an attempt's output into the machine's [`Outcome`].
+///
+/// Implemented for every `FnMut(&R, u32) -> Outcome` (the output and the attempt number),
+/// with [`Outcome::timed_out`] for a timeout. The HTTP adapters judge with the policy's
+/// classifier ([`crate::http::Classify::outcome`]), so a preset's rules hold in every driver.
+pub trait Judge<R> {
+    /// The outcome of attempt number `attempt`, which produced `output`.
+    fn judge(&mut self, output: &R, attempt: u32) -> Outcome;
+    /// The outcome of attempt number `attempt`, abandoned at its timeout. A
+    /// [`Outcome::Success`] here is read as a final failure: a timeout has no output to return.
+    fn timed_out(&mut self, attempt: u32) -> Outcome {
+        let _ = attempt;
+        Outcome::timed_out()
+    }
+}
+
+impl<R, F: FnMut(&R, u32) -> Outcome> Judge<R> for F {
+    fn judge(&mut self, output: &R, attempt: u32) -> Outcome {
+        self(output, attempt)
+    }
+}
+
+/// Something that happened during a run, for logs, metrics and traces.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a, R> {
+    /// Attempt number `attempt` starts at `at`, with this time limit (`None`: no limit).
+    Attempt {
+        /// 1-based attempt number.
+        attempt: u32,
+        /// `min(per-try timeout, time left)`.
+        timeout: Option<Duration>,
+        /// When it starts.
+        at: Instant,
+    },
+    /// Attempt number `attempt` ended at `at`, after `took`.
+    Ended {
+        /// 1-based attempt number.
+        attempt: u32,
+        /// Its output, or `None` when it was abandoned at its timeout.
+        output: Option<&'a R>,
+        /// How the judge and the policy read it.
+        outcome: Outcome,
+        /// When it ended.
+        at: Instant,
+        /// How long it took.
+        took: Duration,
+    },
+    /// Waiting `delay` (until `until`) before the next attempt.
+    Wait {
+        /// When the next attempt may start.
+        until: Instant,
+        /// How long from now.
+        delay: Duration,
+        /// Why.
+        reason: WaitReason,
+    },
+}
+
+/// Receives a run's [`Event`]s and the outputs it moves past. `()` ignores everything.
+pub trait Observe<R> {
+    /// Called at each event, on the task that runs the operation; keep it short.
+    fn event(&mut self, event: &Event<'_, R>) {
+        let _ = event;
+    }
+    /// The output of attempt `attempt`, which the run retried past: keep it (relent-tokio
+    /// keeps every error for its report) or drop it (the default; an HTTP response is
+    /// released here, before the next attempt is sent).
+    fn superseded(&mut self, attempt: u32, output: R) {
+        let _ = (attempt, output);
+    }
+}
+
+impl<R> Observe<R> for () {}
+
+impl<R, O: Observe<R> + ?Sized> Observe<R> for &mut O {
+    fn event(&mut self, event: &Event<'_, R>) {
+        (**self).event(event);
+    }
+    fn superseded(&mut self, attempt: u32, output: R) {
+        (**self).superseded(attempt, output);
+    }
+}
+
+/// How a run ended.
+#[derive(Debug)]
+#[must_use]
+pub enum Finished<R> {
+    /// The last attempt succeeded; its output.
+    Succeeded(R),
+    /// The machine gave up. `last` is the last attempt's output (`None` if no attempt was
+    /// made or the last one timed out): for an HTTP client, a final response is still the
+    /// answer.
+    GaveUp {
+        /// Why, and what happened before.
+        report: Report,
+        /// The last attempt's output, if it produced one.
+        last: Option<R>,
+    },
+}
+
+/// Run an operation to its end under `machine`.
+///
+/// `attempt(number, timeout)` starts attempt `number`; the driver abandons it at `timeout`
+/// (the returned future is dropped) and asks `judge` for the outcome. Time comes from
+/// `timer`, read once after each attempt and each wait. The machine should be fresh
+/// (built at `timer.now()`); given one that already succeeded there is no output to
+/// return, and the run reports [`GiveUpReason::NotRetryable`] with no output.
+pub async fn run<P, C, B, G, T, J, O, R, A, F>(
+    mut machine: Retry<P, B, G>,
+    timer: &T,
+    mut judge: J,
+    observe: &mut O,
+    mut attempt: A,
+) -> Finished<R>
+where
+    P: Deref<Target = RetryPolicy<C>>,
+    B: Budget,
+    G: Gate,
+    T: Timer,
+    J: Judge<R>,
+    O: Observe<R> + ?Sized,
+    A: FnMut(u32, Option<Duration>) -> F,
+    F: Future<Output = R>,
+{
+    let mut now = machine.started();
+    let mut last: Option<R> = None;
+    loop {
+        match machine.poll(now) {
+            Action::Send {
+                attempt: n,
+                timeout,
+            } => {
+                if let Some(previous) = last.take() {
+                    observe.superseded(n.saturating_sub(1), previous);
+                }
+                observe.event(&Event::Attempt {
+                    attempt: n,
+                    timeout,
+                    at: now,
+                });
+                let started = now;
+                let pending = attempt(n, timeout);
+                let output = match timeout {
+                    None => Some(pending.await),
+                    Some(limit) => {
+                        within(pending, timer.sleep_until(now.saturating_add(limit))).await
+                    }
+                };
+                now = timer.now();
+                let outcome = match &output {
+                    Some(out) => judge.judge(out, n),
+                    None => match judge.timed_out(n) {
+                        Outcome::Success => Outcome::Final {
+                            refused: None,
+                            hint: None,
+                            seen: crate::retry::Seen::Transport(
+                                crate::retry::TransportError::TimedOut,
+                            ),
+                        },
+                        failed => failed,
+                    },
+                };
+                machine.handle_outcome(now, outcome);
+                observe.event(&Event::Ended {
+                    attempt: n,
+                    output: output.as_ref(),
+                    outcome,
+                    at: now,
+                    took: now.saturating_duration_since(started),
+                });
+                last = output;
+            }
+            Action::Wait { until, reason } => {
+                observe.event(&Event::Wait {
+                    until,
+                    delay: until.saturating_duration_since(now),
+                    reason,
+                });
+                timer.sleep_until(until).await;
+                now = timer.now();
+            }
+            Action::Done { .. } => {
+                return match last {
+                    Some(output) => Finished::Succeeded(output),
+                    None => Finished::GaveUp {
+                        report: Report {
+                            reason: GiveUpReason::NotRetryable,
+                            attempts: machine.attempts(),
+                            last: machine.last_outcome(),
+                            waited: machine.waited(),
+                            elapsed: now.saturating_duration_since(machine.started()),
+                        },
+                        last: None,
+                    },
+                };
+            }
+            Action::GiveUp(report) => return Finished::GaveUp { report, last },
+        }
+    }
+}
+
+/// `work`'s output, or `None` if `deadline` completes first (work is polled first, so an
+/// attempt that is ready when its time is up still counts).
+async fn within<W: Future, D: Future<Output = ()>>(work: W, deadline: D) -> Option<W::Output> {
+    let mut work = pin!(work);
+    let mut deadline = pin!(deadline);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        if deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
+}

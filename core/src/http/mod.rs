@@ -1,0 +1,32 @@
+//! The HTTP layer: statuses, methods and hint headers, read into the machine's outcomes.
+//!
+//! The [retry machine](crate::retry::Retry) knows no HTTP: it takes judged
+//! [`Outcome`](crate::retry::Outcome)s. This layer holds the HTTP vocabulary, with no
+//! dependency on any HTTP crate (statuses are `u16`, methods bytes):
+//!
+//! - [`StatusSet`]: const sets of status codes;
+//! - [`Classify`] and [`StandardClassifier`]: which statuses and transport failures are
+//!   worth a retry, gated by RFC 9110 idempotency ([`is_idempotent_method`]), and
+//!   [`Classify::outcome`] to turn what an attempt saw into an outcome;
+//! - server hints (`Retry-After`, `RateLimit`, gRPC pushback) live in [`crate::hint`].
+//!
+//! Which outcomes idempotency gates (with [`StandardClassifier::DEFAULT`]):
+//!
+//! | what the attempt saw | idempotent request | not idempotent (a POST) |
+//! |---|---|---|
+//! | a retryable status (503) | retry | final, refused [`NotIdempotent`](crate::retry::Forbidden::NotIdempotent) (hint still recorded) |
+//! | connect failed (never sent) | retry | retry |
+//! | timed out, reset after send | retry | final, refused `NotIdempotent` |
+//! | the caller's own verdict ([`Observed::Failure`]) | as the caller says | as the caller says |
+//!
+//! The `http` feature adds [`is_idempotent`] for [`http::Method`](::http::Method).
+
+mod classify;
+mod status;
+
+#[cfg(feature = "http")]
+pub use classify::is_idempotent;
+pub use classify::{
+    Attempt, Chain, Classify, Observed, StandardClassifier, Verdict, is_idempotent_method,
+};
+pub use status::StatusSet;
