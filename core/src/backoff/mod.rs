@@ -53,8 +53,4 @@ pub use schedule::{Nominal, Schedule};
 pub use state::Backoff;
 
 pub(crate) use schedule::Stepper;
-#[allow(
-    unused_imports,
-    reason = "the retry machine walks borrowed policies (next commit)"
-)]
 pub(crate) use walk::Walk;
