@@ -20,6 +20,27 @@ const fn deadline_passed() -> GiveUpReason {
     }
 }
 
+/// The kind a failed attempt is charged to the budget as, if it counts (gRFC A6):
+/// the classifier asked for a retry, or the server said not to retry on an outcome
+/// that is not a success (charged as its driver-given kind, else as transient).
+fn counted_failure(verdict: Verdict, outcome: Outcome) -> Option<RetryKind> {
+    match (verdict, outcome) {
+        (Verdict::Retry(kind), _) => Some(kind),
+        (_, Outcome::Response { status, .. }) if (100..400).contains(&status) => None,
+        (
+            _,
+            Outcome::Failure {
+                retry,
+                hint: Some(ServerHint::DoNotRetry),
+            },
+        ) => Some(retry.unwrap_or(RetryKind::Transient)),
+        (_, outcome) if outcome.hint() == Some(ServerHint::DoNotRetry) => {
+            Some(RetryKind::Transient)
+        }
+        _ => None,
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// The next attempt may start once the gate allows.
@@ -362,7 +383,13 @@ impl<C: Classify, B: Budget> Retry<C, B> {
             idempotent: self.idempotent,
             number: self.attempts,
         };
-        match self.classifier.classify(&attempt) {
+        let verdict = self.classifier.classify(&attempt);
+        // Every failure that counts is charged before anything else is decided
+        // (gRFC A6 retryThrottling); budgets that charge only retries ignore it.
+        if let Some(kind) = counted_failure(verdict, outcome) {
+            self.budget.on_failure(kind, now);
+        }
+        match verdict {
             Verdict::Forbid(why) => {
                 self.end(now, GiveUpReason::Forbidden(why));
             }
