@@ -118,6 +118,17 @@ impl BackoffPolicy {
         self.reset_after_quiet
     }
 
+    /// The same policy without its own limits (`max_delays`, `max_elapsed`): what a
+    /// [`Retry`](crate::retry::Retry) runs, since there the policy's `max_attempts` and
+    /// `deadline` are the limits that count.
+    pub(crate) const fn without_limits(self) -> BackoffPolicy {
+        BackoffPolicy {
+            max_delays: None,
+            max_elapsed: None,
+            ..self
+        }
+    }
+
     /// The un-jittered delay after `n` earlier delays: `clamp(min(d_n, cap), floor, cap)`.
     ///
     /// The centre of the jitter window (the exact delay with [`Jitter::None`]).

@@ -130,10 +130,12 @@ impl<C: Classify> Retry<C, Unlimited> {
     /// The request is treated as not idempotent until [`idempotent`](Self::idempotent) says otherwise.
     #[must_use]
     pub fn new(policy: RetryPolicy<C>, seed: u64, now: Instant) -> Self {
-        let backoff = Backoff::new(policy.backoff, seed);
+        // Inside a policy, `max_attempts` (and `deadline`) are the limits that count:
+        // the backoffs run without their own `max_delays` / `max_elapsed`.
+        let backoff = Backoff::new(policy.backoff.without_limits(), seed);
         let throttled_backoff = policy
             .throttled_backoff
-            .map(|p| Backoff::new(p, seed ^ 0x7468_726f_7474_6c65));
+            .map(|p| Backoff::new(p.without_limits(), seed ^ 0x7468_726f_7474_6c65));
         let deadline = policy.deadline.map(|d| now.saturating_add(d));
         Retry {
             max_attempts: policy.max_attempts,
