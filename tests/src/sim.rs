@@ -318,6 +318,12 @@ impl Budget for FleetBudget<'_> {
             FleetBudget::Tps(t) => t.on_request(now),
         }
     }
+    fn on_failure(&mut self, kind: RetryKind, now: Instant) {
+        match self {
+            FleetBudget::None | FleetBudget::Tps(_) => {}
+            FleetBudget::Bucket(b) => b.on_failure(kind, now),
+        }
+    }
     fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
         match self {
             FleetBudget::None => true,

@@ -518,6 +518,7 @@ async fn a_shared_budget_stops_retries_across_requests() {
         transient_cost: TOKEN,
         throttled_cost: TOKEN,
         timeout_cost: TOKEN,
+        failure_cost: 0,
         reserve: 0,
         refill_per_sec: 0,
     });

@@ -27,6 +27,7 @@ const BUDGET: BudgetConfig = BudgetConfig {
     transient_cost: TOKEN,
     throttled_cost: 2 * TOKEN,
     timeout_cost: 3 * TOKEN,
+    failure_cost: 0,
     reserve: 0,
     refill_per_sec: 0,
 };

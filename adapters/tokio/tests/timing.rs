@@ -481,6 +481,7 @@ fn small_budget(initial_tokens: u64) -> BudgetConfig {
         transient_cost: TOKEN,
         throttled_cost: 2 * TOKEN,
         timeout_cost: 3 * TOKEN,
+        failure_cost: 0,
         reserve: 0,
         refill_per_sec: 0,
     }

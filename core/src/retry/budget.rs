@@ -19,11 +19,24 @@ pub const TOKEN: u64 = 1_000;
 
 /// The shape of a token bucket. All amounts are millitokens ([`TOKEN`] = one token).
 ///
+/// Two charging models share this one shape: the AWS quota and ratio budgets
+/// charge the retries they grant (`failure_cost == 0`), gRPC's `retryThrottling`
+/// charges every failure that counts and grants retries for free (`failure_cost
+/// > 0`, retry costs 0, a reserve of half the bucket).
+///
 /// Laws (for a single bucket, with `refill_per_sec == 0`):
+/// - every failure that counts (an attempt the classifier judged worth a retry,
+///   whether or not it is retried, or one the server told not to retry) withdraws
+///   `failure_cost`, or what is left if less, *before* the retry is decided
+///   ([`Budget::on_failure`]);
 /// - a retry is allowed only if `balance >= cost + reserve`, and then `cost` is withdrawn;
 /// - the balance never exceeds `max` nor drops below zero;
 /// - so, over any run, `retries * min_cost <= initial + deposits`, where deposits are
-///   `deposit_per_request` per first attempt plus `refund_on_success` per success.
+///   `deposit_per_request` per first attempt plus `refund_on_success` per success
+///   (or the refunded retry cost), and `min_cost` is the cheapest kind's `cost`, plus
+///   `failure_cost` when each retry follows its own charged failure (as in
+///   [`Retry`](crate::retry::Retry)) and `cost + reserve > 0`: a retry is then granted
+///   only on a positive balance, so that failure was charged in full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BudgetConfig {
     /// The most the bucket holds.
@@ -44,6 +57,10 @@ pub struct BudgetConfig {
     pub throttled_cost: u64,
     /// Withdrawn for a [`RetryKind::TimedOut`] retry.
     pub timeout_cost: u64,
+    /// Withdrawn for every failure that counts, retried or not (gRPC
+    /// `retryThrottling`: each failed RPC takes one token). Zero for budgets that
+    /// charge only the retries they grant.
+    pub failure_cost: u64,
     /// A withdrawal must leave at least this much behind.
     pub reserve: u64,
     /// Added per second of elapsed time (tower's `min_per_sec`), so a quiet client can still retry.
@@ -68,29 +85,39 @@ impl BudgetConfig {
         transient_cost: 5 * TOKEN,
         throttled_cost: 5 * TOKEN,
         timeout_cost: 10 * TOKEN,
+        failure_cost: 0,
         reserve: 0,
         refill_per_sec: 0,
     };
 
     /// gRPC `retryThrottling` with the values of gRFC A6's example
-    /// (`maxTokens: 10`, `tokenRatio: 0.1`): a retry costs 1, a success returns
-    /// 0.1, and retries stop once a failure would leave the balance at or below
-    /// half of `maxTokens`.
+    /// (`maxTokens: 10`, `tokenRatio: 0.1`): every failure that counts takes one
+    /// token, every success gives back 0.1, and a retry is allowed only while the
+    /// balance, after its failure was charged, is strictly above half of
+    /// `maxTokens` (`reserve` = 5 tokens + 1 millitoken; a retry itself costs nothing).
     ///
-    /// gRPC charges every failed attempt and then retries only while the balance
-    /// is strictly above half; charging the retry instead, with a reserve of
-    /// half the bucket plus one millitoken, refuses at the same balances
-    /// (a full bucket of 10 allows 4 retries in both) and keeps one model for
-    /// every preset.
+    /// What counts as a failure (gRFC A6, "Throttling Retry Attempts and Hedged
+    /// RPCs"): a status in `retryableStatusCodes`, or a pushback telling the client
+    /// not to retry. So a refused retry, the last attempt's failure and a "do not
+    /// retry" pushback all take their token, and a client whose calls fail half the
+    /// time stays below the threshold: retries turn off. Sources: grpc/proposal
+    /// `A6-client-retries.md`; grpc-java `RetriableStream.Throttle`
+    /// (`onQualifiedFailureThenCheckIsAboveThreshold`, also in thousandths); grpc-go
+    /// `TestRetryThrottling` in `test/retry_test.go`.
+    ///
+    /// For another `retryThrottling` config, keep this shape: `max = initial =
+    /// maxTokens`, `refund_on_success = tokenRatio` (in millitokens), `reserve =
+    /// max / 2 + 1`.
     pub const GRPC: BudgetConfig = BudgetConfig {
         max: 10 * TOKEN,
         initial: 10 * TOKEN,
         deposit_per_request: 0,
         refund_on_success: TOKEN / 10,
         refund_retry_cost: false,
-        transient_cost: TOKEN,
-        throttled_cost: TOKEN,
-        timeout_cost: TOKEN,
+        transient_cost: 0,
+        throttled_cost: 0,
+        timeout_cost: 0,
+        failure_cost: TOKEN,
         reserve: 5 * TOKEN + 1,
         refill_per_sec: 0,
     };
@@ -116,6 +143,7 @@ impl BudgetConfig {
             transient_cost: TOKEN,
             throttled_cost: TOKEN,
             timeout_cost: TOKEN,
+            failure_cost: 0,
             reserve: 0,
             refill_per_sec: min_per_sec.saturating_mul(TOKEN),
         }
@@ -152,6 +180,14 @@ impl BudgetConfig {
             None
         }
     }
+
+    /// The balance after charging one failure of `kind` to `balance`: `failure_cost`
+    /// less, never below zero. The one failure rule.
+    #[must_use]
+    pub const fn charge_failure(&self, balance: u64, kind: RetryKind) -> u64 {
+        let _ = kind;
+        balance.saturating_sub(self.failure_cost)
+    }
 }
 
 /// Something that grants or refuses retries across operations.
@@ -161,6 +197,14 @@ impl BudgetConfig {
 pub trait Budget {
     /// An operation is making its first attempt.
     fn on_request(&mut self, now: Instant);
+    /// An attempt failed in a way that counts against the budget: the classifier
+    /// judged it worth a retry of `kind` (whether or not a retry follows), or the
+    /// server said not to retry. Called before the retry is decided.
+    ///
+    /// Budgets that charge only granted retries ignore it (the default).
+    fn on_failure(&mut self, kind: RetryKind, now: Instant) {
+        let _ = (kind, now);
+    }
     /// May an operation retry? If yes, the cost is already withdrawn.
     #[must_use]
     fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool;
@@ -174,6 +218,7 @@ pub struct Unlimited;
 
 impl Budget for Unlimited {
     fn on_request(&mut self, _: Instant) {}
+    fn on_failure(&mut self, _: RetryKind, _: Instant) {}
     fn try_withdraw(&mut self, _: RetryKind, _: Instant) -> bool {
         true
     }
@@ -183,6 +228,9 @@ impl Budget for Unlimited {
 impl<B: Budget + ?Sized> Budget for &mut B {
     fn on_request(&mut self, now: Instant) {
         (**self).on_request(now);
+    }
+    fn on_failure(&mut self, kind: RetryKind, now: Instant) {
+        (**self).on_failure(kind, now);
     }
     fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
         (**self).try_withdraw(kind, now)
@@ -197,6 +245,11 @@ impl<B: Budget> Budget for Option<B> {
     fn on_request(&mut self, now: Instant) {
         if let Some(b) = self {
             b.on_request(now);
+        }
+    }
+    fn on_failure(&mut self, kind: RetryKind, now: Instant) {
+        if let Some(b) = self {
+            b.on_failure(kind, now);
         }
     }
     fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
@@ -298,6 +351,11 @@ impl Budget for TokenBucket {
     fn on_request(&mut self, now: Instant) {
         self.refill(now);
         self.deposit(self.config.deposit_per_request);
+    }
+
+    fn on_failure(&mut self, kind: RetryKind, now: Instant) {
+        self.refill(now);
+        self.balance = self.config.charge_failure(self.balance, kind);
     }
 
     fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
@@ -410,6 +468,20 @@ mod shared {
             self.deposit(self.config.deposit_per_request);
         }
 
+        /// See [`Budget::on_failure`].
+        pub fn on_failure(&self, kind: RetryKind, now: Instant) {
+            self.refill(now);
+            if self.config.failure_cost == 0 {
+                return;
+            }
+            // `fetch_update` with a closure that always returns `Some` cannot fail.
+            let _ = self
+                .balance
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                    Some(self.config.charge_failure(b, kind))
+                });
+        }
+
         /// See [`Budget::try_withdraw`].
         #[must_use]
         pub fn try_withdraw(&self, kind: RetryKind, now: Instant) -> bool {
@@ -432,6 +504,9 @@ mod shared {
         fn on_request(&mut self, now: Instant) {
             SharedTokenBucket::on_request(self, now);
         }
+        fn on_failure(&mut self, kind: RetryKind, now: Instant) {
+            SharedTokenBucket::on_failure(self, kind, now);
+        }
         fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
             SharedTokenBucket::try_withdraw(self, kind, now)
         }
@@ -443,6 +518,9 @@ mod shared {
     impl Budget for Arc<SharedTokenBucket> {
         fn on_request(&mut self, now: Instant) {
             SharedTokenBucket::on_request(self, now);
+        }
+        fn on_failure(&mut self, kind: RetryKind, now: Instant) {
+            SharedTokenBucket::on_failure(self, kind, now);
         }
         fn try_withdraw(&mut self, kind: RetryKind, now: Instant) -> bool {
             SharedTokenBucket::try_withdraw(self, kind, now)
@@ -492,16 +570,35 @@ mod tests {
     }
 
     #[test]
-    fn grpc_reserve_half() {
+    fn grpc_charges_failures_and_refuses_at_half() {
         let t = Instant::ZERO;
         let mut b = TokenBucket::new(BudgetConfig::GRPC, t);
+        // A retry is free; the failure before it is not.
+        assert!(b.try_withdraw(RetryKind::Transient, t));
+        assert_eq!(b.balance(), 10 * TOKEN);
         let mut n = 0;
-        while b.try_withdraw(RetryKind::Transient, t) {
+        loop {
+            b.on_failure(RetryKind::Transient, t);
+            if !b.try_withdraw(RetryKind::Transient, t) {
+                break;
+            }
             n += 1;
         }
-        // gRPC: 10 -> 9, 8, 7, 6 retry; at 6 a failure would leave 5, not above half.
+        // gRFC A6: 10 -> 9, 8, 7, 6 retry; the fifth failure leaves 5, not above half,
+        // and it was charged all the same.
         assert_eq!(n, 4);
-        assert_eq!(b.balance(), 6 * TOKEN);
+        assert_eq!(b.balance(), 5 * TOKEN);
+        b.on_success(None, t);
+        assert_eq!(b.balance(), 5 * TOKEN + TOKEN / 10);
+        assert!(b.try_withdraw(RetryKind::Throttled, t));
+        for _ in 0..20 {
+            b.on_failure(RetryKind::TimedOut, t);
+        }
+        assert_eq!(b.balance(), 0);
+        // Budgets that charge retries ignore failures.
+        let mut aws = TokenBucket::new(BudgetConfig::AWS_STANDARD, t);
+        aws.on_failure(RetryKind::TimedOut, t);
+        assert_eq!(aws.balance(), 500 * TOKEN);
     }
 
     #[test]
@@ -524,20 +621,25 @@ mod tests {
     #[cfg(feature = "std")]
     #[test]
     fn shared_matches_owned() {
-        let cfg = BudgetConfig::ratio(100, 3, 2);
+        let mut cfg = BudgetConfig::ratio(100, 3, 2);
+        cfg.failure_cost = 300;
         let mut owned = TokenBucket::new(cfg, Instant::ZERO);
         let shared = SharedTokenBucket::new(cfg, Instant::ZERO);
         let mut handle = &shared;
         for step in 0..500u64 {
             let now = Instant::from_millis(step * 37);
-            match step % 4 {
-                0 => {
+            match step % 11 {
+                0 | 4 | 8 => {
                     owned.on_request(now);
                     Budget::on_request(&mut handle, now);
                 }
                 3 => {
                     owned.on_success(None, now);
                     Budget::on_success(&mut handle, None, now);
+                }
+                5 | 9 => {
+                    owned.on_failure(RetryKind::Throttled, now);
+                    Budget::on_failure(&mut handle, RetryKind::Throttled, now);
                 }
                 _ => {
                     let kind = RetryKind::Transient;

@@ -23,6 +23,20 @@ const fn deadline_passed() -> GiveUpReason {
 /// The seed of the throttled backoff's walk, apart from the main one.
 const THROTTLED_SEED: u64 = 0x7468_726f_7474_6c65;
 
+/// The kind a failed attempt is charged to the budget as, if it counts (gRFC A6,
+/// "Throttling Retry Attempts"): a failure worth a retry, or any failure that came with
+/// the server's "do not retry" (charged as transient).
+fn counted_failure(outcome: &Outcome) -> Option<RetryKind> {
+    match *outcome {
+        Outcome::Retryable { kind, .. } => Some(kind),
+        Outcome::Final {
+            hint: Some(ServerHint::DoNotRetry),
+            ..
+        } => Some(RetryKind::Transient),
+        _ => None,
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// The next attempt may start once the gate allows.
@@ -372,6 +386,11 @@ where
             return;
         }
         self.last = Some(outcome);
+        // Every failure that counts is charged before anything else is decided (gRFC A6
+        // retryThrottling); budgets that charge only the retries they grant ignore it.
+        if let Some(kind) = counted_failure(&outcome) {
+            self.budget.on_failure(kind, now);
+        }
         // The server's "not before" concerns every request to this key, not just this
         // operation, so it is recorded even when this operation stops here.
         if let Some(ServerHint::After(hint)) = outcome.hint() {

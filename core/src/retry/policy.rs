@@ -11,6 +11,16 @@ use crate::http::StandardClassifier;
 ///
 /// Fields are public: a policy is plain data, checked where it is built (the
 /// backoff builder validates the schedule; `max_attempts` cannot be zero by type).
+///
+/// **Which limit wins.** Inside a policy, `max_attempts` and `deadline` are the
+/// limits that count: a [`Retry`](crate::retry::Retry) runs `backoff` and
+/// `throttled_backoff` for their delays only, ignoring their own
+/// [`max_delays`](BackoffPolicy::max_delays) and
+/// [`max_elapsed`](BackoffPolicy::max_elapsed). So
+/// `RetryPolicy::aws_standard().with_max_attempts(5)` sends 5 requests although
+/// [`presets::aws_standard`](crate::backoff::presets::aws_standard) alone stops after
+/// 2 delays (botocore `test_standard_mode_can_configure_max_attempts`). Use
+/// `deadline` for a time limit.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy<C = StandardClassifier> {
     /// Attempts in total, the first included.

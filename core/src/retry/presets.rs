@@ -50,8 +50,14 @@ const fn rules(
 impl RetryPolicy<StandardClassifier> {
     /// kube-rs's client `RetryPolicy` (kube-client `client/retry.rs`, `Default`):
     /// retry 429, 503 and 504 only, never transport errors (they "might not be
-    /// idempotent"), 500 ms doubling to 5 s, 3 retries (4 attempts), no jitter.
-    /// Seed 002 describes the same rule.
+    /// idempotent"), 500 ms doubling to 5 s, 3 retries (4 attempts).
+    ///
+    /// No jitter here, on purpose: kube builds its backoff with tower's
+    /// `ExponentialBackoffMaker::new(500 ms, 5 s, 2.0, rng)`, whose third argument is
+    /// tower's *jitter ratio* (not a growth factor: tower always doubles), so kube
+    /// waits `base + min(U[0, 1) × 2 × base, 5 s − base)` with `base = min(500 ms ×
+    /// 2ⁿ, 5 s)`, i.e. somewhere in `[base, min(3 × base, 5 s)]`. This preset waits
+    /// `base` exactly, the lower end of kube's range (checked against kube 4.2.0).
     #[must_use]
     pub const fn kube_client() -> Self {
         RetryPolicy {
@@ -71,7 +77,7 @@ impl RetryPolicy<StandardClassifier> {
         }
     }
 
-    /// kube-rs's watcher streams (`watcher(..).default_backoff()`, seed 002):
+    /// kube-rs's watcher streams (`watcher(..).default_backoff()`):
     /// retry every failure, forever, with [`backoff_presets::kube_watcher`]
     /// (800 ms ×2 to 30 s, jittered, reset after 120 s quiet); the driver resets
     /// the backoff on every successful event.
@@ -112,11 +118,24 @@ impl RetryPolicy<StandardClassifier> {
 
     /// gRFC A6 client retries with the example service config of the proposal:
     /// `maxAttempts: 4`, `initialBackoff: 0.1s`, `maxBackoff: 1s`,
-    /// `backoffMultiplier: 2`, delays drawn uniformly from `[0, current]` (full
-    /// jitter). gRPC retries on status codes, not HTTP statuses; here
-    /// UNAVAILABLE maps to 503 (its usual HTTP rendering) and RESOURCE_EXHAUSTED
-    /// to 429. Server pushback (`grpc-retry-pushback-ms`) is honoured, and a
-    /// negative pushback stops retries. Pair it with
+    /// `backoffMultiplier: 2`. Since grpc/proposal PR #452 (August 2024) A6 waits
+    /// `min(initialBackoff × multiplier^(n−1), maxBackoff) × random(0.8, 1.2)` before
+    /// retry `n`, as grpc-go and grpc-java do: here [`Jitter::Proportional`] of 0.2
+    /// around the same nominal delays (the proposal's earlier text said
+    /// `random(0, current)`, full jitter).
+    ///
+    /// The cap stays at `maxBackoff` (1 s), applied after jitter as everywhere in
+    /// relent, so the nominal sequence is A6's exactly (0.1, 0.2, 0.4, 0.8, 1, 1 … s)
+    /// and no wait exceeds `maxBackoff`; A6 lets a wait reach `1.2 × maxBackoff`. With
+    /// this preset's 4 attempts the waits never come near the cap (0.1, 0.2, 0.4 s
+    /// nominal); on a plateau at the cap, draws above it are clipped to it. A cap of
+    /// `1.2 × maxBackoff` would instead change the nominal delay just below the cap
+    /// (0.8 s would not be limited to 1 s before jitter in a 100 s → 700 s config).
+    ///
+    /// gRPC retries on status codes, not HTTP statuses; here UNAVAILABLE maps to
+    /// 503 (its usual HTTP rendering) and RESOURCE_EXHAUSTED to 429. Server
+    /// pushback (`grpc-retry-pushback-ms`) is honoured, and a negative pushback
+    /// stops retries. Pair it with
     /// [`BudgetConfig::GRPC`](crate::retry::BudgetConfig::GRPC) for `retryThrottling`.
     #[must_use]
     pub const fn grpc_a6() -> Self {
@@ -127,7 +146,7 @@ impl RetryPolicy<StandardClassifier> {
             backoff: backoff(
                 Duration::from_millis(100),
                 Factor::TWO,
-                Jitter::Full,
+                Jitter::Proportional(Factor::from_millionths(200_000)),
                 Duration::from_secs(1),
                 None,
             ),
@@ -141,8 +160,17 @@ impl RetryPolicy<StandardClassifier> {
     /// `Retry.DEFAULT`), `backoff_factor=0.5` so delays of 1 s, 2 s, 4 s…
     /// capped at `DEFAULT_BACKOFF_MAX` = 120 s, only idempotent methods
     /// (`DEFAULT_ALLOWED_METHODS`), and `Retry-After` honoured on
-    /// `RETRY_AFTER_STATUS_CODES` = 413, 429 and 503. urllib3 2.x makes its first
-    /// retry without delay; relent waits `backoff_factor × 2` there instead.
+    /// `RETRY_AFTER_STATUS_CODES` = 413, 429 and 503.
+    ///
+    /// Differences kept on purpose (checked against urllib3 2.7.0,
+    /// `util/retry.py` and `test/test_retry.py`):
+    /// - urllib3 makes its first retry without delay (`get_backoff_time` is 0 after
+    ///   one error, then `backoff_factor × 2^(n−1)`: 0, 1, 2, 4 … s here). relent
+    ///   never retries at once: its `n`-th wait is urllib3's `(n+1)`-th (1, 2, 4 … s),
+    ///   so every wait is one step later in urllib3's sequence.
+    /// - `Retry-After` is capped by [`HintPolicy::DEFAULT`] (300 s, beyond which the
+    ///   operation gives up) instead of urllib3's `DEFAULT_RETRY_AFTER_MAX` of 6 hours
+    ///   (to which it clamps the hint); set [`hints`](RetryPolicy::hints) to change it.
     #[must_use]
     pub const fn urllib3() -> Self {
         RetryPolicy {
