@@ -1,17 +1,24 @@
 //! A virtual-time simulator: many retry machines against one simulated server.
 //!
-//! Time is a number, not a clock: the simulator keeps an event queue and jumps
-//! straight to the next deadline, so a scenario spanning hours of retries runs
-//! in milliseconds and gives the same result every time (quinn-proto tests its
-//! connection state machine the same way).
+//! The simulator steps the same code in virtual time: every client runs
+//! [`relent::drive::run`], the driver the adapters use, as a future, and a tiny
+//! single-threaded executor ([`run_until_idle`](crate::sim::run_until_idle)) polls them
+//! all over a [`VirtualTimer`](crate::sim::VirtualTimer). Time is a number, not a clock:
+//! when no client is ready the clock jumps straight to the next sleep's end, so a
+//! scenario spanning hours of retries runs in milliseconds and gives the same result
+//! every time (quinn-proto tests its connection state machine the same way).
 //!
 //! The server is described by fault windows (an outage, throttling with
-//! Retry-After, resets, refused connections, answers slower than a timeout)
-//! and an optional capacity per second. Each client drives one
-//! [`relent::retry::Retry`] machine, sharing one [`DeadlineTable`](relent::DeadlineTable) (the
-//! Retry-After gate) and one [`SharedTokenBucket`](relent::retry::SharedTokenBucket) (the retry budget), exactly as
-//! the adapters do, and every send, outcome and decision is logged for the
-//! scenario to check.
+//! Retry-After, resets, refused connections, answers slower than a timeout,
+//! bodies that break) and an optional capacity per second; its answer to an
+//! attempt is a future that sleeps the latency in virtual time, and the driver
+//! abandons it at the attempt's timeout. Answers are judged by the policy's
+//! classifier ([`Classify::outcome`](relent::http::Classify::outcome)) with
+//! `Retry-After` read by the [`HintReader`](relent::hint::HintReader). The clients
+//! share one [`DeadlineTable`](relent::DeadlineTable) (each machine's
+//! [`Gate`](relent::retry::Gate), bound to its key) and one
+//! [`SharedTokenBucket`](relent::retry::SharedTokenBucket) (the retry budget), exactly
+//! as the adapters do, and every send, wait and ending is logged for the scenario to check.
 //!
 //! [`run_fleet`](crate::sim::run_fleet) runs the same loop with a [`Fleet`](crate::sim::Fleet) setting that can also make
 //! the clients behave like a peer crate's default policy: Retry-After not read
@@ -20,14 +27,21 @@
 //! or tower's `TpsBudget` modelled in virtual time ([`TpsWindow`](crate::sim::TpsWindow)). The storm
 //! benchmark (`benches/benches/storm.rs`) builds its contenders from these.
 
-use std::cell::RefCell;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::cell::{Cell, RefCell};
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+use relent::drive::{self, Event, Finished, Judge, Observe, Timer};
 use relent::hint::{HintReader, ServerHint};
+use relent::http::{Attempt, Classify, Observed, StandardClassifier};
 use relent::retry::{
-    Action, Budget, Report, Retry, RetryKind, RetryPolicy, SharedTokenBucket, TransportError,
+    Budget, Gate, Hold, Outcome, Report, Retry, RetryKind, RetryPolicy, SharedTokenBucket,
+    TransportError,
 };
 use relent::{DeadlineTable, Instant, UnixTime};
 
@@ -101,7 +115,7 @@ pub struct ClientSpec {
 /// How a client's story ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ending {
-    /// Success (or a final response).
+    /// Success (a final failure, such as a 404, is a give-up: `NotRetryable`).
     Done {
         /// Attempts made.
         attempts: u32,
@@ -141,7 +155,7 @@ pub struct WaitLog {
 }
 
 /// Everything that happened in a run.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Log {
     /// Every attempt, in send order.
     pub sends: Vec<Send>,
@@ -156,37 +170,6 @@ impl Log {
     pub fn sends_of(&self, client: usize) -> impl Iterator<Item = &Send> {
         self.sends.iter().filter(move |s| s.client == client)
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Event {
-    Poll,
-    /// The in-flight attempt's outcome arrives: a status (with Retry-After seconds) or an error.
-    Outcome {
-        status: u16,
-        retry_after: Option<u64>,
-    },
-    /// Headers of a streamed response: the caller starts consuming the body.
-    Headers {
-        body_breaks_after: Duration,
-    },
-    Error(ErrorKind),
-    Timer,
-}
-
-/// An event, tagged with the index of the send it belongs to (if any), so a
-/// late answer to an attempt that already timed out is never mistaken for
-/// the answer to the next attempt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Tagged {
-    send: Option<usize>,
-    event: Event,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum ErrorKind {
-    Refused,
-    Reset,
 }
 
 /// tower's `TpsBudget`, modelled in virtual time.
@@ -375,11 +358,479 @@ impl<'a> Fleet<'a> {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Virtual time: a clock, sleeps that register with it, and a tiny executor.
+
+/// A sleep waiting for the clock: wake `waker` once the clock reaches `until`.
+struct Alarm {
+    until: Instant,
+    /// Registration order, so alarms at one instant fire first come, first served.
+    seq: u64,
+    waker: Waker,
+}
+
+impl PartialEq for Alarm {
+    fn eq(&self, other: &Self) -> bool {
+        (self.until, self.seq) == (other.until, other.seq)
+    }
+}
+impl Eq for Alarm {}
+impl PartialOrd for Alarm {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Alarm {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.until, self.seq).cmp(&(other.until, other.seq))
+    }
+}
+
+/// The simulator's clock: a [`Timer`] whose time only moves when nothing is ready.
+///
+/// `sleep_until` futures register `(until, waker)` in a min-heap; [`run_until_idle`]
+/// polls the tasks that are ready and, when none is, jumps the clock to the earliest
+/// alarm and wakes its task. Nothing ever sleeps for real.
+#[derive(Default)]
+pub struct VirtualTimer {
+    now: Cell<Instant>,
+    alarms: RefCell<BinaryHeap<Reverse<Alarm>>>,
+    seq: Cell<u64>,
+}
+
+impl std::fmt::Debug for VirtualTimer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VirtualTimer")
+            .field("now", &self.now.get())
+            .field("alarms", &self.alarms.borrow().len())
+            .finish()
+    }
+}
+
+impl VirtualTimer {
+    /// A clock reading `now`, with no alarm set.
+    #[must_use]
+    pub fn new(now: Instant) -> Self {
+        VirtualTimer {
+            now: Cell::new(now),
+            ..VirtualTimer::default()
+        }
+    }
+
+    fn alarm(&self, until: Instant, waker: Waker) {
+        let seq = self.seq.get();
+        self.seq.set(seq.wrapping_add(1));
+        self.alarms
+            .borrow_mut()
+            .push(Reverse(Alarm { until, seq, waker }));
+    }
+
+    /// Moves the clock to the earliest alarm (never back) and wakes its task; `false`
+    /// when no alarm is set.
+    fn fire_next(&self) -> bool {
+        let Some(Reverse(alarm)) = self.alarms.borrow_mut().pop() else {
+            return false;
+        };
+        self.now.set(self.now.get().max(alarm.until));
+        alarm.waker.wake();
+        true
+    }
+}
+
+impl Timer for VirtualTimer {
+    fn now(&self) -> Instant {
+        self.now.get()
+    }
+
+    fn sleep_until(&self, until: Instant) -> impl Future<Output = ()> {
+        Sleep {
+            timer: self,
+            until,
+            armed: false,
+        }
+    }
+}
+
+/// The future of [`VirtualTimer::sleep_until`]: ready once the clock reads `until`.
+struct Sleep<'t> {
+    timer: &'t VirtualTimer,
+    until: Instant,
+    armed: bool,
+}
+
+impl Future for Sleep<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.timer.now() >= self.until {
+            return Poll::Ready(());
+        }
+        // One alarm per sleep: a task's waker never changes in this executor. An alarm
+        // left behind by a sleep that was dropped (an attempt abandoned at its timeout)
+        // only wakes its task once for nothing.
+        if !self.armed {
+            self.timer.alarm(self.until, cx.waker().clone());
+            self.armed = true;
+        }
+        Poll::Pending
+    }
+}
+
+/// Wakes task `task` by queueing it for a poll.
+struct TaskWaker {
+    task: usize,
+    ready: Arc<Mutex<VecDeque<usize>>>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.ready
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(self.task);
+    }
+}
+
+/// A task of the executor: a client's whole story as one future.
+pub type Task<'f> = Pin<Box<dyn Future<Output = ()> + 'f>>;
+
+/// Run `tasks` to their ends in `timer`'s virtual time, on this thread.
+///
+/// Polls every task once, then whichever a waker queued, in wake order; when none is
+/// queued, jumps the clock to the earliest alarm. Returns when no task is queued and no
+/// alarm is set (every task finished, or the rest wait on something that never comes).
+///
+/// # Panics
+///
+/// After `max_polls` polls: a scenario that would not end is a bug in the code under test.
+pub fn run_until_idle(timer: &VirtualTimer, tasks: Vec<Task<'_>>, max_polls: u64) {
+    let ready = Arc::new(Mutex::new((0..tasks.len()).collect::<VecDeque<_>>()));
+    let wakers: Vec<Waker> = (0..tasks.len())
+        .map(|task| {
+            Waker::from(Arc::new(TaskWaker {
+                task,
+                ready: Arc::clone(&ready),
+            }))
+        })
+        .collect();
+    let mut tasks: Vec<Option<Task<'_>>> = tasks.into_iter().map(Some).collect();
+    let mut polls = 0u64;
+    loop {
+        let next = ready
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front();
+        let Some(id) = next else {
+            if timer.fire_next() {
+                continue;
+            }
+            return;
+        };
+        // A stale alarm can wake a task that has already finished.
+        let (Some(slot), Some(waker)) = (tasks.get_mut(id), wakers.get(id)) else {
+            continue;
+        };
+        let Some(task) = slot.as_mut() else {
+            continue;
+        };
+        polls += 1;
+        assert!(polls < max_polls, "simulation does not terminate");
+        if task
+            .as_mut()
+            .poll(&mut Context::from_waker(waker))
+            .is_ready()
+        {
+            *slot = None;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The clients: relent's driver against the simulated server.
+
+/// What the simulated server did with one attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    /// A response: a status, and `Retry-After: <secs>` if any.
+    Response {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    /// The connection was refused: the request never arrived.
+    Refused,
+    /// The request was read, then the connection reset.
+    Reset,
+    /// Headers arrived (the caller began reading the body), then the body broke.
+    BodyBroke,
+}
+
+/// The shared Retry-After table, as the [`Gate`] of one key.
+///
+/// The table is shared by every client of the fleet, so it sits in a `RefCell`; the
+/// core's [`TableGate`](relent::table::TableGate) borrows a table mutably for one
+/// operation's life, which concurrent operations on one thread cannot do.
+struct KeyGate<'t> {
+    table: &'t RefCell<DeadlineTable<u32>>,
+    key: u32,
+}
+
+impl Gate for KeyGate<'_> {
+    fn hold(&mut self, now: Instant) -> Option<Hold> {
+        self.table.borrow_mut().hold(&self.key, now)
+    }
+    fn record(&mut self, hold: Hold, now: Instant) {
+        // An eviction is the table's business: the evicted key simply finds no hold.
+        let _ = self.table.borrow_mut().record_hold(self.key, hold, now);
+    }
+}
+
+/// What every client of one run shares.
+struct World<'s> {
+    server: &'s Server,
+    timer: VirtualTimer,
+    log: RefCell<Log>,
+    /// Requests per whole second, for the server's capacity.
+    served_per_sec: RefCell<HashMap<u64, u32>>,
+    reader: HintReader,
+    read_hints: bool,
+}
+
+/// Judges an answer as the HTTP adapters do: the policy's classifier reads what was
+/// seen ([`Classify::outcome`]), with `Retry-After` read by the [`HintReader`].
+///
+/// Once the caller has begun reading a body (`committed`), a failure that would be
+/// retried is final instead: the machine's `handle_commit` rule, applied where a driver
+/// that owns the machine can apply it. The machine then names the give-up
+/// [`NotRetryable`](relent::retry::GiveUpReason::NotRetryable), with the failure in
+/// the report's `last`.
+struct HttpJudge<'w> {
+    world: &'w World<'w>,
+    classifier: &'w StandardClassifier,
+    idempotent: bool,
+    committed: &'w Cell<bool>,
+}
+
+impl HttpJudge<'_> {
+    fn read(&self, observed: Observed, number: u32) -> Outcome {
+        let attempt = Attempt {
+            observed,
+            idempotent: self.idempotent,
+            number,
+        };
+        match self.classifier.outcome(&attempt) {
+            Outcome::Retryable { hint, seen, .. } if self.committed.get() => Outcome::Final {
+                refused: None,
+                hint,
+                seen,
+            },
+            outcome => outcome,
+        }
+    }
+}
+
+impl Judge<Answer> for HttpJudge<'_> {
+    fn judge(&mut self, answer: &Answer, number: u32) -> Outcome {
+        let observed = match *answer {
+            Answer::Response {
+                status,
+                retry_after,
+            } => Observed::Response {
+                status,
+                hint: self.world.hint(retry_after),
+            },
+            Answer::Refused => Observed::Transport(TransportError::ConnectFailed),
+            Answer::Reset | Answer::BodyBroke => {
+                Observed::Transport(TransportError::ResetAfterSend)
+            }
+        };
+        self.read(observed, number)
+    }
+
+    fn timed_out(&mut self, number: u32) -> Outcome {
+        self.read(Observed::Transport(TransportError::TimedOut), number)
+    }
+}
+
+/// Logs one client's attempts and waits as the driver reports them.
+struct Recorder<'w> {
+    world: &'w World<'w>,
+    client: usize,
+    /// Index in the log of the attempt in flight (the server fills in `reached_server`).
+    current: &'w Cell<Option<usize>>,
+    /// The attempt number that succeeded, as the driver numbered it.
+    succeeded: Option<u32>,
+}
+
+impl Observe<Answer> for Recorder<'_> {
+    fn event(&mut self, event: &Event<'_, Answer>) {
+        let mut log = self.world.log.borrow_mut();
+        match *event {
+            Event::Attempt {
+                attempt,
+                timeout,
+                at,
+            } => {
+                log.sends.push(Send {
+                    client: self.client,
+                    attempt,
+                    at,
+                    timeout,
+                    reached_server: false,
+                    ended: at,
+                });
+                self.current.set(Some(log.sends.len() - 1));
+            }
+            Event::Ended {
+                attempt,
+                outcome,
+                at,
+                ..
+            } => {
+                if let Some(send) = self.current.take().and_then(|i| log.sends.get_mut(i)) {
+                    send.ended = at;
+                }
+                if outcome == Outcome::Success {
+                    self.succeeded = Some(attempt);
+                }
+            }
+            Event::Wait { until, reason, .. } => log.waits.push(WaitLog {
+                client: self.client,
+                at: self.world.timer.now(),
+                until,
+                reason,
+            }),
+            _ => {}
+        }
+    }
+}
+
+impl World<'_> {
+    /// The hint a client reads from `Retry-After: <secs>`, if it reads hints at all.
+    fn hint(&self, retry_after: Option<u64>) -> Option<ServerHint> {
+        let secs = retry_after.filter(|_| self.read_hints)?;
+        let value = secs.to_string();
+        let headers: [(&[u8], &[u8]); 1] = [(b"retry-after", value.as_bytes())];
+        self.reader
+            .read(headers, UnixTime::from_secs(1_700_000_000))
+            .map(|h| h.hint)
+    }
+
+    /// The server receives attempt `send` now: what it will do, and after how long
+    /// (the headers' latency, then how long a streamed body lasts before it breaks).
+    fn receive(&self, send: Option<usize>) -> (Duration, Option<Duration>, Answer) {
+        let now = self.timer.now();
+        let server = self.server;
+        let fault = server
+            .windows
+            .iter()
+            .find(|(s, e, _)| *s <= now && now < *e)
+            .map(|w| w.2);
+        let over_capacity = server.capacity_per_sec.is_some_and(|cap| {
+            let mut served = self.served_per_sec.borrow_mut();
+            let n = served.entry(now.as_nanos() / 1_000_000_000).or_default();
+            *n += 1;
+            *n > cap
+        });
+        if let Some(i) = send {
+            if let Some(s) = self.log.borrow_mut().sends.get_mut(i) {
+                s.reached_server = fault != Some(Fault::Refuse);
+            }
+        }
+        let response = |status, retry_after| Answer::Response {
+            status,
+            retry_after,
+        };
+        let latency = server.latency;
+        match fault {
+            Some(Fault::Refuse) => (Duration::from_millis(1), None, Answer::Refused),
+            Some(Fault::Reset) => (latency, None, Answer::Reset),
+            Some(Fault::Status(s)) => (latency, None, response(s, None)),
+            Some(Fault::Throttle { retry_after_secs }) => {
+                (latency, None, response(429, Some(retry_after_secs)))
+            }
+            Some(Fault::Slow(d)) => (d, None, response(200, None)),
+            Some(Fault::BodyBreaks(after)) => (latency, Some(after), Answer::BodyBroke),
+            None if over_capacity => (latency, None, response(503, None)),
+            None => (latency, None, response(200, None)),
+        }
+    }
+
+    /// One client's whole story: wait for its start, then `relent::drive::run`.
+    async fn client(
+        &self,
+        client: usize,
+        spec: &ClientSpec,
+        budget: FleetBudget<'_>,
+        table: Option<&RefCell<DeadlineTable<u32>>>,
+    ) {
+        self.timer.sleep_until(spec.start).await;
+        let gate = table.map(|table| KeyGate {
+            table,
+            key: spec.key,
+        });
+        let machine = Retry::new(&spec.policy, spec.seed, spec.start)
+            .with_budget(budget)
+            .with_gate(gate);
+        let committed = Cell::new(false);
+        let current = Cell::new(None);
+        let judge = HttpJudge {
+            world: self,
+            classifier: &spec.policy.classifier,
+            idempotent: spec.idempotent,
+            committed: &committed,
+        };
+        let mut recorder = Recorder {
+            world: self,
+            client,
+            current: &current,
+            succeeded: None,
+        };
+        let finished = drive::run(
+            machine,
+            &self.timer,
+            judge,
+            &mut recorder,
+            |_attempt, _timeout| {
+                let sent = self.timer.now();
+                let (latency, body, answer) = self.receive(current.get());
+                let committed = &committed;
+                // The driver drops this future at the attempt's timeout, which thus covers
+                // the whole attempt, a streamed body included.
+                async move {
+                    self.timer.sleep_until(sent + latency).await;
+                    if let Some(breaks_after) = body {
+                        // The headers are in: the caller begins reading the body.
+                        committed.set(true);
+                        self.timer.sleep_until(sent + latency + breaks_after).await;
+                    }
+                    answer
+                }
+            },
+        )
+        .await;
+        let ending = match finished {
+            Finished::Succeeded(_) => Ending::Done {
+                attempts: recorder.succeeded.unwrap_or(0),
+            },
+            Finished::GaveUp { report, .. } => Ending::GaveUp(report),
+        };
+        if let Some(slot) = self.log.borrow_mut().endings.get_mut(client) {
+            *slot = Some((self.timer.now(), ending));
+        }
+    }
+}
+
+/// Polls allowed per run before it is declared not to terminate.
+const MAX_POLLS: u64 = 10_000_000;
+
 /// Run `clients` against `server`, sharing one table of `table_capacity` keys and one budget.
 ///
 /// Returns the log. Runs until every client has ended; a scenario that
-/// would not end is a bug in the machine, so the loop is bounded and panics
-/// (this is test support) after `10_000_000` events.
+/// would not end is a bug in the machine, so the run is bounded and panics
+/// (this is test support) after `10_000_000` polls.
 #[must_use]
 pub fn run(
     server: &Server,
@@ -396,222 +847,31 @@ pub fn run(
 
 /// Run `clients` against `server` as members of `fleet` (see [`Fleet`]).
 ///
-/// Same loop and the same termination bound as [`run`].
+/// Every client is one [`relent::drive::run`] future; [`run_until_idle`] polls them all
+/// in one virtual time. Same termination bound as [`run`].
 #[must_use]
 pub fn run_fleet(server: &Server, clients: &[ClientSpec], fleet: Fleet<'_>) -> Log {
-    let mut table = fleet
-        .table_capacity
-        .map(|capacity| DeadlineTable::<u32>::new(capacity, 1).expect("capacity > 0"));
-    let mut machines: Vec<Retry<_, FleetBudget<'_>>> = clients
-        .iter()
-        .map(|c| {
-            Retry::new(c.policy.clone(), c.seed, c.start)
-                .idempotent(c.idempotent)
-                .with_budget(fleet.budget)
-        })
-        .collect();
-    let mut log = Log {
-        endings: vec![None; clients.len()],
-        ..Log::default()
+    let table = fleet.table_capacity.map(|capacity| {
+        RefCell::new(DeadlineTable::<u32>::new(capacity, 1).expect("capacity > 0"))
+    });
+    let world = World {
+        server,
+        timer: VirtualTimer::new(Instant::ZERO),
+        log: RefCell::new(Log {
+            endings: vec![None; clients.len()],
+            ..Log::default()
+        }),
+        served_per_sec: RefCell::new(HashMap::new()),
+        reader: HintReader::new(),
+        read_hints: fleet.read_hints,
     };
-    // Per client: index into log.sends of its in-flight attempt.
-    let mut in_flight: Vec<Option<usize>> = vec![None; clients.len()];
-    let mut queue: BinaryHeap<Reverse<(Instant, u64, usize, Tagged)>> = BinaryHeap::new();
-    let mut seq = 0u64;
-    let mut push =
-        |q: &mut BinaryHeap<_>, at: Instant, client: usize, send: Option<usize>, event: Event| {
-            seq += 1;
-            q.push(Reverse((at, seq, client, Tagged { send, event })));
-        };
-    for (i, c) in clients.iter().enumerate() {
-        push(&mut queue, c.start, i, None, Event::Poll);
-    }
-    let mut served_per_sec: std::collections::HashMap<u64, u32> = Default::default();
-    let reader = HintReader::new();
-    let mut events = 0u64;
-    while let Some(Reverse((now, _, client, Tagged { send, event }))) = queue.pop() {
-        events += 1;
-        assert!(events < 10_000_000, "simulation does not terminate");
-        let key = clients[client].key;
-        let m = &mut machines[client];
-        match event {
-            Event::Poll => {}
-            Event::Timer => {
-                if send.is_none() || in_flight[client] != send {
-                    continue;
-                }
-                m.handle_timer(now);
-                if let Some(i) = in_flight[client].take() {
-                    log.sends[i].ended = now;
-                }
-            }
-            Event::Error(kind) => {
-                if send.is_none() || in_flight[client] != send {
-                    continue;
-                }
-                let Some(i) = in_flight[client].take() else {
-                    continue;
-                };
-                log.sends[i].ended = now;
-                m.handle_transport_error(
-                    now,
-                    match kind {
-                        ErrorKind::Refused => TransportError::ConnectFailed,
-                        ErrorKind::Reset => TransportError::ResetAfterSend,
-                    },
-                );
-            }
-            Event::Headers { body_breaks_after } => {
-                if send.is_none() || in_flight[client] != send {
-                    continue;
-                }
-                m.handle_commit();
-                push(
-                    &mut queue,
-                    now + body_breaks_after,
-                    client,
-                    send,
-                    Event::Error(ErrorKind::Reset),
-                );
-                continue;
-            }
-            Event::Outcome {
-                status,
-                retry_after,
-            } => {
-                if send.is_none() || in_flight[client] != send {
-                    continue;
-                }
-                let Some(i) = in_flight[client].take() else {
-                    continue;
-                };
-                log.sends[i].ended = now;
-                let hint = retry_after.filter(|_| fleet.read_hints).and_then(|secs| {
-                    let value = secs.to_string();
-                    let headers: [(&[u8], &[u8]); 1] = [(b"retry-after", value.as_bytes())];
-                    reader
-                        .read(headers, UnixTime::from_secs(1_700_000_000))
-                        .map(|h| h.hint)
-                });
-                m.handle_response(now, status, hint);
-                if matches!(hint, Some(ServerHint::After(_))) {
-                    if let (Some(deadline), Some(table)) = (m.hint_deadline(), table.as_mut()) {
-                        let _ = table.record(key, deadline, now);
-                    }
-                }
-            }
-        }
-        // Let the machine decide what follows.
-        if in_flight[client].is_some() {
-            continue;
-        }
-        let gate = match table.as_mut().map(|t| t.next_allowed(&key, now)) {
-            None | Some(relent::NextAllowed::Now) => None,
-            Some(relent::NextAllowed::Wait { until }) => Some(until),
-        };
-        match m.poll(now, gate) {
-            Action::Send { attempt, timeout } => {
-                m.handle_attempt_started(now);
-                let fault = server
-                    .windows
-                    .iter()
-                    .find(|(s, e, _)| *s <= now && now < *e)
-                    .map(|w| w.2);
-                let over_capacity = server.capacity_per_sec.is_some_and(|cap| {
-                    let n = served_per_sec
-                        .entry(now.as_nanos() / 1_000_000_000)
-                        .or_default();
-                    *n += 1;
-                    *n > cap
-                });
-                let (after, ev) = match fault {
-                    Some(Fault::Refuse) => {
-                        (Duration::from_millis(1), Event::Error(ErrorKind::Refused))
-                    }
-                    Some(Fault::Reset) => (server.latency, Event::Error(ErrorKind::Reset)),
-                    Some(Fault::Status(s)) => (
-                        server.latency,
-                        Event::Outcome {
-                            status: s,
-                            retry_after: None,
-                        },
-                    ),
-                    Some(Fault::Throttle { retry_after_secs }) => (
-                        server.latency,
-                        Event::Outcome {
-                            status: 429,
-                            retry_after: Some(retry_after_secs),
-                        },
-                    ),
-                    Some(Fault::Slow(d)) => (
-                        d,
-                        Event::Outcome {
-                            status: 200,
-                            retry_after: None,
-                        },
-                    ),
-                    Some(Fault::BodyBreaks(after)) => (
-                        server.latency,
-                        Event::Headers {
-                            body_breaks_after: after,
-                        },
-                    ),
-                    None if over_capacity => (
-                        server.latency,
-                        Event::Outcome {
-                            status: 503,
-                            retry_after: None,
-                        },
-                    ),
-                    None => (
-                        server.latency,
-                        Event::Outcome {
-                            status: 200,
-                            retry_after: None,
-                        },
-                    ),
-                };
-                log.sends.push(Send {
-                    client,
-                    attempt,
-                    at: now,
-                    timeout,
-                    reached_server: fault != Some(Fault::Refuse),
-                    ended: now,
-                });
-                let index = log.sends.len() - 1;
-                in_flight[client] = Some(index);
-                push(&mut queue, now + after, client, Some(index), ev);
-                // The attempt timeout covers the whole attempt, a streamed body included.
-                let lasts = match ev {
-                    Event::Headers { body_breaks_after } => after + body_breaks_after,
-                    _ => after,
-                };
-                if let Some(t) = timeout {
-                    if t < lasts {
-                        push(&mut queue, now + t, client, Some(index), Event::Timer);
-                    }
-                }
-            }
-            Action::Wait { until, reason } => {
-                log.waits.push(WaitLog {
-                    client,
-                    at: now,
-                    until,
-                    reason,
-                });
-                push(&mut queue, until, client, None, Event::Poll);
-            }
-            Action::AwaitOutcome { .. } => {}
-            Action::Done { attempts } => {
-                log.endings[client] = Some((now, Ending::Done { attempts }));
-            }
-            Action::GiveUp(report) => {
-                log.endings[client] = Some((now, Ending::GaveUp(report)));
-            }
-        }
-    }
-    log
+    let tasks: Vec<Task<'_>> = clients
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| Box::pin(world.client(i, spec, fleet.budget, table.as_ref())) as Task<'_>)
+        .collect();
+    run_until_idle(&world.timer, tasks, MAX_POLLS);
+    world.log.into_inner()
 }
 
 #[cfg(test)]
@@ -636,6 +896,85 @@ mod tests {
         // Ten seconds later the withdrawals have left the window.
         let later = Instant::from_millis(10_500);
         assert_eq!(tps.balance(later), 500);
+    }
+
+    #[test]
+    fn sleeps_end_in_virtual_time_order_at_their_instants() {
+        let timer = VirtualTimer::new(Instant::ZERO);
+        let woke = RefCell::new(Vec::new());
+        let sleeper = |id: u32, ms: &'static [u64]| {
+            let (timer, woke) = (&timer, &woke);
+            Box::pin(async move {
+                for &t in ms {
+                    timer.sleep_until(Instant::from_millis(t)).await;
+                    woke.borrow_mut().push((id, timer.now()));
+                }
+            }) as Task<'_>
+        };
+        run_until_idle(
+            &timer,
+            vec![sleeper(0, &[30, 10, 50]), sleeper(1, &[20, 40])],
+            1_000,
+        );
+        let at = Instant::from_millis;
+        // A sleep into the past (10 ms after 30 ms) ends at once, at the current time.
+        assert_eq!(
+            woke.into_inner(),
+            [
+                (1, at(20)),
+                (0, at(30)),
+                (0, at(30)),
+                (1, at(40)),
+                (0, at(50))
+            ]
+        );
+        assert_eq!(timer.now(), at(50));
+    }
+
+    #[test]
+    #[should_panic(expected = "simulation does not terminate")]
+    fn a_run_that_never_ends_is_caught() {
+        let timer = VirtualTimer::new(Instant::ZERO);
+        let forever = Box::pin(async {
+            for t in 1.. {
+                timer.sleep_until(Instant::from_millis(t)).await;
+            }
+        }) as Task<'_>;
+        run_until_idle(&timer, vec![forever], 100);
+    }
+
+    #[test]
+    fn a_slow_answer_is_abandoned_at_the_attempt_timeout() {
+        let server = Server::healthy(Duration::from_millis(10)).with_window(
+            Instant::ZERO,
+            Instant::from_millis(60_000),
+            Fault::Slow(Duration::from_millis(5_000)),
+        );
+        let clients = [ClientSpec {
+            start: Instant::from_millis(7),
+            idempotent: true,
+            key: 1,
+            policy: RetryPolicy::default()
+                .with_max_attempts(3)
+                .with_per_try_timeout(Some(Duration::from_millis(300))),
+            seed: 5,
+        }];
+        let log = run_fleet(&server, &clients, Fleet::deaf(FleetBudget::None));
+        assert_eq!(log.sends.len(), 3);
+        for s in &log.sends {
+            assert_eq!(s.timeout, Some(Duration::from_millis(300)));
+            assert_eq!(s.ended, s.at + Duration::from_millis(300));
+            assert!(s.reached_server);
+        }
+        let Some((at, Ending::GaveUp(report))) = log.endings[0] else {
+            panic!("{:?}", log.endings[0])
+        };
+        assert_eq!(report.reason, relent::retry::GiveUpReason::MaxAttempts);
+        assert_eq!(at, log.sends[2].ended);
+        assert_eq!(
+            report.last.and_then(|o| o.retry_kind()),
+            Some(RetryKind::TimedOut)
+        );
     }
 
     #[test]
