@@ -151,3 +151,22 @@ mod tests {
         }
     }
 }
+
+/// tokio's clock and timers as the core driver's [`Timer`](relent::drive::Timer): what
+/// [`Retrier`](crate::Retrier) runs [`relent::drive::run`] with.
+///
+/// `sleep_until` rounds up (tokio's timer wakes at the first millisecond tick at or after
+/// the instant), so the driver never wakes early.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokioTimer;
+
+impl relent::drive::Timer for TokioTimer {
+    #[inline]
+    fn now(&self) -> Instant {
+        now()
+    }
+
+    fn sleep_until(&self, until: Instant) -> impl std::future::Future<Output = ()> {
+        sleep_until(until)
+    }
+}

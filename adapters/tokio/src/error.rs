@@ -238,16 +238,33 @@ mod tests {
     use super::*;
     use std::error::Error as _;
 
+    /// A report only the core can write: `attempts` failures (the first at 0, then one
+    /// every 5 ms of backoff), and the 9 ms deadline passing at 9 ms.
     fn report(attempts: u32) -> Report {
-        Report {
-            reason: GiveUpReason::Deadline {
-                wait: None,
-                time_left: Duration::ZERO,
-            },
-            attempts,
-            last: None,
-            waited: Duration::from_millis(5),
-            elapsed: Duration::from_millis(9),
+        use relent::backoff::BackoffBuilder;
+        use relent::retry::{Action, Outcome, Retry, RetryPolicy};
+        let policy = RetryPolicy::default()
+            .with_backoff(
+                BackoffBuilder::constant(Duration::from_millis(5))
+                    .build()
+                    .unwrap(),
+            )
+            .with_deadline(Some(Duration::from_millis(9)));
+        let mut op = Retry::new(&policy, 1, Instant::ZERO);
+        let mut now = Instant::ZERO;
+        for n in 0..attempts {
+            assert!(matches!(op.poll(now), Action::Send { .. }));
+            if n + 1 == attempts {
+                now = Instant::from_millis(9);
+            }
+            op.handle_outcome(now, Outcome::transient());
+            if let Action::Wait { until, .. } = op.poll(now) {
+                now = until;
+            }
+        }
+        match op.poll(Instant::from_millis(9)) {
+            Action::GiveUp(report) => report,
+            other => panic!("{other:?}"),
         }
     }
 

@@ -19,7 +19,8 @@ pub mod seed;
 mod shared;
 pub mod stream;
 
-pub use class::{AlwaysTransient, ClassifyError, ErrorClass};
+pub use class::{AlwaysTransient, ClassifyError, ErrorClass, classify_io};
+pub use clock::TokioTimer;
 pub use error::{AttemptTimedOut, Cause, Failure, RetryError};
 pub use retry::{Event, Notify, Quiet, Retrier, retry};
-pub use shared::{SharedBudget, SharedDeadlines};
+pub use shared::{SharedBudget, SharedDeadlines, SharedGate};

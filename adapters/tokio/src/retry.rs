@@ -1,25 +1,28 @@
-//! Drive one operation's [`Retry`] machine on tokio: the [`Retrier`] builder and [`retry`].
+//! Run one operation under relent's driver on tokio: the [`Retrier`] builder and [`retry`].
+//!
+//! There is no retry loop here: [`Retrier::run`] builds the core's machine and hands it to
+//! [`relent::drive::run`] with tokio's clock ([`TokioTimer`]), the shared budget and table,
+//! and a judge that reads the caller's [`ErrorClass`] through the policy's classifier.
 
 use core::fmt;
-use core::future::{Future, poll_fn};
+use core::future::Future;
 use core::hash::Hash;
-use core::pin::{Pin, pin};
 use core::time::Duration;
 
 use relent::Instant;
-use relent::retry::{
-    Action, GiveUpReason, Report, Retry, RetryPolicy, SharedTokenBucket, StandardClassifier,
-    TransportError, WaitReason,
-};
+use relent::drive::{self, Finished};
+use relent::http::{Attempt, Classify, StandardClassifier};
+use relent::retry::{Outcome, Retry, RetryPolicy, WaitReason};
 
-use crate::class::{AlwaysTransient, ClassifyError, ErrorClass, feed, machine_classifier};
+use crate::class::{AlwaysTransient, ClassifyError, ErrorClass};
+use crate::clock::TokioTimer;
 use crate::error::{AttemptTimedOut, Cause, Failure, RetryError};
-use crate::{SharedBudget, SharedDeadlines, clock, seed};
+use crate::{SharedBudget, SharedDeadlines, seed};
 
 /// Something that happened during a run, for logs and metrics.
 ///
 /// Every failure is also kept in the final [`RetryError`]; events are for
-/// seeing them as they happen (kube's watcher users log each error, seed 002).
+/// seeing them as they happen (kube-rs's watcher users log each error).
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum Event<'a, E> {
@@ -30,12 +33,14 @@ pub enum Event<'a, E> {
         /// The attempt's limit: `min(per-try timeout, time left)`.
         timeout: Option<Duration>,
     },
-    /// An attempt failed.
-    Failed(&'a Cause<E>),
+    /// An attempt failed: the cause borrows the operation's error.
+    Failed(&'a Cause<&'a E>),
     /// Waiting before the next attempt.
     Wait {
         /// When the next attempt may start, on [`crate::clock`].
         until: Instant,
+        /// How long from now: "retrying in 80 ms" needs no clock read.
+        delay: Duration,
         /// Why.
         reason: WaitReason,
     },
@@ -66,7 +71,8 @@ impl<E> Notify<E> for Quiet {
 /// error classifier decide.
 ///
 /// Build one per kind of call (it is cheap to clone, and [`run`](Self::run)
-/// takes `&self`, so one `Retrier` serves any number of runs, concurrently):
+/// takes `&self`, so one `Retrier` serves any number of runs, concurrently; every run
+/// borrows its policy instead of copying it):
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -116,8 +122,8 @@ impl<E> Notify<E> for Quiet {
 /// ```
 #[derive(Clone)]
 #[must_use = "a Retrier does nothing until `run` is awaited"]
-pub struct Retrier<F = AlwaysTransient, K = (), N = Quiet> {
-    policy: RetryPolicy<StandardClassifier>,
+pub struct Retrier<F = AlwaysTransient, K = (), N = Quiet, C = StandardClassifier> {
+    policy: RetryPolicy<C>,
     classify: F,
     budget: Option<SharedBudget>,
     gate: Option<(SharedDeadlines<K>, K)>,
@@ -126,7 +132,7 @@ pub struct Retrier<F = AlwaysTransient, K = (), N = Quiet> {
     deadline_at: Option<Instant>,
 }
 
-impl<F, K: fmt::Debug, N> fmt::Debug for Retrier<F, K, N> {
+impl<F, K: fmt::Debug, N, C: fmt::Debug> fmt::Debug for Retrier<F, K, N, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The classifier and the callback are usually closures, which have no `Debug`.
         f.debug_struct("Retrier")
@@ -139,16 +145,19 @@ impl<F, K: fmt::Debug, N> fmt::Debug for Retrier<F, K, N> {
     }
 }
 
-impl Retrier {
+impl<C> Retrier<AlwaysTransient, (), Quiet, C> {
     /// A retrier running `policy`, treating every error as transient until
     /// [`classify`](Self::classify) says otherwise.
     ///
-    /// The policy's own classifier (HTTP statuses) is replaced by the caller's
-    /// error classifier; everything else is used as is: attempts, backoff,
-    /// throttled backoff, hint cap, per-try timeout and overall deadline.
-    pub fn new<C>(policy: RetryPolicy<C>) -> Self {
+    /// The policy is used whole, its classifier included: the caller's [`ErrorClass`]
+    /// is read *through* it, so a preset's rules hold here as in every driver. With
+    /// [`RetryPolicy::kube_client`], an error classed as
+    /// [`ErrorClass::Transport`] (a reset connection) or a timed-out attempt is not
+    /// retried, as kube-rs does not retry them; an explicit
+    /// [`ErrorClass::Transient`] is the caller's own verdict and is.
+    pub fn new(policy: RetryPolicy<C>) -> Self {
         Retrier {
-            policy: policy.with_classifier(machine_classifier(true)),
+            policy,
             classify: AlwaysTransient,
             budget: None,
             gate: None,
@@ -159,9 +168,10 @@ impl Retrier {
     }
 }
 
-impl<F, K, N> Retrier<F, K, N> {
-    /// Classify the operation's errors: transient, permanent or throttled (with a hint).
-    pub fn classify<F2>(self, classify: F2) -> Retrier<F2, K, N> {
+impl<F, K, N, C> Retrier<F, K, N, C> {
+    /// Classify the operation's errors: transient, permanent, throttled (with a hint),
+    /// or what happened (a transport failure, a status) for the policy to judge.
+    pub fn classify<F2>(self, classify: F2) -> Retrier<F2, K, N, C> {
         Retrier {
             policy: self.policy,
             classify,
@@ -183,9 +193,9 @@ impl<F, K, N> Retrier<F, K, N> {
     ///
     /// Before each attempt the run asks the table whether `key` is held back
     /// (another operation's Retry-After) and waits if so, judged like a server
-    /// hint; after a throttled error with a hint it records the deadline for
-    /// everyone else.
-    pub fn deadlines<K2>(self, table: SharedDeadlines<K2>, key: K2) -> Retrier<F, K2, N> {
+    /// hint; a failure that carries a hint records it for everyone else. The rule
+    /// is the core's (see [`relent::retry::gate`]).
+    pub fn deadlines<K2>(self, table: SharedDeadlines<K2>, key: K2) -> Retrier<F, K2, N, C> {
         Retrier {
             policy: self.policy,
             classify: self.classify,
@@ -201,7 +211,7 @@ impl<F, K, N> Retrier<F, K, N> {
     ///
     /// The `Fn` bound lets a closure's argument type be inferred:
     /// `.notify(|event| tracing_or_log(event))` needs no annotation.
-    pub fn notify<E, N2>(self, notify: N2) -> Retrier<F, K, N2>
+    pub fn notify<E, N2>(self, notify: N2) -> Retrier<F, K, N2, C>
     where
         N2: Fn(&Event<'_, E>),
     {
@@ -248,21 +258,26 @@ impl<F, K, N> Retrier<F, K, N> {
         self
     }
 
-    /// Whether an attempt that timed out is retried (default: yes, as
-    /// [`RetryKind::TimedOut`](relent::retry::RetryKind::TimedOut), which a budget may charge more).
+    /// The policy every run borrows.
+    pub fn policy(&self) -> &RetryPolicy<C> {
+        &self.policy
+    }
+}
+
+impl<F, K, N> Retrier<F, K, N, StandardClassifier> {
+    /// Whether an attempt that timed out is retried (default: as the policy says,
+    /// as [`RetryKind::TimedOut`](relent::retry::RetryKind::TimedOut), which a budget may
+    /// charge more).
     pub fn retry_timeouts(mut self, retry: bool) -> Self {
         self.policy.classifier.retry_timeouts = retry;
         self
     }
 }
 
-/// The budget as the machine sees it during one run: borrowed, so no reference
-/// count moves (`None`: no budget, every retry allowed).
-type BudgetRef<'a> = Option<&'a SharedTokenBucket>;
-
-impl<F, K, N> Retrier<F, K, N>
+impl<F, K, N, C> Retrier<F, K, N, C>
 where
     K: Hash + Eq + Clone,
+    C: Classify,
 {
     /// Run `operation` until it succeeds or the policy gives up.
     ///
@@ -279,12 +294,7 @@ where
     /// before the wait, so a run dropped during a backoff has spent that token
     /// without sending (the budget errs towards fewer retries, never more).
     ///
-    /// Time: instants come from [`crate::clock`]. A run with no budget, table,
-    /// deadline or per-try timeout starts its first attempt without reading the
-    /// clock (so a success at the first poll costs about the bare call); its
-    /// start is then read when that attempt is first pending or fails, so the
-    /// first poll's synchronous work is not in [`Report::elapsed`].
-    #[inline]
+    /// Time: instants come from [`crate::clock`] (tokio's clock, so paused time works).
     pub async fn run<T, E, Fut, Op>(&self, mut operation: Op) -> Result<T, RetryError<E>>
     where
         Op: FnMut() -> Fut,
@@ -292,257 +302,192 @@ where
         F: ClassifyError<E>,
         N: Notify<E>,
     {
-        if !self.first_attempt_is_timeless() {
-            return self.general_path(operation).await;
-        }
-        // Fast path. With no deadline, no per-try timeout, no shared table and
-        // no budget, the machine's first decision is `Send { attempt: 1, timeout:
-        // None }` whatever the time and the seed, and a success has no effect
-        // outside it. So the first attempt runs before the machine exists and
-        // without reading the clock: an attempt that is ready at its first poll
-        // costs about what the bare call costs, and allocates nothing. The clock
-        // is read when the attempt is first pending (its start) and when it
-        // fails; the machine is then built and fed those same instants, so it
-        // decides everything from there exactly as if it had been there from
-        // the start. (The start is read after the first poll: that poll's
-        // synchronous work, if any, is not counted in `Report::elapsed`.)
-        self.notify.notify(&Event::Attempt {
-            attempt: 1,
-            timeout: None,
-        });
-        let mut fut = pin!(operation());
-        let mut started = None;
-        let outcome = poll_fn(|cx| {
-            let poll = fut.as_mut().poll(cx);
-            if poll.is_pending() && started.is_none() {
-                started = Some(clock::now());
-            }
-            poll
-        })
-        .await;
-        let error = match outcome {
-            Ok(value) => return Ok(value),
-            Err(error) => error,
-        };
-        let now = clock::now();
-        self.after_first_failure(started.unwrap_or(now), now, error, operation)
-            .await
-    }
-
-    /// The general path: a machine from the start, driven.
-    #[inline(never)]
-    fn general_path<T, E, Fut, Op>(
-        &self,
-        operation: Op,
-    ) -> Pin<Box<impl Future<Output = Result<T, RetryError<E>>>>>
-    where
-        Op: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        F: ClassifyError<E>,
-        N: Notify<E>,
-    {
-        let now = clock::now();
-        self.drive_boxed(self.machine(now), now, Vec::new(), operation)
-    }
-
-    /// The machine for a run whose first attempt, started at `start`, failed at
-    /// `now` with `error`: fed both, then driven from there.
-    ///
-    /// Kept out of line (as is [`general_path`](Self::general_path)) so
-    /// that the fast path's code stays small.
-    #[inline(never)]
-    fn after_first_failure<T, E, Fut, Op>(
-        &self,
-        start: Instant,
-        now: Instant,
-        error: E,
-        operation: Op,
-    ) -> Pin<Box<impl Future<Output = Result<T, RetryError<E>>>>>
-    where
-        Op: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        F: ClassifyError<E>,
-        N: Notify<E>,
-    {
-        let mut machine = self.first_attempt(start);
-        let cause = self.on_error(&mut machine, now, 1, error);
-        self.notify.notify(&Event::Failed(&cause));
-        self.drive_boxed(machine, now, vec![cause], operation)
-    }
-
-    /// [`drive`](Self::drive), boxed: the machine is large, and a future is
-    /// moved (into `spawn`, `block_on`, a `select!`) more often than it is
-    /// created, so the run future keeps only a pointer to it.
-    fn drive_boxed<'a, T, E, Fut, Op>(
-        &'a self,
-        machine: Retry<StandardClassifier, BudgetRef<'a>>,
-        now: Instant,
-        causes: Vec<Cause<E>>,
-        operation: Op,
-    ) -> Pin<Box<impl Future<Output = Result<T, RetryError<E>>>>>
-    where
-        Op: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        F: ClassifyError<E>,
-        N: Notify<E>,
-    {
-        Box::pin(self.drive(machine, now, causes, operation))
-    }
-
-    /// The driving loop: poll the machine and do what it says, until it is done.
-    async fn drive<T, E, Fut, Op>(
-        &self,
-        mut machine: Retry<StandardClassifier, BudgetRef<'_>>,
-        mut now: Instant,
-        mut causes: Vec<Cause<E>>,
-        mut operation: Op,
-    ) -> Result<T, RetryError<E>>
-    where
-        Op: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        F: ClassifyError<E>,
-        N: Notify<E>,
-    {
-        loop {
-            let gate = self.gate_at(now);
-            match machine.poll(now, gate) {
-                Action::Send { attempt, timeout } => {
-                    machine.handle_attempt_started(now);
-                    self.notify.notify(&Event::Attempt { attempt, timeout });
-                    let fut = operation();
-                    let outcome = match timeout {
-                        None => Some(fut.await),
-                        Some(limit) => clock::within(fut, now.saturating_add(limit)).await,
-                    };
-                    let cause = match outcome {
-                        Some(Ok(value)) => {
-                            // Only a budget cares about a success, and only a
-                            // refilling one about when it happened.
-                            if let Some(budget) = &self.budget {
-                                let at = if budget.config().refill_per_sec == 0 {
-                                    now
-                                } else {
-                                    clock::now()
-                                };
-                                machine.handle_success(at);
-                            }
-                            return Ok(value);
-                        }
-                        Some(Err(error)) => {
-                            now = clock::now();
-                            self.on_error(&mut machine, now, attempt, error)
-                        }
-                        None => {
-                            now = clock::now();
-                            // The same input `handle_timer` would give once the limit
-                            // has passed, without depending on the rounding of tokio's timer.
-                            machine.handle_transport_error(now, TransportError::TimedOut);
-                            Cause {
-                                attempt,
-                                at: now,
-                                failure: Failure::TimedOut(AttemptTimedOut {
-                                    limit: timeout.unwrap_or_default(),
-                                }),
-                            }
-                        }
-                    };
-                    self.notify.notify(&Event::Failed(&cause));
-                    causes.push(cause);
-                }
-                Action::Wait { until, reason } => {
-                    self.notify.notify(&Event::Wait { until, reason });
-                    clock::sleep_until(until).await;
-                    now = clock::now();
-                }
-                Action::GiveUp(report) => return Err(RetryError::new(causes, report)),
-                // Unreachable: this driver feeds every attempt's outcome before it
-                // polls again (so never `AwaitOutcome`), and returns on success
-                // without polling (so never `Done`). Ending with the machine's
-                // numbers keeps the function total without a panic.
-                Action::AwaitOutcome { .. } | Action::Done { .. } => {
-                    let report = Report {
-                        reason: GiveUpReason::NotRetryable,
-                        attempts: machine.attempts(),
-                        last: machine.last_outcome(),
-                        waited: machine.waited(),
-                        elapsed: Duration::ZERO,
-                    };
-                    return Err(RetryError::new(causes, report));
-                }
-            }
-        }
-    }
-
-    /// Whether the first attempt's decision depends on nothing but the policy (see the fast path in `run`).
-    fn first_attempt_is_timeless(&self) -> bool {
-        self.budget.is_none()
-            && self.gate.is_none()
-            && self.deadline_at.is_none()
-            && self.policy.deadline.is_none()
-            && self.policy.per_try_timeout.is_none()
-    }
-
-    /// A machine whose first attempt (`Send { attempt: 1, timeout: None }`) started at `now`.
-    fn first_attempt(&self, now: Instant) -> Retry<StandardClassifier, BudgetRef<'_>> {
-        let mut machine = self.machine(now);
-        let _first = machine.poll(now, None);
-        machine.handle_attempt_started(now);
-        machine
-    }
-
-    /// Classify and feed an attempt's error; share a throttling hint.
-    fn on_error<E>(
-        &self,
-        machine: &mut Retry<StandardClassifier, BudgetRef<'_>>,
-        now: Instant,
-        attempt: u32,
-        error: E,
-    ) -> Cause<E>
-    where
-        F: ClassifyError<E>,
-    {
-        let class = self.classify.classify(&error);
-        feed(machine, now, class);
-        if matches!(class, ErrorClass::Throttled { after: Some(_) }) {
-            self.record_hint(machine.hint_deadline(), now);
-        }
-        Cause {
-            attempt,
-            at: now,
-            failure: Failure::Error { error, class },
-        }
-    }
-
-    /// A machine for one run starting at `now`.
-    fn machine(&self, now: Instant) -> Retry<StandardClassifier, BudgetRef<'_>> {
+        let timer = TokioTimer;
+        let now = relent::drive::Timer::now(&timer);
         let seed = self.seed.unwrap_or_else(seed::fresh_seed);
-        let machine = Retry::new(self.policy.clone(), seed, now)
+        let machine = Retry::new(&self.policy, seed, now)
             .with_budget(self.budget.as_ref().map(SharedBudget::token_bucket))
-            // The caller's classifier is the judge of whether a retry is safe.
-            .idempotent(true);
-        match self.deadline_at {
+            .with_gate(self.gate.as_ref().map(|(table, key)| table.gate(key)));
+        let machine = match self.deadline_at {
             None => machine,
             Some(at) => {
                 let deadline = machine.deadline().map_or(at, |d| d.min(at));
                 machine.deadline_at(Some(deadline))
             }
+        };
+        let judge = |output: &Result<T, E>, attempt: u32| match output {
+            Ok(_) => Outcome::Success,
+            Err(error) => self.judge_error(self.classify.classify(error), attempt),
+        };
+        let judge = Judged {
+            judge,
+            policy: &self.policy,
+        };
+        let mut observer = Collector {
+            retrier: self,
+            causes: Vec::new(),
+            timeout: None,
+            ended: now,
+        };
+        let finished = drive::run(machine, &timer, judge, &mut observer, |_, _| operation()).await;
+        match finished {
+            Finished::Succeeded(Ok(value))
+            | Finished::GaveUp {
+                last: Some(Ok(value)),
+                ..
+            } => Ok(value),
+            // `judge_error` never reads an error as a success, so the driver can only
+            // return an `Ok` as the output of a success.
+            Finished::Succeeded(Err(_)) => unreachable!("an error was judged a success"),
+            Finished::GaveUp { report, last } => {
+                if let Some(Err(error)) = last {
+                    observer.keep(report.attempts, error);
+                }
+                Err(RetryError::new(observer.causes, report))
+            }
         }
     }
 
-    /// The shared deadline for this run's key, if a table is configured.
-    fn gate_at(&self, now: Instant) -> Option<Instant> {
-        let (table, key) = self.gate.as_ref()?;
-        table.not_before_at(key, now)
+    /// The outcome of an error of class `class`, judged by the policy's classifier.
+    fn judge_error(&self, class: ErrorClass, attempt: u32) -> Outcome {
+        let seen = Attempt {
+            observed: class.observed(),
+            // The caller's operation is not an HTTP request: a failure that may have
+            // reached the other side is as safe to repeat as the caller says, and a
+            // timeout is retried unless the policy says otherwise.
+            idempotent: true,
+            number: attempt,
+        };
+        match self.policy.classifier.outcome(&seen) {
+            // An error is never a success, whatever status it names.
+            Outcome::Success => Outcome::Final {
+                refused: None,
+                hint: None,
+                seen: seen.observed.seen(),
+            },
+            outcome => outcome,
+        }
+    }
+}
+
+/// The judge of a run: the caller's classes through the policy, and a timeout as the
+/// policy's classifier reads [`TransportError::TimedOut`](relent::retry::TransportError::TimedOut).
+struct Judged<'p, J, C> {
+    judge: J,
+    policy: &'p RetryPolicy<C>,
+}
+
+impl<R, J, C> drive::Judge<R> for Judged<'_, J, C>
+where
+    J: FnMut(&R, u32) -> Outcome,
+    C: Classify,
+{
+    fn judge(&mut self, output: &R, attempt: u32) -> Outcome {
+        (self.judge)(output, attempt)
     }
 
-    /// Share a server hint's deadline with every task sending to the same key.
-    fn record_hint(&self, deadline: Option<Instant>, now: Instant) {
-        if let (Some((table, key)), Some(until)) = (self.gate.as_ref(), deadline) {
-            if until > now {
-                // An eviction is counted by the table (`evictions`) and the
-                // evicted key's holder simply finds no deadline: nothing waits forever.
-                let _ = table.record_at(key.clone(), until, now);
+    fn timed_out(&mut self, attempt: u32) -> Outcome {
+        self.policy.classifier.outcome(&Attempt {
+            observed: ErrorClass::Transport(relent::retry::TransportError::TimedOut).observed(),
+            idempotent: true,
+            number: attempt,
+        })
+    }
+}
+
+/// Turns the driver's events into relent-tokio's, and keeps every error.
+struct Collector<'r, F, K, N, C, E> {
+    retrier: &'r Retrier<F, K, N, C>,
+    causes: Vec<Cause<E>>,
+    /// The limit of the attempt in flight.
+    timeout: Option<Duration>,
+    /// When the last attempt ended.
+    ended: Instant,
+}
+
+impl<F, K, N, C, E> Collector<'_, F, K, N, C, E>
+where
+    F: ClassifyError<E>,
+{
+    /// Keep attempt `attempt`'s error, as the cause it was reported as.
+    fn keep(&mut self, attempt: u32, error: E) {
+        let class = self.retrier.classify.classify(&error);
+        self.causes.push(Cause {
+            attempt,
+            at: self.ended,
+            failure: Failure::Error { error, class },
+        });
+    }
+}
+
+impl<T, E, F, K, N, C> drive::Observe<Result<T, E>> for Collector<'_, F, K, N, C, E>
+where
+    F: ClassifyError<E>,
+    N: Notify<E>,
+{
+    fn event(&mut self, event: &drive::Event<'_, Result<T, E>>) {
+        let notify = &self.retrier.notify;
+        match *event {
+            drive::Event::Attempt {
+                attempt, timeout, ..
+            } => {
+                self.timeout = timeout;
+                notify.notify(&Event::Attempt { attempt, timeout });
             }
+            drive::Event::Ended {
+                attempt,
+                output,
+                outcome,
+                at,
+                ..
+            } => {
+                self.ended = at;
+                if matches!(outcome, Outcome::Success) {
+                    return;
+                }
+                match output {
+                    Some(Err(error)) => {
+                        let class = self.retrier.classify.classify(error);
+                        notify.notify(&Event::Failed(&Cause {
+                            attempt,
+                            at,
+                            failure: Failure::Error { error, class },
+                        }));
+                    }
+                    Some(Ok(_)) => {}
+                    None => {
+                        let timed_out = AttemptTimedOut {
+                            limit: self.timeout.unwrap_or_default(),
+                        };
+                        notify.notify(&Event::Failed(&Cause {
+                            attempt,
+                            at,
+                            failure: Failure::TimedOut(timed_out),
+                        }));
+                        self.causes.push(Cause {
+                            attempt,
+                            at,
+                            failure: Failure::TimedOut(timed_out),
+                        });
+                    }
+                }
+            }
+            drive::Event::Wait {
+                until,
+                delay,
+                reason,
+            } => notify.notify(&Event::Wait {
+                until,
+                delay,
+                reason,
+            }),
+            _ => {}
+        }
+    }
+
+    fn superseded(&mut self, attempt: u32, output: Result<T, E>) {
+        if let Err(error) = output {
+            self.keep(attempt, error);
         }
     }
 }
@@ -586,6 +531,7 @@ pub async fn retry<C, F, T, E, Fut, Op>(
     operation: Op,
 ) -> Result<T, RetryError<E>>
 where
+    C: Classify,
     F: ClassifyError<E>,
     Op: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,

@@ -9,7 +9,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use relent::Instant;
-use relent::retry::{BudgetConfig, SharedTokenBucket};
+use relent::retry::{BudgetConfig, Gate, Hold, SharedTokenBucket};
 use relent::table::{CapacityError, DeadlineTable, NextAllowed, Recorded};
 
 use crate::clock;
@@ -145,6 +145,35 @@ impl<K: Hash + Eq> SharedDeadlines<K> {
         Q: Hash + Eq + ?Sized,
     {
         self.lock().remove(key)
+    }
+}
+
+/// A [`SharedDeadlines`] table bound to one key: the [`Gate`] of one run, made by
+/// [`SharedDeadlines::gate`]. Each call takes the table's lock for one O(1) operation.
+#[derive(Debug)]
+pub struct SharedGate<'a, K> {
+    table: &'a SharedDeadlines<K>,
+    key: &'a K,
+}
+
+impl<K: Hash + Eq + Clone> Gate for SharedGate<'_, K> {
+    fn hold(&mut self, now: Instant) -> Option<Hold> {
+        self.table.lock().hold(self.key, now)
+    }
+
+    fn record(&mut self, hold: Hold, now: Instant) {
+        // An eviction is counted by the table (`evictions`), and the evicted key's
+        // holder simply finds no deadline: nothing waits forever.
+        let _ = self.table.lock().record_hold(self.key.clone(), hold, now);
+    }
+}
+
+impl<K> SharedDeadlines<K> {
+    /// This table as the [`Gate`] of a run on `key`: the core's machine asks it before
+    /// each attempt and records the server's hints through it (the rule is the core's,
+    /// see [`relent::retry::gate`]).
+    pub fn gate<'a>(&'a self, key: &'a K) -> SharedGate<'a, K> {
+        SharedGate { table: self, key }
     }
 }
 

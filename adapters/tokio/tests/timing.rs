@@ -216,7 +216,7 @@ async fn retry_after_hint_is_waited_exactly_and_shared() {
         .classify(classify)
         .deadlines(table.clone(), "db")
         .notify(move |e: &Event<'_, TestError>| {
-            if let Event::Wait { until, reason } = e {
+            if let Event::Wait { until, reason, .. } = e {
                 // While we wait, everyone else sending to "db" sees the deadline.
                 seen_in
                     .borrow_mut()
@@ -434,7 +434,24 @@ async fn excessive_hint_gives_up_and_holds_back_the_key() {
     // The table holds the key back for the capped 300 s.
     let until = t0 + Duration::from_secs(300);
     assert_eq!(table.not_before("api"), Some(until));
-    // The next run for that key waits the gate out, then sends.
+    // The next run for that key refuses at once, naming the server's original hint
+    // (it used to sleep the capped 300 s and send: the hint was refused, so its key is).
+    let (op, starts) = scripted(vec![Step::Ok(9)], origin);
+    let err = retrier.run(op).await.unwrap_err();
+    assert_eq!(err.attempts(), 0);
+    assert_eq!(
+        err.reason(),
+        GiveUpReason::HintTooLong {
+            hint: Duration::from_secs(1_000_000),
+            limit: Duration::from_secs(300),
+            kind: ExcessKind::Cap,
+        }
+    );
+    assert!(err.to_string().contains("1000000"), "{err}");
+    assert!(starts.borrow().is_empty());
+    assert_eq!(origin.elapsed(), Duration::ZERO);
+    // Once the capped hold has passed, the key is free again.
+    tokio::time::advance(Duration::from_secs(300)).await;
     let (op, starts) = scripted(vec![Step::Ok(9)], origin);
     assert_eq!(retrier.run(op).await.unwrap(), 9);
     assert_eq!(*starts.borrow(), [Duration::from_secs(300)]);
@@ -581,7 +598,7 @@ async fn fast_path_and_general_path_agree() {
                             c.at.saturating_duration_since(t0)
                         )
                     }
-                    Event::Wait { until, reason } => {
+                    Event::Wait { until, reason, .. } => {
                         format!("wait {:?} {reason}", until.saturating_duration_since(t0))
                     }
                     _ => "other".to_string(),
@@ -669,4 +686,63 @@ async fn the_retry_shorthand_classifies() {
     assert_eq!(*starts.borrow(), [ms(0), ms(40)]);
     assert_eq!(err.reason(), GiveUpReason::NotRetryable);
     assert_eq!(err.causes().len(), 2);
+}
+
+/// A preset's classifier survives this driver: kube-rs's client policy retries 429, 503
+/// and 504 only (kube-client `client/retry.rs`), so a connection reset, sorted by
+/// `classify_io`, is not retried, and neither is a timed-out attempt.
+#[tokio::test(start_paused = true)]
+async fn kube_client_does_not_retry_a_connection_reset() {
+    use relent_tokio::classify_io;
+    let calls = Rc::new(RefCell::new(0u32));
+    let c = Rc::clone(&calls);
+    let err = relent_tokio::retry(RetryPolicy::kube_client(), classify_io, || {
+        *c.borrow_mut() += 1;
+        async { Err::<(), _>(std::io::Error::from(std::io::ErrorKind::ConnectionReset)) }
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(*calls.borrow(), 1);
+    assert_eq!(err.reason(), GiveUpReason::NotRetryable);
+    // A refused connection never left: kube-rs does not retry it either (its policy
+    // retries statuses only), and neither does the preset.
+    let err = Retrier::new(RetryPolicy::kube_client())
+        .classify(classify_io)
+        .run(|| async { Err::<(), _>(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)) })
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts(), 1);
+    // A timeout is not retried under kube_client, while the default policy retries it.
+    let slow = || async {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        Ok::<(), std::io::Error>(())
+    };
+    let err = Retrier::new(RetryPolicy::kube_client())
+        .classify(classify_io)
+        .per_try_timeout(Duration::from_secs(1))
+        .run(slow)
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts(), 1);
+    assert!(err.causes()[0].is_timeout());
+    let err = Retrier::new(RetryPolicy::default())
+        .classify(classify_io)
+        .per_try_timeout(Duration::from_secs(1))
+        .run(slow)
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts(), 3);
+    // A 503 named by the caller is retried, as kube-rs does.
+    let calls = Rc::new(RefCell::new(0u32));
+    let c = Rc::clone(&calls);
+    let value = Retrier::new(RetryPolicy::kube_client())
+        .classify(|s: &u16| ErrorClass::Status(*s))
+        .run(|| {
+            *c.borrow_mut() += 1;
+            let n = *c.borrow();
+            async move { if n < 3 { Err(503u16) } else { Ok(n) } }
+        })
+        .await
+        .unwrap();
+    assert_eq!(value, 3);
 }
