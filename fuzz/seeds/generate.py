@@ -53,25 +53,52 @@ write('hint_headers', 'generated_numbers',
       + bytes([2 | 8, 0, 0x00]) + u32(0xFFFFFFF6)          # grpc: -10
       + bytes([1 | 8, 0, 0, 1, 0x0c]) + u64(45))           # RateLimit: r=0;t=45
 
-# retry_machine: max-1, deadline*250ms, per-try*20ms, seed u16, flags, then events.
-# op % 11: 0 +10ms*b, 1 -b ms, 2 started, 3 response(status idx, hint), 4 transport(b%5),
-# 5 timer, 6 success, 7 commit, 8 failure(b), 9 +b s, 10 poll(key).
+# retry_machine: max-1, deadline*250ms, per-try*20ms, seed u16, flags (1 idempotent,
+# 2 UseBackoff, bits 2-3 cap: 0 default 300 s, 1 zero, 2 a byte of seconds, 3 none), then
+# inputs. op % 11: 0 +10ms*b, 1 -b ms, 2 gate hold(hint byte), 3 success,
+# 4 retryable(kind b%3, hint byte, seen), 5 final(refused b%5, hint byte, seen), 6 commit,
+# 7 HTTP response(status idx, hint byte), 8 transport(b%5), 9 +b s, 10 poll.
+# A hint byte: 0 none, 96 do not retry, 97+k k*100 ms, 192+k k*16 s. Seen: 2 = the caller's error.
 def rm(max_, deadline, per_try, flags, events):
     return bytes([max_ - 1, deadline, per_try]) + u16(7) + bytes([flags]) + bytes(events)
 
+POLL, SUCCESS, COMMIT = 10, 3, 6
+def after_ms(n): return 97 + n // 100
+def after_s16(n): return 192 + n // 16
+def status(i, h=0): return [7, i, h]          # STATUSES[i]: 7 = 503, 4 = 429, 0 = 200
+def retryable(kind, h=0): return [4, kind, h, 2]
+def final(refused, h=0): return [5, refused, h, 2]
+
 write('retry_machine', 'three_503_then_max', rm(3, 0, 0, 1, [
-    10, 0, 2, 3, 7, 0, 10, 0, 0, 50, 10, 0, 2, 3, 7, 0, 10, 0, 0, 100, 10, 0, 2, 3, 7, 0, 10, 0]))
+    POLL, *status(7), POLL, 0, 50, POLL, *status(7), POLL, 0, 100, POLL, *status(7), POLL]))
 write('retry_machine', 'retry_after_then_success', rm(4, 0, 50, 1, [
-    10, 1, 2, 3, 4, 130, 3, 10, 1, 9, 10, 10, 1, 2, 3, 0, 0, 10, 1]))
+    POLL, *status(4, after_ms(3000)), POLL, 9, 3, POLL, *status(0), POLL]))
 write('retry_machine', 'deadline_refuses_long_hint', rm(5, 8, 25, 1, [
-    10, 0, 2, 3, 7, 200, 1, 10, 0, 10, 2]))
+    POLL, *retryable(1, after_ms(5000)), POLL]))
 write('retry_machine', 'timeout_then_late_answer', rm(3, 40, 10, 1, [
-    10, 0, 2, 0, 30, 5, 10, 0, 3, 0, 0, 0, 255, 10, 0]))
-write('retry_machine', 'not_idempotent_reset', rm(3, 0, 0, 0, [10, 0, 2, 4, 2, 10, 0]))
-write('retry_machine', 'do_not_retry_and_commit', rm(3, 20, 0, 3, [
-    10, 0, 2, 8, 129, 10, 0, 2, 7, 3, 4, 0, 10, 0]))
-write('retry_machine', 'gate_from_table', rm(3, 0, 0, 0b0110, [
-    10, 3, 2, 3, 4, 200, 3, 10, 3, 10, 3, 1, 200, 10, 3]))
+    POLL, 0, 30, POLL, *retryable(2), POLL, SUCCESS, 0, 255, POLL, SUCCESS, POLL]))
+write('retry_machine', 'not_idempotent_reset', rm(3, 0, 0, 0, [POLL, 8, 2, POLL]))
+write('retry_machine', 'do_not_retry', rm(3, 20, 0, 3, [POLL, *retryable(0, 96), POLL]))
+write('retry_machine', 'commit_then_failure', rm(3, 20, 0, 1, [
+    POLL, COMMIT, *retryable(0), POLL]))
+write('retry_machine', 'final_refused_records_its_hint', rm(3, 0, 0, 0, [
+    POLL, *status(7, after_ms(3000)), POLL]))
+write('retry_machine', 'final_vetoed_with_long_hint', rm(3, 0, 0, 1, [
+    POLL, *final(4, after_s16(480)), POLL]))
+write('retry_machine', 'hint_over_cap_recorded_and_refused', rm(3, 0, 0, 1, [
+    POLL, *status(7, after_s16(480)), POLL]))
+write('retry_machine', 'gate_over_cap_refuses', rm(3, 0, 0, 1, [2, after_s16(480), POLL]))
+write('retry_machine', 'gate_within_cap_waits', rm(3, 0, 0, 1, [
+    2, after_ms(2000), POLL, 9, 2, POLL, SUCCESS, POLL]))
+write('retry_machine', 'gate_over_cap_use_backoff', rm(3, 0, 0, 1 | 2, [
+    2, 255, POLL, 9, 255, 9, 45, POLL, SUCCESS, POLL]))
+write('retry_machine', 'gate_past_deadline', rm(3, 4, 0, 1, [2, after_ms(2000), POLL]))
+write('retry_machine', 'cap_of_five_seconds', rm(4, 0, 0, 1 | 8, [
+    5, POLL, *status(4, after_ms(4000)), POLL, 2, after_ms(6000), POLL, 9, 4, POLL]))
+write('retry_machine', 'cap_zero_use_backoff', rm(3, 0, 0, 1 | 2 | 4, [
+    POLL, *retryable(1, after_ms(900)), POLL, 9, 1, 2, after_ms(500), POLL, POLL, *status(0), POLL]))
+write('retry_machine', 'clock_backwards', rm(3, 20, 10, 1, [
+    POLL, 1, 200, POLL, *retryable(0), 1, 255, POLL, 0, 100, POLL, 9, 9, POLL]))
 
 # deadline_table: capacity, shape (key type/hasher, keys), seed u64, when, then ops.
 # op % 16: 0-4 record(key, offset), 5 record MAX, 6-7 lookup, 8 peek, 9 next_allowed,

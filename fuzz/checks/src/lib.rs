@@ -14,7 +14,7 @@
 //! |---|---|---|
 //! | [`retry_after`] | `Retry-After` / HTTP-date parser, formatter, `HintPolicy` | `httpdate`, an independent digit reader, the RFC 9110 50-year rule |
 //! | [`hint_headers`] | `HintReader` over arbitrary header lists | a model built from the single-header parsers and the documented merge rules |
-//! | [`retry_machine`] | `Retry` fed arbitrary event sequences | the machine's laws (attempts, deadline, finality, give-up reasons, determinism) |
+//! | [`retry_machine`] | `Retry` fed polls, judged outcomes, HTTP outcomes, commits and gate holds | the machine's laws (attempts, deadline, finality, give-up reasons, the gate rule, determinism) |
 //! | [`deadline_table`] | `DeadlineTable` | a `Vec` LRU reference model |
 //! | [`backoff`] | `Backoff` under any policy, seed and clock | floor/cap, a shadow model of its counters and limits |
 //! | [`timeouts`] | timeout resolution, `attempt_timeout`, `check_wait`, stream timeouts | the formulas in their doc comments |
