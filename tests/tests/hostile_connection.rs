@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use relent::retry::Forbidden;
 use relent_reqwest::{
-    Event, GiveUpReason, Outcome, RequestBuilderExt, Retrier, TransportError, classify_error,
+    Event, GiveUpReason, Observed, RequestBuilderExt, Retrier, TransportError, classify_error,
 };
 use relent_tests::server::{Script, ScriptedServer, hang, ok, raw_then_reset, trickle};
 use reqwest_support::{history, plain, quick, retry_error, statuses, through};
@@ -210,7 +210,7 @@ async fn a_server_that_never_answers_costs_attempts_times_the_per_try_timeout() 
         Event::Attempt {
             timeout, outcome, ..
         } => {
-            *timeout == Some(per_try) && *outcome == Outcome::Transport(TransportError::TimedOut)
+            *timeout == Some(per_try) && *outcome == Observed::Transport(TransportError::TimedOut)
         }
         _ => true,
     }));

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use relent::hint::{ExcessKind, HintPolicy, OnExcess, ServerHint};
 use relent_reqwest::{
-    GiveUpReason, Outcome, Overrides, RequestBuilderExt, Retrier, RetryPolicy, WaitReason,
+    GiveUpReason, Observed, Overrides, RequestBuilderExt, Retrier, RetryPolicy, WaitReason,
 };
 use relent_tests::server::{Script, ScriptedServer, status};
 use reqwest_support::{history, plain, quick, retry_error, statuses, through};
@@ -62,7 +62,7 @@ async fn every_response_asks_for_a_million_seconds_and_the_client_never_sleeps()
         let h = history(&response);
         assert_eq!(
             h.outcomes().collect::<Vec<_>>(),
-            [Outcome::Response {
+            [Observed::Response {
                 status: code,
                 hint: Some(ServerHint::After(MILLION))
             }]
@@ -94,8 +94,9 @@ async fn every_response_asks_for_a_million_seconds_and_the_client_never_sleeps()
         );
         assert_eq!(retrier.table().len(), 1);
 
-        // 3. A later request through the plain client, with a 2 s deadline: gated by
-        //    ~300 s, which the deadline cannot cover, so it gives up before sending.
+        // 3. A later request through the plain client, with a 2 s deadline: the key is
+        //    held by a hint that was refused for exceeding the cap, so it gives up before
+        //    sending, naming that hint (a million seconds, not what is left of the hold).
         let deadline = Duration::from_secs(2);
         let started = Instant::now();
         let err = plain()
@@ -117,10 +118,7 @@ async fn every_response_asks_for_a_million_seconds_and_the_client_never_sleeps()
             panic!("{code}: {err}");
         };
         assert_eq!(kind, ExcessKind::Deadline);
-        assert!(
-            hint <= CAP && hint > CAP - Duration::from_secs(5),
-            "{hint:?}"
-        );
+        assert_eq!(hint, MILLION, "the original hint is named");
         assert!(limit <= deadline, "{limit:?}");
         let text = causes(&err);
         assert!(text.contains("gave up after 0 attempts"), "{text}");
@@ -187,19 +185,33 @@ async fn a_gate_is_never_waited_beyond_the_cap() {
     );
     assert!(held_back(&retrier, &url).expect("recorded") <= cap);
 
+    // The second request finds the key held by a hint that was refused for exceeding
+    // the cap: it refuses at once, naming that hint, and sends nothing. (It used to wait
+    // out what was left of the capped hold and ask again.)
     let started = Instant::now();
-    let second = client.get(&url).send().await.expect("response");
-    let elapsed = started.elapsed();
-    let h = history(&second);
-    let [(gate, WaitReason::Gate)] = waits(&h)[..] else {
-        panic!("expected one gate wait: {h}");
-    };
-    assert!(gate <= cap, "{gate:?}");
-    assert!(
-        elapsed >= gate,
-        "the gate was waited out: {elapsed:?} < {gate:?}"
+    let err = client.get(&url).send().await.expect_err("refused at once");
+    assert!(started.elapsed() < AT_ONCE, "{:?}", started.elapsed());
+    let err = retry_error(&err);
+    assert_eq!(err.report().attempts, 0);
+    assert_eq!(
+        err.reason(),
+        GiveUpReason::HintTooLong {
+            hint: MILLION,
+            limit: cap,
+            kind: ExcessKind::Cap
+        }
     );
-    assert_within("gated request", elapsed, cap);
+    assert_eq!(server.hits(), 1);
+    // The hold never outlasts the cap: once it has passed, the key is free, and the
+    // next request is sent (and refused by the server's answer, not by the table).
+    let hold = held_back(&retrier, &url).unwrap_or_default();
+    assert!(hold <= cap, "{hold:?}");
+    tokio::time::sleep(hold + Duration::from_millis(20)).await;
+    let started = Instant::now();
+    let third = client.get(&url).send().await.expect("response");
+    assert!(started.elapsed() < AT_ONCE, "{:?}", started.elapsed());
+    let h = history(&third);
+    assert!(waits(&h).is_empty(), "nothing left to wait: {h}");
     assert_eq!(statuses(&h), [429]);
     assert!(matches!(
         h.gave_up(),

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use relent::hint::{ExcessKind, HintPolicy, ServerHint};
 use relent::retry::RetryKind;
-use relent_reqwest::{AttemptHistory, GiveUpReason, Outcome, Retrier, TransportError, WaitReason};
+use relent_reqwest::{AttemptHistory, GiveUpReason, Observed, Retrier, TransportError, WaitReason};
 use relent_tests::server::{Script, ScriptedServer, ok, raw, status};
 use reqwest_support::{history, quick, retry_error, statuses, through};
 use tokio::time::Instant;
@@ -155,7 +155,7 @@ async fn every_catalogue_retry_after_value_gets_its_exact_behaviour() {
                     // The hint was not read; the client's own 10 ms backoff was used.
                     assert_eq!(
                         first,
-                        Outcome::Response {
+                        Observed::Response {
                             status: code,
                             hint: None
                         },
@@ -177,7 +177,7 @@ async fn every_catalogue_retry_after_value_gets_its_exact_behaviour() {
                 Expect::Wait(d) => {
                     assert_eq!(
                         first,
-                        Outcome::Response {
+                        Observed::Response {
                             status: code,
                             hint: Some(ServerHint::After(d))
                         },
@@ -329,7 +329,8 @@ async fn status_999_is_returned_as_final_and_its_hint_is_not_recorded() {
     assert_eq!(h.gave_up(), Some(GiveUpReason::NotRetryable));
     assert!(h.to_string().contains("not retryable"), "{h}");
     assert_eq!(server.hits(), 1);
-    // 999 is not a status whose hint is recorded (429 and 503 are).
+    // A final answer records nothing: only a failure the server meant to be retried
+    // (retryable, or refused only by the client) holds its key (the core's gate rule).
     assert_eq!(retrier.table().len(), 0);
     assert_within("status 999", started.elapsed(), Duration::ZERO);
     server.shutdown().await;
@@ -363,5 +364,50 @@ async fn status_000_is_refused_by_the_client_and_the_error_names_it() {
     // Its Retry-After was never seen, so nothing is recorded and nothing waited for.
     assert_eq!(retrier.table().len(), 0);
     assert_within("status 000", started.elapsed(), Duration::from_millis(30));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_hint_refused_over_the_cap_makes_later_requests_to_the_origin_refuse_at_once() {
+    // `Retry-After: 100000000000000000000` (10^20 s, beyond u64 seconds: read as the
+    // largest) is refused for exceeding the 300 s cap. The next request to the same
+    // origin, with no deadline of its own, does not sleep the capped 300 s: it gives up
+    // at once, sends nothing, and names the server's hint.
+    let server = ScriptedServer::start(
+        Script::new().otherwise(status(503).header("retry-after", "100000000000000000000")),
+    );
+    let retrier = Retrier::builder().policy(quick()).build().expect("retrier");
+    let client = through(&retrier);
+    let response = client
+        .get(server.url("/a"))
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(response.status().as_u16(), 503);
+    let too_long = GiveUpReason::HintTooLong {
+        hint: MAX_SECS,
+        limit: CAP,
+        kind: ExcessKind::Cap,
+    };
+    assert_eq!(history(&response).gave_up(), Some(too_long));
+    assert_eq!(server.hits(), 1);
+
+    let started = Instant::now();
+    let err = client
+        .get(server.url("/b"))
+        .send()
+        .await
+        .expect_err("refused before sending");
+    assert_within("the later request", started.elapsed(), Duration::ZERO);
+    let err = retry_error(&err);
+    assert_eq!(err.report().attempts, 0);
+    assert_eq!(err.reason(), too_long);
+    let text = err.to_string();
+    assert!(
+        text.contains("18446744073709551615"),
+        "names the hint: {text}"
+    );
+    assert!(text.contains("Retry-After"), "{text}");
+    assert_eq!(server.hits(), 1, "nothing was sent");
     server.shutdown().await;
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use relent::hint::{ExcessKind, ServerHint};
 use relent::retry::{BudgetConfig, Forbidden, RetryKind, TOKEN};
 use relent_reqwest::{
-    Event, GiveUpReason, Idempotent, KeyBy, NoRetry, Outcome, Retrier, SharedBudget,
+    Event, GiveUpReason, Idempotent, KeyBy, NoRetry, Observed, Retrier, SharedBudget,
     TimeoutOverride, Timeouts, TransportError, WaitReason,
 };
 use relent_tests::server::{Script, ScriptedServer, hang, ok, reset, status, unused_local_addr};
@@ -61,7 +61,7 @@ async fn retry_after_in_seconds_is_obeyed() {
     );
     assert_eq!(
         h.outcomes().next(),
-        Some(Outcome::Response {
+        Some(Observed::Response {
             status: 429,
             hint: Some(ServerHint::After(one))
         })
@@ -196,7 +196,7 @@ async fn a_post_whose_connection_failed_is_retried() {
         retry
             .history()
             .outcomes()
-            .all(|o| o == Outcome::Transport(TransportError::ConnectFailed))
+            .all(|o| o == Observed::Transport(TransportError::ConnectFailed))
     );
     assert!(
         retry
@@ -396,7 +396,7 @@ async fn each_attempt_is_bounded_by_the_per_try_timeout() {
     let h = history(&response);
     assert_eq!(
         h.outcomes().next(),
-        Some(Outcome::Transport(TransportError::TimedOut))
+        Some(Observed::Transport(TransportError::TimedOut))
     );
     assert!(
         matches!(h.events()[0], Event::Attempt { timeout: Some(t), .. } if t == Duration::from_millis(200))

@@ -2,7 +2,8 @@
 
 use std::future::Future;
 
-use relent::retry::{Classify, GiveUpReason, Report, StandardClassifier};
+use relent::http::{Classify, StandardClassifier};
+use relent::retry::{Action, Retry, RetryPolicy};
 use reqwest::{Request, Response};
 
 use crate::error::RetryError;
@@ -112,12 +113,13 @@ fn unbuildable(error: reqwest::Error) -> RetryError {
         .url()
         .map(|u| u.as_str().to_owned())
         .unwrap_or_default();
-    let report = Report {
-        reason: GiveUpReason::NotRetryable,
-        attempts: 0,
-        last: None,
-        waited: std::time::Duration::ZERO,
-        elapsed: std::time::Duration::ZERO,
+    // The core tells the story: an operation that could not start.
+    let policy = RetryPolicy::default();
+    let now = relent_tokio::clock::now();
+    let mut machine = Retry::new(&policy, 0, now);
+    machine.handle_unsendable(now);
+    let Action::GiveUp(report) = machine.poll(now) else {
+        unreachable!("an unsendable operation gives up");
     };
     RetryError::new(report, AttemptHistory::new(key), Some(Box::new(error)))
 }

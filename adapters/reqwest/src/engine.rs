@@ -1,20 +1,19 @@
-//! The one loop that drives the core retry machine over "send one attempt".
+//! One request through the core's driver: a transport, an HTTP judge and a key.
 //!
 //! Every entry point (the middleware, [`RetryClient`](crate::RetryClient),
-//! [`Retrier::execute`](crate::Retrier::execute)) ends here; they differ only
-//! in how one attempt is sent ([`Transport`]).
+//! [`Retrier::execute`](crate::Retrier::execute)) ends here; they differ only in how one
+//! attempt is sent ([`Transport`]). There is no retry loop in this crate: [`run`] hands
+//! the core's machine to [`relent::drive::run`] with tokio's timer, and keeps the story.
 
 use std::future::Future;
-
 use std::time::Duration;
 
 use http::Extensions;
-use relent::retry::{
-    Action, Attempt, Budget, Classify, Forbidden, GiveUpReason, Outcome, Report, Retry,
-    TransportError, Verdict, WaitReason, is_idempotent,
-};
+use relent::drive::{self, Finished};
+use relent::http::{Attempt, Classify, Observed, is_idempotent};
+use relent::retry::{Forbidden, Outcome, Report, Retry, RetryPolicy, Seen, TransportError};
 use relent::timeout::TimeoutOverride;
-use relent_tokio::clock;
+use relent_tokio::{TokioTimer, clock};
 use reqwest::{Request, Response};
 use reqwest_middleware::Next;
 
@@ -54,24 +53,6 @@ impl Transport for MiddlewareTransport<'_> {
     }
 }
 
-/// The retrier's classifier, with one more rule in front: a request whose body
-/// cannot be replayed is never retried ([`Forbidden::BodyNotReplayable`]).
-/// Verdicts that are not a retry (success, a final status, another veto) pass through.
-#[derive(Clone, Debug)]
-struct ReplayGuard<C> {
-    inner: C,
-    replayable: bool,
-}
-
-impl<C: Classify> Classify for ReplayGuard<C> {
-    fn classify(&self, attempt: &Attempt) -> Verdict {
-        match self.inner.classify(attempt) {
-            Verdict::Retry(_) if !self.replayable => Verdict::Forbid(Forbidden::BodyNotReplayable),
-            verdict => verdict,
-        }
-    }
-}
-
 /// The smaller of two optional limits (`None` = no limit).
 fn min_limit(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     match (a, b) {
@@ -90,6 +71,165 @@ fn next_request(original: &mut Option<Request>, replayable: bool) -> Option<Requ
         }
     }
     original.take()
+}
+
+/// The HTTP judge of one request: the response's status and hint (or the transport
+/// failure), read through the policy's classifier; a retry of a body that cannot be
+/// replayed is refused.
+struct HttpJudge<'a, C> {
+    retrier: &'a Inner<C>,
+    policy: &'a RetryPolicy<C>,
+    idempotent: bool,
+    replayable: bool,
+}
+
+impl<C: Classify> HttpJudge<'_, C> {
+    fn outcome(&self, observed: Observed, attempt: u32) -> Outcome {
+        let outcome = self.policy.classifier.outcome(&Attempt {
+            observed,
+            idempotent: self.idempotent,
+            number: attempt,
+        });
+        match outcome {
+            Outcome::Retryable { hint, seen, .. } if !self.replayable => Outcome::Final {
+                refused: Some(Forbidden::BodyNotReplayable),
+                hint,
+                seen,
+            },
+            outcome => outcome,
+        }
+    }
+}
+
+impl<C: Classify> drive::Judge<Result<Response, Failure>> for HttpJudge<'_, C> {
+    fn judge(&mut self, output: &Result<Response, Failure>, attempt: u32) -> Outcome {
+        let observed = match output {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                // Only an error status can carry a hint the machine acts on.
+                let hint = (status >= 400)
+                    .then(|| {
+                        self.retrier
+                            .hints
+                            .read_header_map(response.headers(), clock::unix_now())
+                    })
+                    .flatten()
+                    .map(|h| h.hint);
+                Observed::Response { status, hint }
+            }
+            Err(failure) => Observed::Transport(failure.kind),
+        };
+        self.outcome(observed, attempt)
+    }
+
+    fn timed_out(&mut self, attempt: u32) -> Outcome {
+        self.outcome(Observed::Transport(TransportError::TimedOut), attempt)
+    }
+}
+
+/// Writes the request's history (and its trace events) from the driver's events.
+struct Story {
+    history: AttemptHistory,
+    start: relent::Instant,
+    caller_timeout: Option<Duration>,
+    /// The limit of the attempt in flight, as the request was given it.
+    limit: Option<Duration>,
+}
+
+impl drive::Observe<Result<Response, Failure>> for Story {
+    fn event(&mut self, event: &drive::Event<'_, Result<Response, Failure>>) {
+        match *event {
+            drive::Event::Attempt { timeout, .. } => {
+                self.limit = min_limit(timeout, self.caller_timeout);
+            }
+            drive::Event::Ended {
+                attempt,
+                output,
+                outcome,
+                at,
+                took,
+            } => {
+                // What the judge read: the status with the hint it found, or the failure.
+                let outcome = match output {
+                    Some(Ok(response)) => Observed::Response {
+                        status: response.status().as_u16(),
+                        hint: outcome.hint(),
+                    },
+                    Some(Err(failure)) => Observed::Transport(failure.kind),
+                    None => Observed::Transport(TransportError::TimedOut),
+                };
+                let started = relent::Instant::from_nanos(
+                    at.as_nanos()
+                        .saturating_sub(took.as_nanos().try_into().unwrap_or(u64::MAX)),
+                );
+                let event = Event::Attempt {
+                    number: attempt,
+                    at: started.saturating_duration_since(self.start),
+                    took,
+                    timeout: self.limit,
+                    outcome,
+                };
+                trace::attempt(self.history.key(), &event);
+                self.history.push(event);
+            }
+            drive::Event::Wait {
+                until,
+                delay,
+                reason,
+            } => {
+                let from = relent::Instant::from_nanos(
+                    until
+                        .as_nanos()
+                        .saturating_sub(delay.as_nanos().try_into().unwrap_or(u64::MAX)),
+                );
+                let event = Event::Wait {
+                    at: from.saturating_duration_since(self.start),
+                    duration: delay,
+                    reason,
+                };
+                trace::wait(self.history.key(), &event);
+                self.history.push(event);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sends each attempt: a copy of the request while its body can be replayed, else the
+/// request itself, once. Each attempt's future borrows the transport (a middleware
+/// chain's extensions), which the driver gets back before the next attempt.
+struct Sender<'t, T> {
+    transport: &'t mut T,
+    original: Option<Request>,
+    replayable: bool,
+    caller_timeout: Option<Duration>,
+}
+
+impl<T: Transport> drive::Operation<Result<Response, Failure>> for Sender<'_, T> {
+    fn attempt(
+        &mut self,
+        _: u32,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<Response, Failure>> {
+        let request = next_request(&mut self.original, self.replayable);
+        let sent = request.map(|mut request| {
+            // Never longer than the caller's own timeout (the request's or the client's);
+            // reqwest enforces it too, so it keeps bounding the body once it is returned.
+            // (Written only when it changes: reqwest allocates its config slot on write.)
+            let limit = min_limit(timeout, self.caller_timeout);
+            if limit != request.timeout().copied() {
+                *request.timeout_mut() = limit;
+            }
+            self.transport.send(request)
+        });
+        async move {
+            match sent {
+                Some(sent) => sent.await,
+                // Only reachable if a replayable body stopped cloning: nothing left to send.
+                None => Err(Failure::body_not_replayable()),
+            }
+        }
+    }
 }
 
 /// Drive one request to its end.
@@ -112,241 +252,91 @@ where
     // request's own and the client's (as told to the retrier) bounds every attempt.
     let caller_timeout = min_limit(request.timeout().copied(), retrier.client_timeout);
 
-    let mut policy = overrides.policy.unwrap_or_else(|| retrier.policy.clone());
-    policy.per_try_timeout = match overrides.timeout {
-        TimeoutOverride::Inherit => policy.per_try_timeout,
-        TimeoutOverride::Disable => None,
-        TimeoutOverride::Set(t) => t.resolve().total(),
+    // The retrier's policy is borrowed; only a per-request override makes a copy.
+    let custom;
+    let policy = if overrides.policy.is_none()
+        && overrides.timeout == TimeoutOverride::Inherit
+        && !overrides.no_retry
+    {
+        &retrier.policy
+    } else {
+        let mut policy = overrides.policy.unwrap_or_else(|| retrier.policy.clone());
+        policy.per_try_timeout = match overrides.timeout {
+            TimeoutOverride::Inherit => policy.per_try_timeout,
+            TimeoutOverride::Disable => None,
+            TimeoutOverride::Set(t) => t.resolve().total(),
+        };
+        if overrides.no_retry {
+            policy = policy.with_max_attempts(1);
+        }
+        custom = policy;
+        &custom
     };
-    if overrides.no_retry {
-        policy = policy.with_max_attempts(1);
-    }
-    let guard = ReplayGuard {
-        inner: policy.classifier.clone(),
+    let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
+        .with_budget(retrier.budget.as_ref().map(|b| b.token_bucket()))
+        .with_gate(retrier.table.gate(&key));
+
+    let judge = HttpJudge {
+        retrier,
+        policy,
+        idempotent,
         replayable,
     };
-    let policy = policy.with_classifier(guard);
-    let mut machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
-        .idempotent(idempotent)
-        .with_budget(retrier.budget.as_ref().map(|b| b.bucket()));
-
-    let mut history = AttemptHistory::new(key);
-    let mut original = Some(request);
-    let mut last: Option<Result<Response, Failure>> = None;
-    // When the last attempt ended: the machine schedules backoffs and hints from there.
-    let mut last_ended = start;
-
-    // Clock reads cost real time per request, so the loop reuses the last one it
-    // made when nothing can have waited since: the start, or an attempt's end.
-    let mut fresh = Some(start);
-    loop {
-        let now = fresh.take().unwrap_or_else(clock::now);
-        let gate = retrier.table.not_before_at(history.key(), now);
-        match machine.poll(now, gate) {
-            Action::Send { attempt, timeout } => {
-                let Some(mut request) = next_request(&mut original, replayable) else {
-                    // Only reachable if a replayable body stopped cloning: nothing left to send.
-                    machine.handle_transport_error(now, TransportError::BodyNotReplayable);
-                    continue;
-                };
-                // Never longer than the caller's own timeout (the request's or the client's).
-                let limit = min_limit(timeout, caller_timeout);
-                // reqwest enforces it too, so it keeps bounding the body once it is returned.
-                // (Written only when it changes: reqwest allocates its config slot on write.)
-                if limit != request.timeout().copied() {
-                    *request.timeout_mut() = limit;
+    let mut story = Story {
+        history: AttemptHistory::new(key.clone()),
+        start,
+        caller_timeout,
+        limit: None,
+    };
+    let sender = Sender {
+        transport,
+        original: Some(request),
+        replayable,
+        caller_timeout,
+    };
+    let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
+    let elapsed = clock::now().saturating_duration_since(start);
+    let (mut history, last_limit) = (story.history, story.limit);
+    match finished {
+        Finished::Succeeded(Ok(mut response)) => {
+            history.finish(elapsed, None);
+            response.extensions_mut().insert(history);
+            Ok(response)
+        }
+        // The judge reads a transport failure as a failure, never a success.
+        Finished::Succeeded(Err(_)) => unreachable!("a transport failure was judged a success"),
+        Finished::GaveUp { report, last } => {
+            history.finish(report.elapsed, Some(report));
+            trace::give_up(history.key(), &report);
+            match last {
+                // Retries ran out on a status: the last response is the answer.
+                Some(Ok(mut response)) => {
+                    response.extensions_mut().insert(history);
+                    Ok(response)
                 }
-                // A zero-length backoff goes straight to Send: release the previous response now.
-                drop(last.take());
-                machine.handle_attempt_started(now);
-                let sent = transport.send(request);
-                // The attempt's deadline is absolute, from the machine's `now`, so the
-                // time spent cloning the request counts against it.
-                let result = match limit {
-                    Some(d) => match clock::within(sent, now.saturating_add(d)).await {
-                        Some(result) => result,
-                        None => Err(Failure::timed_out(d)),
-                    },
-                    None => sent.await,
-                };
-                let ended = clock::now();
-                last_ended = ended;
-                fresh = Some(ended);
-                let outcome = match &result {
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        // Only an error status can carry a hint the machine acts on.
-                        let hint = (status >= 400)
-                            .then(|| {
-                                retrier
-                                    .hints
-                                    .read_header_map(response.headers(), clock::unix_now())
-                            })
-                            .flatten()
-                            .map(|h| h.hint);
-                        machine.handle_response(ended, status, hint);
-                        record_hint(retrier, &history, &machine, status);
-                        Outcome::Response { status, hint }
-                    }
-                    Err(failure) => {
-                        machine.handle_transport_error(ended, failure.kind);
-                        Outcome::Transport(failure.kind)
-                    }
-                };
-                let event = Event::Attempt {
-                    number: attempt,
-                    at: now.saturating_duration_since(start),
-                    took: ended.saturating_duration_since(now),
-                    timeout: limit,
-                    outcome,
-                };
-                trace::attempt(history.key(), &event);
-                history.push(event);
-                last = Some(result);
-            }
-            Action::Wait { until, reason } => {
-                // The previous response is kept through the wait: should the machine
-                // give up after it (a gate appeared, the deadline passed), that response
-                // is still the answer. It is released when the next attempt starts.
-                // A backoff or a hint was scheduled when the attempt ended; a gate wait now.
-                let from = match reason {
-                    WaitReason::Gate => now,
-                    WaitReason::Backoff(_) | WaitReason::ServerHint(_) => last_ended,
-                };
-                let event = Event::Wait {
-                    at: from.saturating_duration_since(start),
-                    duration: until.saturating_duration_since(from),
-                    reason,
-                };
-                trace::wait(history.key(), &event);
-                history.push(event);
-                clock::sleep_until(until).await;
-            }
-            // This driver always feeds an outcome before polling again; should the machine
-            // still wait for one, end the attempt rather than loop.
-            Action::AwaitOutcome { .. } => {
-                machine.handle_transport_error(now, TransportError::Other);
-            }
-            Action::Done { attempts } => {
-                let elapsed = now.saturating_duration_since(start);
-                history.finish(elapsed, None);
-                return match last {
-                    Some(Ok(mut response)) => {
-                        response.extensions_mut().insert(history);
-                        Ok(response)
-                    }
-                    // Unreachable by the machine's rules (Done follows a response); say so honestly.
-                    other => {
-                        let report = Report {
-                            reason: GiveUpReason::NotRetryable,
-                            attempts,
-                            last: machine.last_outcome(),
-                            waited: machine.waited(),
-                            elapsed,
-                        };
-                        Err(give_up(report, history, other))
-                    }
-                };
-            }
-            Action::GiveUp(report) => {
-                history.finish(report.elapsed, Some(report));
-                trace::give_up(history.key(), &report);
-                return match last {
-                    // Retries ran out on a status: the last response is the answer.
-                    Some(Ok(mut response)) => {
-                        response.extensions_mut().insert(history);
-                        Ok(response)
-                    }
-                    other => Err(give_up(report, history, other)),
-                };
+                Some(Err(failure)) => Err(give_up(report, history, Some(failure))),
+                // The last attempt was abandoned at its limit: say which.
+                None if matches!(
+                    report.last.and_then(|last| last.seen()),
+                    Some(Seen::Transport(TransportError::TimedOut))
+                ) =>
+                {
+                    let failure = Failure::timed_out(last_limit.unwrap_or_default());
+                    Err(give_up(report, history, Some(failure)))
+                }
+                None => Err(give_up(report, history, None)),
             }
         }
     }
 }
 
-fn give_up(
-    report: Report,
-    history: AttemptHistory,
-    last: Option<Result<Response, Failure>>,
-) -> RetryError {
-    let source = match last {
-        Some(Err(failure)) => Some(failure.error),
-        _ => None,
-    };
-    RetryError::new(report, history, source)
-}
-
-/// Record the server's "not before" for this request's key, so every request
-/// to the same key waits for it. The machine computes it for every response
-/// that carried a hint, whether or not this operation retries (clamped to the
-/// hint cap); only the statuses configured in `record_statuses` are recorded.
-fn record_hint<C: Classify, B: Budget>(
-    retrier: &Inner<impl Sized>,
-    history: &AttemptHistory,
-    machine: &Retry<C, B>,
-    status: u16,
-) {
-    if !retrier.record_statuses.contains(status) {
-        return;
-    }
-    if let Some(deadline) = machine.hint_deadline() {
-        let _ = retrier.table.record(history.key().to_owned(), deadline);
-    }
+fn give_up(report: Report, history: AttemptHistory, last: Option<Failure>) -> RetryError {
+    RetryError::new(report, history, last.map(|failure| failure.error))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use relent::retry::RetryKind;
-    use relent::retry::StandardClassifier;
-
-    fn attempt(outcome: Outcome) -> Attempt {
-        Attempt {
-            outcome,
-            idempotent: true,
-            number: 1,
-        }
-    }
-
-    #[test]
-    fn replay_guard_turns_only_retries_into_body_not_replayable() {
-        let once = ReplayGuard {
-            inner: StandardClassifier::DEFAULT,
-            replayable: false,
-        };
-        let again = ReplayGuard {
-            inner: StandardClassifier::DEFAULT,
-            replayable: true,
-        };
-        let s503 = attempt(Outcome::Response {
-            status: 503,
-            hint: None,
-        });
-        let s404 = attempt(Outcome::Response {
-            status: 404,
-            hint: None,
-        });
-        let connect = attempt(Outcome::Transport(TransportError::ConnectFailed));
-        assert_eq!(
-            once.classify(&s503),
-            Verdict::Forbid(Forbidden::BodyNotReplayable)
-        );
-        assert_eq!(
-            once.classify(&connect),
-            Verdict::Forbid(Forbidden::BodyNotReplayable)
-        );
-        assert_eq!(once.classify(&s404), Verdict::NoOpinion);
-        assert_eq!(again.classify(&s503), Verdict::Retry(RetryKind::Transient));
-        // A veto that comes first stays the reason.
-        let post = Attempt {
-            idempotent: false,
-            ..s503
-        };
-        assert_eq!(
-            once.classify(&post),
-            Verdict::Forbid(Forbidden::NotIdempotent)
-        );
-    }
 
     #[test]
     fn min_limit_treats_none_as_unlimited() {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use relent::retry::{GiveUpReason, Outcome, Report, TransportError};
+use relent::retry::{GiveUpReason, Report, Seen, TransportError};
 
 use crate::history::AttemptHistory;
 
@@ -128,6 +128,14 @@ impl Failure {
         }
     }
 
+    /// The request's body is a stream that was already sent.
+    pub(crate) fn body_not_replayable() -> Self {
+        Failure {
+            kind: TransportError::BodyNotReplayable,
+            error: "the request body is a stream that was already sent".into(),
+        }
+    }
+
     pub(crate) fn timed_out(after: Duration) -> Self {
         Failure {
             kind: TransportError::TimedOut,
@@ -192,8 +200,8 @@ impl RetryError {
     /// How the last attempt failed below HTTP, if it did.
     #[must_use]
     pub fn transport_error(&self) -> Option<TransportError> {
-        match self.report.last {
-            Some(Outcome::Transport(e)) => Some(e),
+        match self.report.last.and_then(|last| last.seen()) {
+            Some(Seen::Transport(e)) => Some(e),
             _ => None,
         }
     }
@@ -247,7 +255,10 @@ impl fmt::Display for RetryError {
     ///   earlier response recorded for the key in the shared Retry-After table.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "request to {}: {}", self.history.key(), self.report)?;
-        let own_response = matches!(self.report.last, Some(Outcome::Response { .. }));
+        let own_response = matches!(
+            self.report.last.and_then(|last| last.seen()),
+            Some(Seen::Status(_))
+        );
         if matches!(self.report.reason, GiveUpReason::HintTooLong { .. }) && !own_response {
             f.write_str(
                 " (the wait is a Retry-After, or another server hint, that an earlier \
@@ -304,13 +315,39 @@ mod tests {
         assert_eq!(classify_error(&refused), TransportError::Other);
     }
 
-    fn report(reason: GiveUpReason, attempts: u32, last: Option<Outcome>) -> Report {
-        Report {
-            reason,
-            attempts,
-            last,
-            waited: Duration::ZERO,
-            elapsed: Duration::from_millis(3),
+    /// The core's report of `attempts` attempts (1 ms apart) that all failed with `failure`,
+    /// the last ending at 3 ms: only the machine writes reports.
+    fn failed_report(attempts: u32, failure: TransportError) -> Report {
+        use relent::backoff::BackoffBuilder;
+        use relent::retry::{Action, Outcome, Retry, RetryKind, RetryPolicy};
+        let policy = RetryPolicy::default()
+            .with_max_attempts(attempts)
+            .with_backoff(
+                BackoffBuilder::constant(Duration::from_millis(1))
+                    .build()
+                    .unwrap(),
+            );
+        let mut op = Retry::new(&policy, 1, relent::Instant::ZERO);
+        let mut now = relent::Instant::ZERO;
+        loop {
+            match op.poll(now) {
+                Action::Send { attempt, .. } => {
+                    if attempt == attempts {
+                        now = relent::Instant::from_millis(3);
+                    }
+                    op.handle_outcome(
+                        now,
+                        Outcome::Retryable {
+                            kind: RetryKind::Transient,
+                            hint: None,
+                            seen: Seen::Transport(failure),
+                        },
+                    );
+                }
+                Action::Wait { until, .. } => now = until,
+                Action::GiveUp(report) => return report,
+                Action::Done { .. } => panic!("every attempt fails"),
+            }
         }
     }
 
@@ -319,25 +356,20 @@ mod tests {
         let deep: BoxError = Box::new(Wrapped(Box::new(io::Error::other(
             "invalid HTTP status-code parsed",
         ))));
-        let last = Some(Outcome::Transport(TransportError::Other));
         let err = RetryError::new(
-            report(GiveUpReason::MaxAttempts, 3, last),
+            failed_report(3, TransportError::Other),
             AttemptHistory::new("http://a.example:80".into()),
             Some(deep),
         );
         assert_eq!(
             err.to_string(),
             "request to http://a.example:80: gave up after 3 attempts (last: transport error), \
-             0ns waited, 3ms elapsed: maximum attempts reached \
+             2ms waited, 3ms elapsed: maximum attempts reached \
              (last error: invalid HTTP status-code parsed)"
         );
         // A kind that names itself gets no addition.
         let timed_out = RetryError::new(
-            report(
-                GiveUpReason::MaxAttempts,
-                1,
-                Some(Outcome::Transport(TransportError::TimedOut)),
-            ),
+            failed_report(1, TransportError::TimedOut),
             AttemptHistory::new("k".into()),
             Some(Box::new(AttemptTimedOut {
                 after: Duration::from_millis(5),
@@ -353,11 +385,18 @@ mod tests {
             limit: Duration::from_secs(2),
             kind: relent::hint::ExcessKind::Deadline,
         };
-        let err = RetryError::new(
-            report(hint_too_long, 0, None),
-            AttemptHistory::new("k".into()),
-            None,
-        );
+        // A key held for 300 s by an earlier response, and 2 s left to this request.
+        let mut table = relent::DeadlineTable::new(4, 1).unwrap();
+        let now = relent::Instant::ZERO;
+        let _ = table.record("k", now + Duration::from_secs(300), now);
+        let policy =
+            relent::retry::RetryPolicy::default().with_deadline(Some(Duration::from_secs(2)));
+        let mut op = relent::retry::Retry::new(&policy, 1, now).with_gate(table.gate("k"));
+        let relent::retry::Action::GiveUp(report) = op.poll(now) else {
+            panic!("the hold is beyond the deadline");
+        };
+        assert_eq!(report.reason, hint_too_long);
+        let err = RetryError::new(report, AttemptHistory::new("k".into()), None);
         let text = err.to_string();
         assert!(
             text.ends_with(

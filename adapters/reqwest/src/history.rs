@@ -10,7 +10,8 @@ use std::fmt;
 use std::time::Duration;
 
 use relent::hint::ServerHint;
-use relent::retry::{GiveUpReason, Outcome, Report, WaitReason};
+use relent::http::Observed;
+use relent::retry::{GiveUpReason, Report, WaitReason};
 
 /// One step of a request's history, timed from the moment the retry layer received it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,8 +27,8 @@ pub enum Event {
         took: Duration,
         /// The limit it ran under, `min(per-try timeout, time left)`; `None`: no limit.
         timeout: Option<Duration>,
-        /// How it ended: a status (with the server's hint, if any) or a transport error.
-        outcome: Outcome,
+        /// What it saw: a status (with the server's hint, if any) or a transport error.
+        outcome: Observed,
     },
     /// The retry layer waited before the next attempt.
     Wait {
@@ -97,7 +98,7 @@ impl AttemptHistory {
     }
 
     /// How each attempt ended, in order.
-    pub fn outcomes(&self) -> impl Iterator<Item = Outcome> + '_ {
+    pub fn outcomes(&self) -> impl Iterator<Item = Observed> + '_ {
         self.events.iter().filter_map(|e| match e {
             Event::Attempt { outcome, .. } => Some(*outcome),
             Event::Wait { .. } => None,
@@ -144,12 +145,12 @@ impl fmt::Display for Secs {
 }
 
 /// An attempt's outcome in words: `status 503`, `status 429, Retry-After 1.000s`, or the transport error.
-pub(crate) struct ShowOutcome(pub(crate) Outcome);
+pub(crate) struct ShowOutcome(pub(crate) Observed);
 
 impl fmt::Display for ShowOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Outcome::Response { status, hint } => {
+            Observed::Response { status, hint } => {
                 write!(f, "status {status}")?;
                 match hint {
                     Some(ServerHint::After(d)) => write!(f, ", server hint {}", Secs(d)),
@@ -157,12 +158,12 @@ impl fmt::Display for ShowOutcome {
                     None => Ok(()),
                 }
             }
-            Outcome::Transport(e) => write!(f, "{e}"),
+            Observed::Transport(e) => write!(f, "{e}"),
             // This adapter feeds only statuses and transport errors; shown for completeness.
-            Outcome::Failure {
+            Observed::Failure {
                 retry: Some(kind), ..
             } => write!(f, "{} failure", kind.as_str()),
-            Outcome::Failure { retry: None, .. } => f.write_str("permanent failure"),
+            Observed::Failure { retry: None, .. } => f.write_str("permanent failure"),
             _ => f.write_str("failure"),
         }
     }

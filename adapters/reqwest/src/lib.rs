@@ -24,12 +24,11 @@ pub use error::{AttemptTimedOut, BoxError, RetryError, classify_error};
 pub use history::{AttemptHistory, Event};
 pub use middleware::RetryMiddleware;
 pub use overrides::{Idempotent, NoRetry, Overrides};
-pub use retrier::{
-    BuildError, DEFAULT_RECORD_STATUSES, DEFAULT_TABLE_CAPACITY, KeyBy, Retrier, RetrierBuilder,
-};
+pub use retrier::{BuildError, DEFAULT_TABLE_CAPACITY, KeyBy, Retrier, RetrierBuilder};
 pub use timeouts::ClientBuilderExt;
 
 // The types a caller needs to configure and read the engine, without a direct relent dependency.
+pub use relent::http::Observed;
 pub use relent::retry::{GiveUpReason, Outcome, Report, RetryPolicy, TransportError, WaitReason};
 pub use relent::timeout::{TimeoutOverride, Timeouts};
 pub use relent_tokio::{SharedBudget, SharedDeadlines};

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use http::Extensions;
-use relent::retry::{Classify, StandardClassifier};
+use relent::http::{Classify, StandardClassifier};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 

@@ -12,7 +12,8 @@
 //! | [`RetryPolicy`] (of the retrier's classifier type) | this policy instead of the retrier's |
 
 use http::Extensions;
-use relent::retry::{RetryPolicy, StandardClassifier};
+use relent::http::StandardClassifier;
+use relent::retry::RetryPolicy;
 use relent::timeout::TimeoutOverride;
 
 /// Marks a request as safe to repeat although its method is not idempotent

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use relent::hint::HintReader;
-use relent::retry::{Classify, RetryPolicy, StandardClassifier, StatusSet};
+use relent::http::{Classify, StandardClassifier};
+use relent::retry::RetryPolicy;
 use relent::table::CapacityError;
 use relent_tokio::{SharedBudget, SharedDeadlines};
 use reqwest::{Request, Response, Url};
@@ -101,11 +102,6 @@ fn without_fragment(url: &Url) -> &str {
 /// the bound seed 003 asked for.
 pub const DEFAULT_TABLE_CAPACITY: usize = 4096;
 
-/// Statuses whose Retry-After hint is recorded for the requests that follow:
-/// 429 (RFC 6585 §4) and 503 (RFC 9110 §15.6.4), the two statuses RFC 9110
-/// §10.2.3 names for `Retry-After` apart from redirects, and the two seed 003 reads.
-pub const DEFAULT_RECORD_STATUSES: StatusSet = StatusSet::from_codes(&[429, 503]);
-
 /// Why a [`Retrier`] could not be built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -142,7 +138,6 @@ pub(crate) struct Inner<C> {
     pub(crate) table: SharedDeadlines<String>,
     pub(crate) budget: Option<SharedBudget>,
     pub(crate) hints: HintReader,
-    pub(crate) record_statuses: StatusSet,
     pub(crate) client_timeout: Option<Duration>,
 }
 
@@ -244,7 +239,6 @@ pub struct RetrierBuilder<C = StandardClassifier> {
     table: Option<SharedDeadlines<String>>,
     budget: Option<SharedBudget>,
     hints: HintReader,
-    record_statuses: StatusSet,
     client_timeout: Option<Duration>,
 }
 
@@ -264,7 +258,6 @@ impl RetrierBuilder<StandardClassifier> {
             table: None,
             budget: None,
             hints: HintReader::new(),
-            record_statuses: DEFAULT_RECORD_STATUSES,
             client_timeout: None,
         }
     }
@@ -280,7 +273,6 @@ impl<C> RetrierBuilder<C> {
             table: self.table,
             budget: self.budget,
             hints: self.hints,
-            record_statuses: self.record_statuses,
             client_timeout: self.client_timeout,
         }
     }
@@ -317,12 +309,6 @@ impl<C> RetrierBuilder<C> {
         self
     }
 
-    /// The statuses whose hint is recorded in the table (default [`DEFAULT_RECORD_STATUSES`]).
-    pub fn record_statuses(mut self, statuses: StatusSet) -> Self {
-        self.record_statuses = statuses;
-        self
-    }
-
     /// The total timeout set on the `reqwest::Client` (`ClientBuilder::timeout`, or the
     /// `total` that [`apply_timeouts`](crate::ClientBuilderExt::apply_timeouts) set).
     ///
@@ -349,7 +335,6 @@ impl<C> RetrierBuilder<C> {
                 table,
                 budget: self.budget,
                 hints: self.hints,
-                record_statuses: self.record_statuses,
                 client_timeout: self.client_timeout,
             }),
         })

@@ -73,6 +73,23 @@ pub trait Timer {
     fn sleep_until(&self, until: Instant) -> impl Future<Output = ()>;
 }
 
+/// Starts attempts: what the driver runs each time the machine says `Send`.
+///
+/// Implemented for every `FnMut(u32, Option<Duration>) -> impl Future<Output = R>` (the
+/// attempt number and its time limit). Implement it on a type of your own when an
+/// attempt's future must borrow state the next attempt needs again (a connection, a
+/// middleware chain): the driver finishes or drops one attempt before it starts the next.
+pub trait Operation<R> {
+    /// Start attempt number `attempt`, which the driver abandons after `timeout`.
+    fn attempt(&mut self, attempt: u32, timeout: Option<Duration>) -> impl Future<Output = R>;
+}
+
+impl<R, F: Future<Output = R>, A: FnMut(u32, Option<Duration>) -> F> Operation<R> for A {
+    fn attempt(&mut self, attempt: u32, timeout: Option<Duration>) -> impl Future<Output = R> {
+        self(attempt, timeout)
+    }
+}
+
 /// Turns an attempt's output into the machine's [`Outcome`].
 ///
 /// Implemented for every `FnMut(&R, u32) -> Outcome` (the output and the attempt number),
@@ -176,17 +193,17 @@ pub enum Finished<R> {
 
 /// Run an operation to its end under `machine`.
 ///
-/// `attempt(number, timeout)` starts attempt `number`; the driver abandons it at `timeout`
+/// `operation` starts attempt `number` with its `timeout`; the driver abandons it then
 /// (the returned future is dropped) and asks `judge` for the outcome. Time comes from
 /// `timer`, read once after each attempt and each wait. The machine should be fresh
 /// (built at `timer.now()`); given one that already succeeded there is no output to
 /// return, and the run reports [`GiveUpReason::NotRetryable`] with no output.
-pub async fn run<P, C, B, G, T, J, O, R, A, F>(
+pub async fn run<P, C, B, G, T, J, O, R, A>(
     mut machine: Retry<P, B, G>,
     timer: &T,
     mut judge: J,
     observe: &mut O,
-    mut attempt: A,
+    mut operation: A,
 ) -> Finished<R>
 where
     P: Deref<Target = RetryPolicy<C>>,
@@ -195,8 +212,7 @@ where
     T: Timer,
     J: Judge<R>,
     O: Observe<R> + ?Sized,
-    A: FnMut(u32, Option<Duration>) -> F,
-    F: Future<Output = R>,
+    A: Operation<R>,
 {
     let mut now = machine.started();
     let mut last: Option<R> = None;
@@ -215,7 +231,7 @@ where
                     at: now,
                 });
                 let started = now;
-                let pending = attempt(n, timeout);
+                let pending = operation.attempt(n, timeout);
                 let output = match timeout {
                     None => Some(pending.await),
                     Some(limit) => {

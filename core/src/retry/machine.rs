@@ -415,6 +415,15 @@ where
         }
     }
 
+    /// The operation cannot be attempted at all (its request could not even be built):
+    /// unless it has already finished, it ends now as [`GiveUpReason::NotRetryable`],
+    /// with the attempts made so far.
+    pub fn handle_unsendable(&mut self, now: Instant) {
+        if !matches!(self.state, State::Done | State::GaveUp { .. }) {
+            self.end(now, GiveUpReason::NotRetryable);
+        }
+    }
+
     /// The caller began consuming the response body: from now on a failure is not retried.
     pub fn handle_commit(&mut self) {
         self.committed = true;

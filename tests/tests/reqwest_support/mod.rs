@@ -63,7 +63,7 @@ pub fn statuses(history: &AttemptHistory) -> Vec<u16> {
     history
         .outcomes()
         .map(|o| match o {
-            relent_reqwest::Outcome::Response { status, .. } => status,
+            relent_reqwest::Observed::Response { status, .. } => status,
             _ => 0,
         })
         .collect()
