@@ -57,4 +57,4 @@ pub(crate) use schedule::Stepper;
     unused_imports,
     reason = "the retry machine walks borrowed policies (next commit)"
 )]
-pub(crate) use walk::Walk;
+pub(crate) use walk::{Plan, Walk};
