@@ -112,7 +112,7 @@ fn check(value: &[u8], imf_layout: bool) -> Result<(), TestCaseError> {
             t
         );
     }
-    if let Some(text) = std::str::from_utf8(value).ok() {
+    if let Ok(text) = std::str::from_utf8(value) {
         if let Ok(st) = httpdate::parse_http_date(text) {
             let secs = st
                 .duration_since(UNIX_EPOCH)
