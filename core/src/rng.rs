@@ -37,6 +37,7 @@ impl SplitMix64 {
     }
 
     /// The next 64 uniformly distributed bits.
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GOLDEN_GAMMA);
         let mut z = self.state;
@@ -50,24 +51,38 @@ impl SplitMix64 {
     /// Uses Lemire's multiply-and-reject method ("Fast Random Integer
     /// Generation in an Interval", ACM TOMACS 2019), so there is no modulo bias
     /// and, in expectation, fewer than two draws.
+    #[inline]
     pub fn below_or_equal(&mut self, max: u64) -> u64 {
         if max == u64::MAX {
             return self.next_u64();
         }
         // max < u64::MAX here, so the range size cannot overflow.
         let range = max.wrapping_add(1);
+        let m = u128::from(self.next_u64()).wrapping_mul(u128::from(range));
+        // A draw is rejected when its low half is below `threshold = 2^64 mod range`,
+        // which is itself below `range`: a low half of at least `range` (almost every
+        // draw) is accepted without computing the threshold's division at all.
+        if (m as u64) >= range {
+            return (m >> 64) as u64;
+        }
+        self.below_or_equal_slow(range, m)
+    }
+
+    /// The rest of [`below_or_equal`](Self::below_or_equal) once a draw's low half fell
+    /// below `range`: compare it with the exact threshold, redraw while it is below.
+    #[cold]
+    fn below_or_equal_slow(&mut self, range: u64, first: u128) -> u64 {
         // `range` is at least 1 here, so the remainder always exists.
         let threshold = range.wrapping_neg().checked_rem(range).unwrap_or(0);
-        loop {
-            let m = u128::from(self.next_u64()).wrapping_mul(u128::from(range));
-            let low = m as u64;
-            if low >= threshold {
-                return (m >> 64) as u64;
-            }
+        let mut m = first;
+        while (m as u64) < threshold {
+            m = u128::from(self.next_u64()).wrapping_mul(u128::from(range));
         }
+        (m >> 64) as u64
     }
 
     /// A uniform integer in `lo..=hi`; the bounds may be given in either order.
+    #[inline]
     pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
         let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
         lo.saturating_add(self.below_or_equal(hi.wrapping_sub(lo)))

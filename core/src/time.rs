@@ -203,18 +203,23 @@ impl From<UnixTime> for std::time::SystemTime {
 /// A `Duration` as whole nanoseconds, saturating at `u64::MAX` (about 584 years).
 #[must_use]
 pub const fn duration_to_nanos(d: Duration) -> u64 {
-    let n = d.as_nanos();
-    if n > u64::MAX as u128 {
-        u64::MAX
-    } else {
-        n as u64
+    // `secs · 10⁹ + subsec` in `u64` steps (no `u128`): the sum fits exactly when
+    // neither step overflows, and is above `u64::MAX` otherwise.
+    match d.as_secs().checked_mul(NANOS_PER_SEC) {
+        Some(n) => match n.checked_add(d.subsec_nanos() as u64) {
+            Some(n) => n,
+            None => u64::MAX,
+        },
+        None => u64::MAX,
     }
 }
 
 /// Whole nanoseconds as a `Duration`.
 #[must_use]
 pub const fn nanos_to_duration(n: u64) -> Duration {
-    Duration::new(n / NANOS_PER_SEC, (n % NANOS_PER_SEC) as u32)
+    // `from_nanos` splits with one divide and has no overflow branch (unlike
+    // `Duration::new`, which must carry nanoseconds above 10⁹ into the seconds).
+    Duration::from_nanos(n)
 }
 
 #[cfg(test)]

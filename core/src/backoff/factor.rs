@@ -142,19 +142,16 @@ impl Factor {
     ///
     /// When `nanos × millionths + 999_999` fits in a `u64` (every delay below about
     /// 18 s with a factor of 1e6 millionths, i.e. the usual schedules), the divide is a
-    /// `u64` divide by a constant, which compiles to a multiply and a shift; otherwise a
-    /// `u128` product and a `u128` divide (a library call), with the same result.
+    /// `u64` divide by a constant, which compiles to a multiply and a shift; otherwise
+    /// [`split_product`] computes the same value in `u64` pieces (no `u128`, whose
+    /// multiply and divide are large library routines on 32-bit targets).
     pub(crate) const fn mul_nanos_ceil(self, nanos: u64) -> u64 {
         if let Some(product) = nanos.checked_mul(self.0) {
             if let Some(up) = product.checked_add(999_999) {
                 return up / Self::SCALE;
             }
         }
-        // nanos * millionths < 2^128, and adding SCALE - 1 cannot overflow once
-        // the product is below 2^128 - 2^20 (its maximum is (2^64-1)^2).
-        let product = (nanos as u128).wrapping_mul(self.0 as u128);
-        let up = product.wrapping_add(999_999);
-        saturate(up / SCALE_U128)
+        split_product(nanos, self.0, true)
     }
 
     /// `⌊nanos × self⌋`, saturating at `u64::MAX`; a `u64` divide when the product fits.
@@ -162,21 +159,32 @@ impl Factor {
         if let Some(product) = nanos.checked_mul(self.0) {
             return product / Self::SCALE;
         }
-        let product = (nanos as u128).wrapping_mul(self.0 as u128);
-        saturate(product / SCALE_U128)
+        split_product(nanos, self.0, false)
     }
 }
 
-/// [`Factor::SCALE`] as the `u128` divisor of the scaling products.
-const SCALE_U128: u128 = 1_000_000;
-
-/// `v` as a `u64`, or `u64::MAX` if it does not fit.
-const fn saturate(v: u128) -> u64 {
-    if v > u64::MAX as u128 {
-        u64::MAX
+/// `⌊n × m / 10⁶⌋` (or `⌈…⌉` when `ceil`), saturating at `u64::MAX`, in `u64` steps.
+///
+/// With `S = 10⁶`, `n = q·S + r` and `m = a·S + b` (`r, b < S`):
+/// `n·m / S = q·a·S + q·b + r·a + r·b / S`. The first three terms are whole numbers and
+/// `r·b < S²` fits a `u64`, so only the last term needs rounding. Every term is
+/// non-negative, so a saturating step saturates exactly when the true value exceeds
+/// `u64::MAX`.
+const fn split_product(n: u64, m: u64, ceil: bool) -> u64 {
+    let (q, r) = (n / Factor::SCALE, n % Factor::SCALE);
+    let (a, b) = (m / Factor::SCALE, m % Factor::SCALE);
+    // r, b < 10⁶: r·b + 999 999 < 10¹² + 10⁶, no overflow.
+    let low = r.wrapping_mul(b);
+    let low = if ceil {
+        low.wrapping_add(999_999) / Factor::SCALE
     } else {
-        v as u64
-    }
+        low / Factor::SCALE
+    };
+    q.saturating_mul(a)
+        .saturating_mul(Factor::SCALE)
+        .saturating_add(q.saturating_mul(b))
+        .saturating_add(r.saturating_mul(a))
+        .saturating_add(low)
 }
 
 impl fmt::Display for Factor {

@@ -92,6 +92,7 @@ impl Jitter {
 
     /// Randomise `nominal` (ns, already capped). `base` and `previous` serve only
     /// [`Jitter::Decorrelated`]. Draws nothing for [`Jitter::None`].
+    #[inline]
     pub(crate) fn apply(self, nominal: u64, base: u64, previous: u64, rng: &mut SplitMix64) -> u64 {
         match self {
             Jitter::None => nominal,

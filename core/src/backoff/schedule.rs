@@ -203,19 +203,67 @@ impl Stepper {
 
     /// Move from `d_n` to `d_{n+1}`: one saturating add or multiply.
     pub(crate) fn advance(&mut self, schedule: &Schedule) {
-        match *schedule {
-            Schedule::Constant { .. } => {}
-            Schedule::Linear { step, .. } => {
-                self.current = self.current.saturating_add(duration_to_nanos(step));
-            }
-            Schedule::Exponential { factor, .. } => {
-                self.current = factor.mul_nanos_ceil(self.current);
-            }
-            Schedule::Fibonacci { .. } => {
+        self.advance_by(Step::of(schedule));
+    }
+
+    /// `d_{n+1} = d_n × k`, saturating: [`Step::Times`].
+    #[inline]
+    pub(crate) const fn times(&mut self, k: u64) {
+        self.current = self.current.saturating_mul(k);
+    }
+
+    /// [`advance`](Self::advance) with the schedule's growth already reduced to a [`Step`].
+    #[inline]
+    pub(crate) fn advance_by(&mut self, step: Step) {
+        match step {
+            Step::Constant => {}
+            Step::Add(step) => self.current = self.current.saturating_add(step),
+            Step::Times(k) => self.times(k),
+            Step::Scale(factor) => self.current = factor.mul_nanos_ceil(self.current),
+            Step::Fibonacci => {
                 let next = self.current.saturating_add(self.previous);
                 self.previous = self.current;
                 self.current = next;
             }
+        }
+    }
+}
+
+/// How a schedule grows by one step, with its numbers converted to what the step computes.
+///
+/// An exponential factor that is a whole number (`2`, the common case) becomes
+/// [`Step::Times`]: `⌈d × k·10⁶ / 10⁶⌉ = d × k` exactly, and the saturating `u64`
+/// multiply saturates exactly when the fixed-point product exceeds `u64::MAX`, so both
+/// give the same value for every `d` (a property test checks it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `d_{n+1} = d_n`.
+    Constant,
+    /// `d_{n+1} = d_n + step` (ns, saturating).
+    Add(u64),
+    /// `d_{n+1} = d_n × k` (saturating): an exponential schedule with a whole factor.
+    Times(u64),
+    /// `d_{n+1} = ⌈d_n × factor⌉` (saturating): any other exponential schedule.
+    Scale(Factor),
+    /// `d_{n+2} = d_{n+1} + d_n` (saturating).
+    Fibonacci,
+}
+
+impl Step {
+    /// The step of `schedule`.
+    pub(crate) const fn of(schedule: &Schedule) -> Step {
+        match *schedule {
+            Schedule::Constant { .. } => Step::Constant,
+            Schedule::Linear { step, .. } => Step::Add(duration_to_nanos(step)),
+            Schedule::Exponential { factor, .. } => {
+                let m = factor.millionths();
+                if m % Factor::SCALE == 0 {
+                    Step::Times(m / Factor::SCALE)
+                } else {
+                    Step::Scale(factor)
+                }
+            }
+            Schedule::Fibonacci { .. } => Step::Fibonacci,
         }
     }
 }

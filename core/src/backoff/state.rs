@@ -3,7 +3,7 @@
 use core::time::Duration;
 
 use super::BackoffPolicy;
-use super::walk::Walk;
+use super::walk::{Plan, Walk};
 use crate::Instant;
 use crate::time::{duration_to_nanos, nanos_to_duration};
 
@@ -67,19 +67,26 @@ pub struct Backoff {
     policy: BackoffPolicy,
     /// Where the schedule stands: step, previous delay and random stream.
     walk: Walk,
+    /// The policy's per-decision numbers, converted once at construction (`d_0`, floor,
+    /// cap and jitter in ns, the schedule's step), so that a decision converts no
+    /// `Duration`.
+    plan: Plan,
     taken: u32,
+    /// `max_delays` widened to `u64`, `u64::MAX` when unlimited: `taken` (a `u32`) never
+    /// reaches it then, so one compare covers both cases.
+    limit: u64,
+    /// True when the policy has a time rule (`max_elapsed`, or a quiet period short
+    /// enough for an `Instant` difference to reach). Without one, `now` changes no
+    /// answer, and a decision skips the clock bookkeeping (`latest`, `started`,
+    /// `quiet_from`, which only those rules read).
+    timed: bool,
     started: Option<Instant>,
     quiet_from: Option<Instant>,
     /// The latest `now` seen; survives resets, since it describes the clock.
     latest: Instant,
     exhausted: bool,
-    /// The policy's numbers in nanoseconds, computed once at construction so that a
-    /// decision converts no `Duration` to nanoseconds: the schedule's `d_0`, the floor and
-    /// the cap (each saturating at `u64::MAX`), and the quiet period (`None` when unset or
-    /// longer than `u64::MAX` ns, which no `Instant` difference can reach).
-    base_ns: u64,
-    floor_ns: u64,
-    cap_ns: u64,
+    /// The quiet period in ns: `None` when unset or longer than `u64::MAX` ns, which no
+    /// `Instant` difference can reach.
     quiet_ns: Option<u64>,
 }
 
@@ -91,23 +98,25 @@ impl Backoff {
     /// test or simulation reproducible.
     #[must_use]
     pub const fn new(policy: BackoffPolicy, seed: u64) -> Backoff {
-        let base_ns = duration_to_nanos(policy.schedule.first());
-        let (floor_ns, cap_ns) = policy.floor_cap_nanos();
         let quiet_ns = match policy.reset_after_quiet {
             Some(q) if q.as_nanos() <= u64::MAX as u128 => Some(duration_to_nanos(q)),
             _ => None,
         };
+        let limit = match policy.max_delays {
+            Some(max) => max as u64,
+            None => u64::MAX,
+        };
         Backoff {
             walk: Walk::new(&policy, seed),
+            plan: Plan::of(&policy),
             policy,
             taken: 0,
+            limit,
+            timed: quiet_ns.is_some() || policy.max_elapsed.is_some(),
             started: None,
             quiet_from: None,
             latest: Instant::ZERO,
             exhausted: false,
-            base_ns,
-            floor_ns,
-            cap_ns,
             quiet_ns,
         }
     }
@@ -117,7 +126,26 @@ impl Backoff {
     /// `now` is the caller's monotonic time at the failure. See the type-level
     /// docs for the exact order of the rules.
     #[must_use = "the delay is the decision: wait it, or give up on `None`"]
+    #[inline]
     pub fn next_delay(&mut self, now: Instant) -> Option<Duration> {
+        if self.timed {
+            return self.next_delay_timed(now);
+        }
+        // No time rule: rules 1, 2 and 6 cannot apply. Rule 3 needs no check of its own:
+        // without a time rule the only refusal is rule 4's, and `taken` only falls on a
+        // reset, which also clears `exhausted`, so an exhausted backoff still has
+        // `taken >= limit`.
+        if u64::from(self.taken) >= self.limit {
+            self.exhausted = true;
+            return None;
+        }
+        let delay_ns = self.walk.next_planned(&self.plan);
+        self.taken = self.taken.saturating_add(1);
+        Some(nanos_to_duration(delay_ns))
+    }
+
+    /// [`next_delay`](Self::next_delay) for a policy with a time rule: every rule, in order.
+    fn next_delay_timed(&mut self, now: Instant) -> Option<Duration> {
         // Integer nanoseconds throughout (the policy's numbers were converted at
         // construction); one conversion to `Duration` for the answer.
         let now = now.max(self.latest);
@@ -129,15 +157,10 @@ impl Backoff {
             }
         }
         let started = *self.started.get_or_insert(now);
-        if self.exhausted {
+        if self.exhausted || u64::from(self.taken) >= self.limit {
             return self.refuse(now);
         }
-        if let Some(max) = self.policy.max_delays {
-            if self.taken >= max {
-                return self.refuse(now);
-            }
-        }
-        let delay_ns = self.draw();
+        let delay_ns = self.walk.draw_planned(&self.plan);
         let delay = nanos_to_duration(delay_ns);
         if let Some(limit) = self.policy.max_elapsed {
             let elapsed = now.saturating_duration_since(started);
@@ -145,7 +168,7 @@ impl Backoff {
                 return self.refuse(now);
             }
         }
-        self.walk.advance(&self.policy, delay_ns);
+        self.walk.advance_planned(&self.plan, delay_ns);
         self.taken = self.taken.saturating_add(1);
         self.quiet_from = Some(Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)));
         Some(delay)
@@ -157,7 +180,7 @@ impl Backoff {
     /// it) and exhaustion. The random stream continues rather than restarting,
     /// so a reset client does not replay its earlier jitter.
     pub fn reset(&mut self) {
-        self.walk.reset(&self.policy, self.base_ns);
+        self.walk.reset(&self.policy, self.plan.base_ns);
         self.taken = 0;
         self.started = None;
         self.quiet_from = None;
@@ -183,12 +206,6 @@ impl Backoff {
     #[must_use]
     pub const fn policy(&self) -> &BackoffPolicy {
         &self.policy
-    }
-
-    /// The next delay before any limit, in ns: jitter of the capped nominal, clamped to `[floor, cap]`.
-    fn draw(&mut self) -> u64 {
-        self.walk
-            .draw(self.policy.jitter, self.base_ns, self.floor_ns, self.cap_ns)
     }
 
     /// Record exhaustion: the refused request still counts as activity for the quiet period.

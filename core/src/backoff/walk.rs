@@ -6,9 +6,37 @@
 //! keeps only this walker. Both draw their delays through [`Walk::draw`], so a preview,
 //! a standalone backoff and a retry machine can never disagree on a delay.
 
+use super::schedule::Step;
 use super::{BackoffPolicy, Jitter, Stepper};
 use crate::SplitMix64;
 use crate::time::duration_to_nanos;
+
+/// A policy's per-decision numbers, converted once: the schedule's `d_0`, the floor and
+/// the cap in ns (each saturating at `u64::MAX`), the jitter, and the schedule's growth
+/// reduced to a [`Step`]. A decision that holds a plan converts no `Duration` and does
+/// no `u128` arithmetic on the common paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub(crate) base_ns: u64,
+    pub(crate) floor_ns: u64,
+    pub(crate) cap_ns: u64,
+    jitter: Jitter,
+    step: Step,
+}
+
+impl Plan {
+    /// The plan of `policy`.
+    pub(crate) const fn of(policy: &BackoffPolicy) -> Plan {
+        let (floor_ns, cap_ns) = policy.floor_cap_nanos();
+        Plan {
+            base_ns: duration_to_nanos(policy.schedule.first()),
+            floor_ns,
+            cap_ns,
+            jitter: policy.jitter,
+            step: Step::of(&policy.schedule),
+        }
+    }
+}
 
 /// Where a backoff is on its schedule: the nominal step, the last delay handed out
 /// (decorrelated jitter's `delay_{n−1}`) and the jitter's random stream.
@@ -39,6 +67,10 @@ impl Walk {
 
     /// The next delay in ns, `clamp(jitter(min(d_n, cap)), floor, cap)`, without moving on.
     #[inline]
+    #[allow(
+        dead_code,
+        reason = "for a caller without a plan; Backoff uses draw_planned"
+    )]
     pub(crate) fn draw(&mut self, jitter: Jitter, base_ns: u64, floor_ns: u64, cap_ns: u64) -> u64 {
         let nominal = self.stepper.current().min(cap_ns);
         let jittered = jitter.apply(nominal, base_ns, self.previous, &mut self.rng);
@@ -48,6 +80,10 @@ impl Walk {
 
     /// Take `delay_ns` as the delay handed out, and step the schedule.
     #[inline]
+    #[allow(
+        dead_code,
+        reason = "for a caller without a plan; Backoff uses advance_planned"
+    )]
     pub(crate) fn advance(&mut self, policy: &BackoffPolicy, delay_ns: u64) {
         self.stepper.advance(&policy.schedule);
         self.previous = delay_ns;
@@ -55,12 +91,66 @@ impl Walk {
 
     /// Draw and advance in one step, converting the policy's numbers on the way: the
     /// retry machine's decision, which has no limits of its own to check in between.
+    /// A caller that decides often against one policy can keep its [`Plan`] and call
+    /// [`next_planned`](Self::next_planned), which skips the conversions.
     #[inline]
     pub(crate) fn next_ns(&mut self, policy: &BackoffPolicy) -> u64 {
-        let base_ns = duration_to_nanos(policy.schedule.first());
-        let (floor_ns, cap_ns) = policy.floor_cap_nanos();
-        let delay = self.draw(policy.jitter, base_ns, floor_ns, cap_ns);
-        self.advance(policy, delay);
+        self.next_planned(&Plan::of(policy))
+    }
+
+    /// The next delay in ns under `plan`, `clamp(jitter(min(d_n, cap)), floor, cap)`,
+    /// without moving on: the one decision [`Backoff`](super::Backoff) and the retry
+    /// machine share.
+    ///
+    /// The same arithmetic as [`draw`](Self::draw), arranged for the common cases: no
+    /// jitter and full jitter are tested first and computed in line; the other kinds
+    /// go through [`Jitter::apply`] out of line.
+    #[inline]
+    pub(crate) fn draw_planned(&mut self, plan: &Plan) -> u64 {
+        let nominal = self.stepper.current().min(plan.cap_ns);
+        let jittered = if let Jitter::None = plan.jitter {
+            nominal
+        } else if let Jitter::Full = plan.jitter {
+            self.rng.below_or_equal(nominal)
+        } else {
+            self.jitter_other(plan, nominal)
+        };
+        // `floor <= cap` holds for a built policy.
+        jittered.max(plan.floor_ns).min(plan.cap_ns)
+    }
+
+    /// The jitter kinds [`draw_planned`](Self::draw_planned) does not compute in line.
+    #[inline(never)]
+    fn jitter_other(&mut self, plan: &Plan, nominal: u64) -> u64 {
+        plan.jitter
+            .apply(nominal, plan.base_ns, self.previous, &mut self.rng)
+    }
+
+    /// Take `delay_ns` as the delay handed out, and step the schedule under `plan`.
+    ///
+    /// A whole exponential factor (the common `× 2`) is one saturating multiply in
+    /// line; the other steps go through [`Stepper::advance_by`] out of line.
+    #[inline]
+    pub(crate) fn advance_planned(&mut self, plan: &Plan, delay_ns: u64) {
+        if let Step::Times(k) = plan.step {
+            self.stepper.times(k);
+        } else {
+            self.advance_other(plan.step);
+        }
+        self.previous = delay_ns;
+    }
+
+    /// The steps [`advance_planned`](Self::advance_planned) does not compute in line.
+    #[inline(never)]
+    fn advance_other(&mut self, step: Step) {
+        self.stepper.advance_by(step);
+    }
+
+    /// [`draw_planned`](Self::draw_planned) then [`advance_planned`](Self::advance_planned).
+    #[inline]
+    pub(crate) fn next_planned(&mut self, plan: &Plan) -> u64 {
+        let delay = self.draw_planned(plan);
+        self.advance_planned(plan, delay);
         delay
     }
 }

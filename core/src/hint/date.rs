@@ -104,18 +104,265 @@ pub fn parse_http_date(value: &[u8], reference: UnixTime) -> Result<UnixTime, Pa
 /// Parses an already-trimmed, non-empty value. Every byte is checked, so a
 /// value with a non-ASCII byte never parses (the error then names some
 /// other problem; callers map it to [`ParseError::NonAscii`]).
+#[inline]
 pub(crate) fn parse_trimmed(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
     if let Ok(b) = <&[u8; 29]>::try_from(s) {
         if b[3] == b',' {
-            return to_unix(imf_fixdate(b)?);
+            // The fast path accepts every well-formed date it can decide cheaply and
+            // leaves the rest (every error, the leap second, 29 February) to the
+            // field-by-field path, which names the error.
+            if let Some(t) = fast::imf_fixdate(b) {
+                return Ok(t);
+            }
+            return imf_fixdate_fields(b);
         }
     }
     if let Ok(b) = <&[u8; 24]>::try_from(s) {
         if b[3] == b' ' {
-            return to_unix(asctime(b)?);
+            if let Some(t) = fast::asctime(b) {
+                return Ok(t);
+            }
+            return asctime_fields(b);
         }
     }
+    rfc850_fields(s, reference)
+}
+
+/// The field-by-field IMF-fixdate path, out of line so that the fast path stays lean.
+#[inline(never)]
+fn imf_fixdate_fields(b: &[u8; 29]) -> Result<UnixTime, ParseError> {
+    to_unix(imf_fixdate(b)?)
+}
+
+/// The field-by-field asctime path, out of line so that the fast path stays lean.
+#[inline(never)]
+fn asctime_fields(b: &[u8; 24]) -> Result<UnixTime, ParseError> {
+    to_unix(asctime(b)?)
+}
+
+/// The RFC 850 path, out of line so that the fast paths stay lean.
+#[inline(never)]
+fn rfc850_fields(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
     to_unix(rfc850(s, reference)?)
+}
+
+/// Word-at-a-time parsing of the fixed-layout formats.
+///
+/// Each function returns `Some(t)` only for an input the field-by-field path accepts
+/// with the same `t`, and `None` otherwise (then that path decides). The layout is
+/// checked with a few masked compares of 8-byte little-endian words, the digits with
+/// one range test per word, and names with a perfect hash (a multiply and a shift)
+/// into a table whose entry is then compared whole. Property tests
+/// (`core/tests/http_date_fast_paths.rs`) check the agreement with `httpdate` and with
+/// an independent calendar over the whole four-digit range.
+mod fast {
+    use crate::UnixTime;
+
+    /// Every byte `0x30`.
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+    /// 8 bytes of `b` from `at`, little-endian; `None` past the end (never for the
+    /// fixed-length arrays below).
+    #[inline(always)]
+    fn word(b: &[u8], at: usize) -> Option<u64> {
+        let bytes: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
+        Some(u64::from_le_bytes(bytes))
+    }
+
+    /// Zero when every byte of `w` selected by `mask` (bytes `0xff`) is an ASCII digit.
+    #[inline(always)]
+    const fn digit_faults(w: u64, mask: u64) -> u64 {
+        // XOR maps '0'..='9' to 0..=9 and every other byte to something above 9. A
+        // byte t ≤ 9 keeps t + 0x76 ≤ 0x7f; above 9, t or t + 0x76 has its top bit
+        // set (and a carry out of a byte only comes from a byte that already failed).
+        let t = (w ^ ZEROS) & mask;
+        (t | t.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080
+    }
+
+    /// Every byte `i` of the result is `10 × digit_i + digit_{i+1}` (the value of the
+    /// two digits starting there), for bytes whose two digits were checked.
+    #[inline(always)]
+    const fn pairs(w: u64) -> u64 {
+        // Digit values are at most 9, so 10·a + b ≤ 99 stays inside its byte.
+        let t = w & 0x0f0f_0f0f_0f0f_0f0f;
+        t.wrapping_mul(10).wrapping_add(t >> 8)
+    }
+
+    /// Byte `i` of `w`.
+    #[inline(always)]
+    const fn byte(w: u64, i: u32) -> u32 {
+        ((w >> (i.wrapping_mul(8))) & 0xff) as u32
+    }
+
+    /// A three-letter name as the low 24 bits of a `u32`.
+    const fn pack(b: &[u8; 3]) -> u32 {
+        u32::from_le_bytes([b[0], b[1], b[2], 0])
+    }
+
+    /// Day names by perfect hash: `(name × DAY_KEY) >> 29`, collision-free over the 7.
+    const DAY_KEY: u32 = 4895;
+    /// Month names by perfect hash: `(name × MONTH_KEY) >> 28`, collision-free over the 12.
+    const MONTH_KEY: u32 = 26_597;
+    /// An empty slot: no packed name has its top byte set.
+    const EMPTY: u32 = u32::MAX;
+
+    /// Slot → (packed day name, weekday 0 = Sunday).
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "evaluated at compile time: an index out of range fails the build"
+    )]
+    const DAYS: [(u32, u8); 8] = {
+        let names = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
+        let mut t = [(EMPTY, 0u8); 8];
+        let mut i = 0;
+        while i < names.len() {
+            let p = pack(names[i]);
+            t[(p.wrapping_mul(DAY_KEY) >> 29) as usize] = (p, i as u8);
+            i += 1;
+        }
+        t
+    };
+
+    /// Slot → (packed month name, month 1..=12).
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "evaluated at compile time: an index out of range fails the build"
+    )]
+    const MONTHS: [(u32, u8); 16] = {
+        let names = [
+            b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+            b"Dec",
+        ];
+        let mut t = [(EMPTY, 0u8); 16];
+        let mut i = 0;
+        while i < names.len() {
+            let p = pack(names[i]);
+            t[(p.wrapping_mul(MONTH_KEY) >> 28) as usize] = (p, (i + 1) as u8);
+            i += 1;
+        }
+        t
+    };
+
+    /// The weekday of a packed day name.
+    #[inline(always)]
+    fn weekday(name: u32) -> Option<u32> {
+        let (p, w) = *DAYS.get((name.wrapping_mul(DAY_KEY) >> 29) as usize)?;
+        (p == name).then_some(u32::from(w))
+    }
+
+    /// The month (1..=12) of a packed month name.
+    #[inline(always)]
+    fn month(name: u32) -> Option<u32> {
+        let (p, m) = *MONTHS.get((name.wrapping_mul(MONTH_KEY) >> 28) as usize)?;
+        (p == name).then_some(u32::from(m))
+    }
+
+    /// Days before the first of each month in a year counted from 1 March
+    /// (`⌊(153·((m + 9) mod 12) + 2)/5⌋`), indexed by `month − 1`.
+    const MARCH_OFFSET: [u32; 12] = [306, 337, 0, 31, 61, 92, 122, 153, 184, 214, 245, 275];
+    /// Days in each month outside leap-year February, indexed by `month − 1`.
+    const MONTH_DAYS: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+    /// Validated fields → seconds since the epoch, or `None` for anything the
+    /// field-by-field path must decide (out-of-range values, the leap second,
+    /// 29 February, years before 1970).
+    #[inline(always)]
+    fn to_unix(
+        year: u32,
+        month: u32,
+        day: u32,
+        (hour, minute, second): (u32, u32, u32),
+        weekday: u32,
+    ) -> Option<UnixTime> {
+        let i = month.checked_sub(1)? as usize;
+        // Only days up to the month's non-leap length; 29 February goes the slow way.
+        if hour > 23 || minute > 59 || second > 59 || day == 0 || day > *MONTH_DAYS.get(i)? {
+            return None;
+        }
+        if year < 1970 {
+            return None;
+        }
+        // Years counted from 1 March, so that the leap day ends the year: with
+        // y' = year − [month ≤ 2] ∈ 1969..=9999 the days since 0000-03-01 are
+        // 365·y' + ⌊y'/4⌋ − ⌊y'/100⌋ + ⌊y'/400⌋ + offset + day − 1, below 2³².
+        // Every value below is under 2³² (y' ≤ 9999, days ≤ 3.7·10⁶, tod < 86 400),
+        // so the wrapping steps are exact.
+        let y = year.wrapping_sub(u32::from(month <= 2));
+        let centuries = y / 100;
+        let days = y
+            .wrapping_mul(365)
+            .wrapping_add(y / 4)
+            .wrapping_sub(centuries)
+            .wrapping_add(centuries / 4) // ⌊y'/400⌋ = ⌊⌊y'/100⌋/4⌋
+            .wrapping_add(*MARCH_OFFSET.get(i)?)
+            .wrapping_add(day);
+        // 719 469 = days from 0000-03-01 to 1970-01-01, plus the `day − 1`.
+        let days = days.checked_sub(719_469)?;
+        // 1970-01-01 was a Thursday (4).
+        if days.wrapping_add(4) % 7 != weekday {
+            return None;
+        }
+        let tod = hour
+            .wrapping_mul(3600)
+            .wrapping_add(minute.wrapping_mul(60))
+            .wrapping_add(second);
+        Some(UnixTime::from_secs(
+            u64::from(days)
+                .wrapping_mul(86_400)
+                .wrapping_add(u64::from(tod)),
+        ))
+    }
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`
+    #[inline]
+    pub(super) fn imf_fixdate(b: &[u8; 29]) -> Option<UnixTime> {
+        // Bytes 0..8 "Sun, 06 ", 8..16 "Nov 1994", 16..24 " 08:49:3", 21..29 "9:37 GMT".
+        let (w0, w1, w2, w3) = (word(b, 0)?, word(b, 8)?, word(b, 16)?, word(b, 21)?);
+        let layout = ((w0 & 0xff00_00ff_ff00_0000) ^ 0x2000_0020_2c00_0000)
+            | ((w1 & 0x0000_0000_ff00_0000) ^ 0x0000_0000_2000_0000)
+            | ((w2 & 0x00ff_0000_ff00_00ff) ^ 0x003a_0000_3a00_0020)
+            | ((w3 & 0xffff_ffff_0000_0000) ^ 0x544d_4720_0000_0000);
+        let faults = layout
+            | digit_faults(w0, 0x00ff_ff00_0000_0000)
+            | digit_faults(w1, 0xffff_ffff_0000_0000)
+            | digit_faults(w2, 0x0000_ffff_00ff_ff00)
+            | digit_faults(w3, 0x0000_0000_ffff_0000);
+        if faults != 0 {
+            return None;
+        }
+        let weekday = weekday((w0 & 0x00ff_ffff) as u32)?;
+        let month = month((w1 & 0x00ff_ffff) as u32)?;
+        let (p1, p2) = (pairs(w1), pairs(w2));
+        let year = byte(p1, 4).wrapping_mul(100).wrapping_add(byte(p1, 6));
+        let time = (byte(p2, 1), byte(p2, 4), byte(pairs(w3), 2));
+        to_unix(year, month, byte(pairs(w0), 5), time, weekday)
+    }
+
+    /// `Sun Nov  6 08:49:37 1994` (the day may also be `06`).
+    #[inline]
+    pub(super) fn asctime(b: &[u8; 24]) -> Option<UnixTime> {
+        // Bytes 0..8 "Sun Nov ", 8..16 " 6 08:49", 16..24 ":37 1994".
+        let (w0, w1, w2) = (word(b, 0)?, word(b, 8)?, word(b, 16)?);
+        let layout = ((w0 & 0xff00_0000_ff00_0000) ^ 0x2000_0000_2000_0000)
+            | ((w1 & 0x0000_ff00_00ff_0000) ^ 0x0000_3a00_0020_0000)
+            | ((w2 & 0x0000_0000_ff00_00ff) ^ 0x0000_0000_2000_003a);
+        // The day is two digits, or a space and a digit.
+        let day_tens = if w1 & 0xff == 0x20 { 0 } else { 0xff };
+        let faults = layout
+            | digit_faults(w1, 0xffff_00ff_ff00_ff00 | day_tens)
+            | digit_faults(w2, 0xffff_ffff_00ff_ff00);
+        if faults != 0 {
+            return None;
+        }
+        let weekday = weekday((w0 & 0x00ff_ffff) as u32)?;
+        let month = month(((w0 >> 32) & 0x00ff_ffff) as u32)?;
+        let (p1, p2) = (pairs(w1), pairs(w2));
+        // A leading space counts as 0 (`0x20 & 0x0f`).
+        let day = byte(p1, 0);
+        let year = byte(p2, 4).wrapping_mul(100).wrapping_add(byte(p2, 6));
+        let time = (byte(p1, 3), byte(p1, 6), byte(p2, 1));
+        to_unix(year, month, day, time, weekday)
+    }
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT`
