@@ -4,7 +4,7 @@ use core::ops::Deref;
 use core::time::Duration;
 
 use crate::backoff::Walk;
-use crate::hint::{ExcessKind, HintVerdict, ServerHint};
+use crate::hint::{HintVerdict, ServerHint};
 use crate::retry::{
     Action, Budget, Forbidden, Gate, GiveUpReason, Hold, NoGate, Outcome, Report, RetryKind,
     RetryPolicy, Unlimited, WaitReason,
@@ -353,25 +353,25 @@ where
             HintVerdict::GiveUp { hint, limit, kind } => {
                 Some(self.give_up(now, GiveUpReason::HintTooLong { hint, limit, kind }))
             }
-            // The configuration prefers the backoff schedule to an excessive hint. For a
-            // hold that means: past the deadline, give up; past the cap, wait out at most
-            // the cap once and then send.
-            HintVerdict::UseBackoff {
-                kind: ExcessKind::Deadline,
-                ..
-            } => Some(self.give_up(
-                now,
-                GiveUpReason::Deadline {
-                    wait: Some(remaining),
-                    time_left: time_left.unwrap_or(Duration::MAX),
-                },
-            )),
-            HintVerdict::UseBackoff { limit, .. } => {
-                if limit.is_zero() || self.gate_capped {
+            // The configuration prefers the client's own limits to an excessive hint. For
+            // a hold that means: wait out what is left of it, at most the cap, once, then
+            // send; give up only if that wait would reach the deadline.
+            HintVerdict::UseBackoff { .. } => {
+                let wait = remaining.min(hints.cap);
+                if let Some(left) = time_left.filter(|left| wait >= *left) {
+                    return Some(self.give_up(
+                        now,
+                        GiveUpReason::Deadline {
+                            wait: Some(wait),
+                            time_left: left,
+                        },
+                    ));
+                }
+                if wait.is_zero() || self.gate_capped {
                     return None;
                 }
                 self.gate_capped = true;
-                Some(self.wait(now, remaining.min(limit), WaitReason::Gate))
+                Some(self.wait(now, wait, WaitReason::Gate))
             }
         }
     }
