@@ -53,4 +53,4 @@ pub use schedule::{Nominal, Schedule};
 pub use state::Backoff;
 
 pub(crate) use schedule::Stepper;
-pub(crate) use walk::Walk;
+pub(crate) use walk::{Plan, Walk};
