@@ -8,7 +8,7 @@
 
 use super::schedule::Step;
 use super::{BackoffPolicy, Jitter, Stepper};
-use crate::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::time::duration_to_nanos;
 
 /// A policy's per-decision numbers, converted once: the schedule's `d_0`, the floor and
