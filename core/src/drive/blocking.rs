@@ -54,7 +54,7 @@ pub trait Clock {
     fn sleep_until(&self, until: Instant);
 }
 
-/// A [`Clock`] seen as a [`Timer`] whose sleeps are already over when they are polled.
+/// A [`Clock`] seen as a [`Timer`] whose sleeps block the thread when first polled.
 struct Blocking<'c, K: ?Sized>(&'c K);
 
 impl<K: Clock + ?Sized> Timer for Blocking<'_, K> {
@@ -62,8 +62,11 @@ impl<K: Clock + ?Sized> Timer for Blocking<'_, K> {
         self.0.now()
     }
     fn sleep_until(&self, until: Instant) -> impl Future<Output = ()> {
-        self.0.sleep_until(until);
-        ready(())
+        // Sleep when polled, not when made: the driver makes an attempt's time limit as
+        // a sleep too, and polls it only if the attempt is not over, which a blocking
+        // attempt always is. Sleeping here would add the whole limit to every attempt.
+        let clock = self.0;
+        async move { clock.sleep_until(until) }
     }
 }
 
@@ -89,9 +92,9 @@ where
     let run = super::run(machine, &timer, judge, observe, |n, timeout| -> Ready<R> {
         ready(attempt(n, timeout))
     });
-    // Every future in the run is ready when first polled (attempts run and sleeps end
-    // before their futures are made), so one poll finishes it; the loop only guards the
-    // contract should that ever change.
+    // Every future in the run is ready when first polled (an attempt runs before its
+    // future is made; a sleep blocks the thread in its first poll), so one poll finishes
+    // it; the loop only guards the contract should that ever change.
     let mut run = pin!(run);
     let mut cx = Context::from_waker(Waker::noop());
     loop {
@@ -158,3 +161,58 @@ mod std_clock {
 
 #[cfg(feature = "std")]
 pub use std_clock::StdTimer;
+
+#[cfg(test)]
+mod tests {
+    use core::cell::Cell;
+    use core::time::Duration;
+
+    use super::{Clock, run};
+    use crate::backoff::BackoffBuilder;
+    use crate::drive::Finished;
+    use crate::retry::{Outcome, Retry, RetryPolicy};
+    use crate::time::Instant;
+
+    /// Sleeping jumps the clock to the instant, and is counted.
+    struct Virtual {
+        now: Cell<Instant>,
+        sleeps: Cell<u32>,
+    }
+
+    impl Clock for Virtual {
+        fn now(&self) -> Instant {
+            self.now.get()
+        }
+        fn sleep_until(&self, until: Instant) {
+            self.sleeps.set(self.sleeps.get() + 1);
+            self.now.set(until.max(self.now.get()));
+        }
+    }
+
+    #[test]
+    fn an_attempt_that_ends_in_time_costs_no_sleep() {
+        let Ok(backoff) = BackoffBuilder::constant(Duration::from_secs(1)).build() else {
+            panic!("a constant backoff is valid");
+        };
+        let policy = RetryPolicy::default()
+            .with_backoff(backoff)
+            .with_per_try_timeout(Some(Duration::from_secs(5)));
+        let clock = Virtual {
+            now: Cell::new(Instant::ZERO),
+            sleeps: Cell::new(0),
+        };
+        let machine = Retry::new(&policy, 1, clock.now());
+        let judge = |out: &bool, _| {
+            if *out {
+                Outcome::Success
+            } else {
+                Outcome::transient()
+            }
+        };
+        // Fails at once, then succeeds at once: one backoff sleep, no time limit slept out.
+        let finished = run(machine, &clock, judge, &mut (), |n, _| n == 2);
+        assert!(matches!(finished, Finished::Succeeded(true)));
+        assert_eq!(clock.sleeps.get(), 1);
+        assert_eq!(clock.now(), Instant::from_secs(1));
+    }
+}
