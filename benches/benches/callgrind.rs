@@ -99,7 +99,7 @@ fn backoff_workloads() -> Vec<String> {
 fn table_workloads() -> Vec<String> {
     let mut v = Vec::new();
     for case in ["u64_live", "string_live", "u64_expiring", "string_expiring"] {
-        for who in ["relent", "seed003", "lru", "std-hashmap"] {
+        for who in ["relent", "earliest-evict", "lru", "std-hashmap"] {
             v.push(format!("deadline_table/{who}/{case}"));
         }
     }
@@ -242,7 +242,7 @@ fn run_table(name: &str) -> bool {
         let keys = u64_keys();
         match who {
             "relent" => stream(relent_table::<u64>(), &keys, ttl),
-            "seed003" => stream(seed003_map::<u64>(), &keys, ttl),
+            "earliest-evict" => stream(earliest_deadline_map::<u64>(), &keys, ttl),
             "lru" => stream(lru_cache::<u64>(), &keys, ttl),
             "std-hashmap" => stream(std_hashmap::<u64>(), &keys, ttl),
             _ => return false,
@@ -251,7 +251,7 @@ fn run_table(name: &str) -> bool {
         let keys = string_keys();
         match who {
             "relent" => stream(relent_table::<String>(), &keys, ttl),
-            "seed003" => stream(seed003_map::<String>(), &keys, ttl),
+            "earliest-evict" => stream(earliest_deadline_map::<String>(), &keys, ttl),
             "lru" => stream(lru_cache::<String>(), &keys, ttl),
             "std-hashmap" => stream(std_hashmap::<String>(), &keys, ttl),
             _ => return false,

@@ -7,7 +7,7 @@
 //! Benchmark ids are `group/contender/case`; relent's contender ids start with `relent`,
 //! peers are named by crate (`backon`, `exponential-backoff`, `backoff`, `retry-policies`,
 //! `tokio-retry2`, `tower`, `httpdate`, `lru`, `std`), plus two baselines no crate provides:
-//! `seed003` (`relent_benches::EarliestDeadlineMap`) and `std-hashmap` (an unbounded std
+//! `earliest-evict` (`relent_benches::EarliestDeadlineMap`) and `std-hashmap` (an unbounded std
 //! `HashMap`). Groups:
 //!
 //! - `decision`: ONE next-delay decision, exponential 100 ms ×2 capped at 10 s, on a state
@@ -18,7 +18,7 @@
 //! - `http_date`: parsing the three HTTP-date formats, a delay-seconds `Retry-After`, and
 //!   formatting an IMF-fixdate: relent against `httpdate` (and `str::parse::<u64>`).
 //! - `deadline_table`: a stream of 100,000 distinct keys through a capacity-4,096 table:
-//!   relent's `DeadlineTable` against the seed-003 design, `lru::LruCache` and an unbounded
+//!   relent's `DeadlineTable` against an earliest-deadline-evicting map, `lru::LruCache` and an unbounded
 //!   std `HashMap`.
 //! - `operation`: one whole 10-attempt operation (9 × 503 then 200; 10 × 503) through
 //!   relent's `Retry` machine against retry-policies' `should_retry` loop and backon's
@@ -226,9 +226,9 @@ where
             BatchSize::PerIteration,
         )
     });
-    g.bench_function(BenchmarkId::new("seed003", case), |b| {
+    g.bench_function(BenchmarkId::new("earliest-evict", case), |b| {
         b.iter_batched(
-            || (warmed(seed003_map::<K>(), keys), keys.to_vec()),
+            || (warmed(earliest_deadline_map::<K>(), keys), keys.to_vec()),
             |(t, owned)| run_stream(t, owned, keys, ttl),
             BatchSize::PerIteration,
         )
@@ -395,7 +395,12 @@ fn check_equivalence() {
     let keys = u64_keys();
     let (relent, r) = run_stream(relent_table::<u64>(), keys.clone(), &keys, TTL_LIVE);
     let (lru, l) = run_stream(lru_cache::<u64>(), keys.clone(), &keys, TTL_LIVE);
-    let (seed, s) = run_stream(seed003_map::<u64>(), keys.clone(), &keys, TTL_LIVE);
+    let (seed, s) = run_stream(
+        earliest_deadline_map::<u64>(),
+        keys.clone(),
+        &keys,
+        TTL_LIVE,
+    );
     let (map, m) = run_stream(std_hashmap::<u64>(), keys.clone(), &keys, TTL_LIVE);
     assert_eq!(
         (relent.len(), lru.len(), seed.len(), map.len()),
@@ -403,8 +408,8 @@ fn check_equivalence() {
     );
     assert_eq!((r, r), (l, m), "relent, lru and std-hashmap answer alike");
     println!(
-        "deadline_table check (u64_live): hits relent {r}, lru {l}, std-hashmap {m}, seed003 {s}; \
-         evictions relent {}, seed003 {}",
+        "deadline_table check (u64_live): hits relent {r}, lru {l}, std-hashmap {m}, earliest-evict {s}; \
+         evictions relent {}, earliest-evict {}",
         relent.evictions(),
         seed.evictions()
     );

@@ -10,7 +10,7 @@
 //! the timed benches). The figure is the bytes requested from the allocator and still held
 //! (allocator overhead not included) after feeding 4,096, 10,000, 100,000 and 1,000,000
 //! distinct keys, 1 ms apart, each with a deadline 120 s ahead (nothing expires: the worst
-//! case). The bounded contenders (relent, the seed-003 design, `lru`) hold 4,096 keys; the
+//! case). The bounded contenders (relent, an earliest-deadline-evicting map, `lru`) hold 4,096 keys; the
 //! unbounded std `HashMap` holds them all. For `String` keys it includes the held keys' own
 //! text (`https://host-N.example.com`, 25 to 32 bytes each). The table is printed and
 //! written to `target/bench-report/table_memory.md`.
@@ -114,13 +114,13 @@ fn main() {
         "Heap bytes held (allocation-counter; allocator overhead not included) after feeding \
          N distinct keys with live deadlines into a capacity-4,096 relent `DeadlineTable` \
          (its `allocated_bytes()` in parentheses, key text excluded), an unbounded std \
-         `HashMap`, `lru::LruCache` (capacity 4,096) and the seed-003 design (capacity \
+         `HashMap`, `lru::LruCache` (capacity 4,096) and an earliest-deadline-evicting map (capacity \
          4,096); `String` rows include the held keys' text; command: \
          `cargo bench -p relent-benches --bench table_memory`.\n\n",
     );
     md.push_str(
         "| keys | fed | relent `DeadlineTable` | std `HashMap` (unbounded) | `lru::LruCache` \
-         | seed-003 `HashMap` | relent ÷ HashMap | relent ÷ lru | relent ÷ seed-003 |\n",
+         | earliest-evict `HashMap` | relent ÷ HashMap | relent ÷ lru | relent ÷ earliest-evict |\n",
     );
     md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     rows::<u64>("u64", |i| i as u64, &mut md);

@@ -3,7 +3,7 @@
 //! - `core`: the sans-IO core against peers, group by group (one next-delay decision and a
 //!   10-decision sequence against backon, exponential-backoff, backoff, retry-policies,
 //!   tokio-retry2 and tower; HTTP dates against httpdate; the deadline table against the
-//!   seed-003 design, lru and an unbounded `HashMap`; a 10-attempt operation against
+//!   earliest-deadline-evicting map, lru and an unbounded `HashMap`; a 10-attempt operation against
 //!   retry-policies' and backon's loops):
 //!   `cargo bench -p relent-benches --bench core -- --warm-up-time 1 --measurement-time 3`
 //! - `tokio_retry`: `relent_tokio::Retrier::run` around an immediately
@@ -29,11 +29,12 @@ use std::hash::Hash;
 
 use relent::Instant;
 
-/// The per-URL Retry-After store of seed 003 (the design [`relent::DeadlineTable`] replaces),
+/// A per-URL Retry-After store bounded by "LRU eviction by earliest deadline" (the design
+/// [`relent::DeadlineTable`] replaces),
 /// written out as a baseline for the `deadline_table` benchmark group.
 ///
-/// Seed 003 inlines a Retry-After middleware whose upstream kept an unbounded
-/// `HashMap<Url, SystemTime>`; the seed bounds it by "LRU eviction by earliest deadline":
+/// melotic/reqwest-retry-after's `RetryAfterMiddleware` keeps an unbounded
+/// `HashMap<Url, SystemTime>`; services that inline it bound it by "LRU eviction by earliest deadline":
 /// when a new key arrives at a full map, the entry whose deadline comes first is removed.
 /// A `HashMap` has no order, so finding that entry is a linear scan over every entry:
 /// O(capacity) per insertion once the map is full, which is what this baseline measures.

@@ -1,4 +1,4 @@
-//! Every bad `Retry-After` in DESIGN.md's "Bad input" catalogue, each with
+//! Every bad `Retry-After` in relent's bad-input catalogue (listed below), each with
 //! its expected outcome: what the parser says, and what the default policy
 //! then does with it.
 

@@ -336,7 +336,7 @@ proptest! {
 
 #[test]
 fn kube_client_default_is_connect_30s_and_nothing_else() {
-    // Seed 000: connect_timeout 30 s, read_timeout None, write_timeout None.
+    // kube-rs (docs, "Client Internals"): connect_timeout 30 s, read_timeout None, write_timeout None.
     let r = Timeouts::KUBE_CLIENT.resolve();
     assert_eq!(r.connect(), Some(Duration::from_secs(30)));
     assert_eq!(r.read(), None);
@@ -348,7 +348,7 @@ fn kube_client_default_is_connect_30s_and_nothing_else() {
 
 #[test]
 fn library_default_presets_match_kubex_note() {
-    // Seed 001: httpx 5 s total; aiohttp 300 s total, 30 s sock_connect.
+    // kubex docs, "Timeouts": httpx 5 s total; aiohttp 300 s total, 30 s sock_connect.
     let httpx = Timeouts::HTTPX_DEFAULT.resolve();
     assert_eq!(resolved_fields(&httpx), [Some(Duration::from_secs(5)); 5]);
     let aiohttp = Timeouts::AIOHTTP_DEFAULT.resolve();

@@ -1,4 +1,4 @@
-//! Hostile servers, part 1: every `Retry-After` value of DESIGN.md's "Bad input"
+//! Hostile servers, part 1: every `Retry-After` value of relent's "bad input"
 //! catalogue, and the statuses HTTP/1.1 can barely carry, sent by a real server on
 //! 127.0.0.1 and read by relent-reqwest's middleware through a real reqwest client.
 //!

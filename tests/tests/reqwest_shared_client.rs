@@ -1,4 +1,4 @@
-//! Seed 003's shared client rebuilt on relent (`adapters/reqwest/examples/shared_client/`):
+//! A shared reqwest-middleware client rebuilt on relent (`adapters/reqwest/examples/shared_client/`):
 //! construction, reload by rebuild-and-swap, per-request credentials, the Retry-After
 //! table across reloads, and the optional CA bundle.
 

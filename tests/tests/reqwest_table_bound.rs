@@ -1,6 +1,6 @@
 //! 100,000 distinct URLs, each answered `429` + `Retry-After`, through one client whose
-//! Retry-After table is keyed by full URL (as seed 003's was) with room for 1,024 keys:
-//! the table stays at its capacity and counts every eviction. Seed 003's inlined
+//! Retry-After table is keyed by full URL (as melotic/reqwest-retry-after's was) with room for 1,024 keys:
+//! the table stays at its capacity and counts every eviction. An inlined reqwest-retry-after's
 //! middleware kept an unbounded `HashMap<Url, SystemTime>`, which would hold 100,000.
 //!
 //! All 100,000 are real HTTP requests over loopback through the middleware, sent by 32

@@ -1,6 +1,6 @@
 //! The same scripted sequences through relent's `RetryMiddleware` and through
 //! reqwest-retry 0.9's `RetryTransientMiddleware` with `ExponentialBackoff` (the stack
-//! seed 003 used), so every difference in behaviour is an executable assertion.
+//! a shared client commonly uses), so every difference in behaviour is an executable assertion.
 //!
 //! | sequence | relent-reqwest | reqwest-retry |
 //! |---|---|---|

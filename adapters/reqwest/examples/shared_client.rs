@@ -1,4 +1,6 @@
-//! Seed 003's shared reqwest client, rebuilt on relent: config, construction, per-call
+//! A shared reqwest-middleware client (the common shape: reqwest-retry's
+//! `RetryTransientMiddleware` plus an inlined copy of melotic/reqwest-retry-after's
+//! `RetryAfterMiddleware`), rebuilt on relent: config, construction, per-call
 //! credentials, a Retry-After that holds back the next call, and reload by rebuild-and-swap.
 //!
 //! ```text

@@ -27,7 +27,7 @@ pub enum KeyBy {
     /// `scheme://host:port` (the port made explicit: `https://a.example` is `https://a.example:443`).
     #[default]
     Origin,
-    /// The full URL without its fragment (path and query included), as seed 003 does.
+    /// The full URL without its fragment (path and query included), as melotic/reqwest-retry-after's middleware does.
     Url,
 }
 
@@ -99,7 +99,7 @@ fn without_fragment(url: &Url) -> &str {
 /// stays below half a MiB, which is far more origins than a service usually
 /// talks to; a crawl over more keys evicts the least recently used ones
 /// (counted in [`SharedDeadlines::evictions`]) instead of growing, which is
-/// the bound seed 003 asked for.
+/// the bound that melotic/reqwest-retry-after's unbounded `HashMap<Url, SystemTime>` lacks.
 pub const DEFAULT_TABLE_CAPACITY: usize = 4096;
 
 /// Why a [`RetryEngine`] could not be built.

@@ -26,7 +26,16 @@ use relent::ServerHint;
 use relent::http::Observed;
 use relent::retry::{RetryKind, TransportError};
 
-/// The caller's verdict on one failed attempt's error.
+/// The caller's verdict on one failed attempt's error, read through the policy's classifier:
+///
+/// | [`ErrorClass`] | read by the policy as | with the standard rules |
+/// |---|---|---|
+/// | `Transient` | the caller's own verdict: retry, transient | backs off (budget: transient cost) |
+/// | `Throttled { after }` | the caller's own verdict: retry, throttled, with `after` as the hint | waits the hint if the hint policy accepts it, else backs off or gives up |
+/// | `Permanent` | the caller's own verdict: do not retry | gives up: [`GiveUpReason::NotRetryable`](relent::retry::GiveUpReason::NotRetryable) |
+/// | `Transport(e)` | a transport failure, for the policy to judge | retried if the policy retries that failure (`kube_client` does not) |
+/// | `Status(s)` | a response status, for the policy to judge | retried if `s` is in the policy's retryable set |
+/// | (attempt timed out) | `Transport(TimedOut)` | retried as [`RetryKind::TimedOut`](relent::retry::RetryKind::TimedOut) if the policy retries timeouts |
 ///
 /// kube-rs splits its errors the same way (kube-runtime `watcher` and kube-client
 /// `client/retry.rs`): transient ones (network errors, timeouts, 429) are worth another
@@ -86,7 +95,7 @@ impl ErrorClass {
 /// sent anything ([`TransportError::ConnectFailed`]); resets, aborts, broken pipes and
 /// early ends broke after sending ([`TransportError::ResetAfterSend`]); timeouts are
 /// [`TransportError::TimedOut`]; anything else is [`TransportError::Other`]. The policy
-/// then decides (see the [module docs](self)).
+/// then decides (see [`ErrorClass`] for how each class is read).
 ///
 /// ```
 /// use std::io::{Error, ErrorKind};

@@ -1,7 +1,7 @@
 //! Back off between the errors of a long-lived stream: a Kubernetes watch, a
 //! message subscription, a server-sent event feed.
 //!
-//! kube-rs's `StreamBackoff` (seed 002: `watcher(api, wc).default_backoff()`)
+//! kube-rs's `StreamBackoff` (kube-runtime `utils/stream_backoff.rs`, as `watcher(api, wc).default_backoff()` uses it)
 //! is the model: an error from the stream is handed to the caller at once, and
 //! the stream is not polled again until a backoff delay has passed; a
 //! successful item resets the backoff. Watcher errors are "soft": they must
@@ -27,7 +27,7 @@
 //! later ones, and checked against the clock before it is polled.
 //!
 //! A watch is quiet by design, so it gets no read timeout; a dead connection
-//! is caught by an idle timeout instead (seed 000: the server's
+//! is caught by an idle timeout instead (kube-rs docs, "Client Internals": the server's
 //! `timeoutSeconds` plus a margin, [`relent::timeout::stream_timeouts`]).
 //! [`IdleTimeout`] applies one to a connection: wrap each stream the
 //! [`Reconnect`] factory makes, and a silent connection ends with an error

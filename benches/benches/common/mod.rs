@@ -620,7 +620,7 @@ pub fn relent_table<K: Hash + Eq>() -> DeadlineTable<K> {
     DeadlineTable::new(CAPACITY, SEED).expect("table")
 }
 
-pub fn seed003_map<K: Hash + Eq + Clone>() -> EarliestDeadlineMap<K> {
+pub fn earliest_deadline_map<K: Hash + Eq + Clone>() -> EarliestDeadlineMap<K> {
     EarliestDeadlineMap::new(CAPACITY)
 }
 
@@ -631,7 +631,7 @@ pub fn lru_cache<K: Hash + Eq>() -> LruCache<K, Instant> {
 /// An unbounded std `HashMap<K, Instant>` (SipHash, randomly keyed), with relent's answers:
 /// a known key keeps the later deadline, an expired entry found by a lookup is removed. It
 /// never evicts, so under a stream of distinct keys it grows with the number of keys still
-/// held: what a Retry-After store without a bound does (seed 003's upstream middleware).
+/// held: what a Retry-After store without a bound does (melotic/reqwest-retry-after's middleware).
 pub fn std_hashmap<K: Hash + Eq>() -> HashMap<K, Instant> {
     HashMap::new()
 }

@@ -22,7 +22,7 @@
 //!   client follows; a hash with a fixed, public seed would let them pick keys that all collide.
 //!   The default hasher [`SeededState`] takes a seed, and any [`BuildHasher`] can be supplied.
 //!
-//! # Example: the seed-003 per-origin Retry-After table
+//! # Example: a per-origin Retry-After table
 //!
 //! ```
 //! use core::time::Duration;

@@ -8,8 +8,8 @@
 //!
 //! # The model
 //!
-//! It combines kubex's timeout model (seed `001_3f7a089bd650faa4.txt`) with
-//! kube-rs's per-layer rule (seed `000_2bf670f1dd330b73.txt`):
+//! It combines kubex's timeout model (its documentation, "Timeouts") with
+//! kube-rs's per-layer rule (kube-rs docs, "Client Internals"):
 //!
 //! 1. [`Timeouts`] is what a client or a call configures: `total`, `connect`,
 //!    `read`, `write`, `pool`, each optional. A bare [`Duration`] means total.

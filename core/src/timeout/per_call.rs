@@ -6,8 +6,8 @@ use super::{ResolvedTimeouts, Timeouts};
 
 /// What one call says about timeouts: inherit the client default, disable, or set.
 ///
-/// These are kubex's three meanings of `request_timeout=` (seed
-/// `001_3f7a089bd650faa4.txt`): `...` (Ellipsis, the default) inherits,
+/// These are kubex's three meanings of `request_timeout=` (kubex docs,
+/// "Timeouts"): `...` (Ellipsis, the default) inherits,
 /// `None` disables, a number or a `Timeout` object sets.
 ///
 /// Resolution against the client default `c`:

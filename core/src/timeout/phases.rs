@@ -6,8 +6,8 @@ use super::ResolvedTimeouts;
 
 /// Timeouts as configured: an overall `total` plus optional per-phase limits.
 ///
-/// The field names and meanings follow kubex's `Timeout` object (seed
-/// `001_3f7a089bd650faa4.txt`), itself shaped after httpx:
+/// The field names and meanings follow kubex's `Timeout` object (kubex docs,
+/// "Timeouts"), itself shaped after httpx:
 ///
 /// | field | limits |
 /// |---|---|

@@ -7,8 +7,8 @@ use super::Timeouts;
 impl Timeouts {
     /// kube-rs's client default: connect 30 s; read, write and total unset.
     ///
-    /// Source: kube-rs "Client Internals", *Default Timeouts* (seed
-    /// `000_2bf670f1dd330b73.txt`): `connect_timeout` 30 s, `read_timeout`
+    /// Source: kube-rs "Client Internals", *Default Timeouts* (kube.rs
+    /// documentation): `connect_timeout` 30 s, `read_timeout`
     /// `None`, `write_timeout` `None`. The read timeout used to be 295 s but
     /// was removed because it killed idle exec/attach/port-forward sessions
     /// (kube-rs issue #1798, fixed by PR #1945); long streams now carry their
@@ -32,7 +32,7 @@ impl Timeouts {
 
     /// httpx's library default: 5 s on every phase.
     ///
-    /// Source: kubex *Timeouts* (seed `001_3f7a089bd650faa4.txt`): when no
+    /// Source: kubex *Timeouts* (kubex documentation): when no
     /// client timeout is configured "the underlying HTTP library's own
     /// default applies (httpx: 5 s total …)". Expressed as `total` so every
     /// phase resolves to 5 s. Use it to make that implicit default explicit.
@@ -40,7 +40,7 @@ impl Timeouts {
 
     /// aiohttp's library default: 300 s total, 30 s to connect the socket.
     ///
-    /// Source: kubex *Timeouts* (seed `001_3f7a089bd650faa4.txt`): "aiohttp:
+    /// Source: kubex *Timeouts* (kubex documentation): "aiohttp:
     /// 300 s total, 30 s sock_connect". aiohttp's `sock_connect` maps to
     /// `connect` here; its other phases are unset, so they resolve to the
     /// 300 s total, which bounds them anyway.

@@ -2,8 +2,8 @@
 //!
 //! A watch is quiet for long stretches by design, so a read timeout (an idle
 //! timer on the socket) would cut healthy streams; kube-rs removed its 295 s
-//! default read timeout for this reason (issue #1798, PR #1945; seed
-//! `000_2bf670f1dd330b73.txt`). The API server ends each watch itself after
+//! default read timeout for this reason (issue #1798, PR #1945; kube-rs docs,
+//! "Client Internals"). The API server ends each watch itself after
 //! `timeoutSeconds`, so the client arms an idle timer a little longer than
 //! that: if even the server's close does not arrive, the connection is dead
 //! (kube-rs PR #1945: "the server-side `timeoutSeconds` + 5s margin, so
@@ -29,7 +29,7 @@ pub const KUBE_WATCH_IDLE_MARGIN: Duration = Duration::from_secs(5);
 /// A server-side timeout (Kubernetes `timeoutSeconds`): the *server* ends the call after it.
 ///
 /// This is a different thing from the client's [`Timeouts`](super::Timeouts),
-/// as kubex stresses (seed `001_3f7a089bd650faa4.txt`: `timeout_seconds` vs
+/// as kubex stresses (kubex docs, "Timeouts": `timeout_seconds` vs
 /// `request_timeout`, "They are independent"). It is its own type with no
 /// conversion to or from `Duration`, [`Timeouts`](super::Timeouts) or
 /// [`TimeoutOverride`](super::TimeoutOverride), so one cannot be passed where

@@ -1,4 +1,4 @@
-//! Seed 003's shared HTTP client, rebuilt on relent.
+//! A shared HTTP client of the common reqwest-middleware shape, rebuilt on relent.
 //!
 //! The seed built one `reqwest_middleware::ClientWithMiddleware` for every forwarding
 //! handler, with reqwest-retry's `RetryTransientMiddleware` plus an inlined
@@ -28,7 +28,7 @@ use std::time::Duration;
 use relent_reqwest::{BoxError, BuildError, RetryEngine, RetryPolicy, SharedDeadlines};
 use reqwest_middleware::{ClientWithMiddleware, RequestBuilder};
 
-/// The shared client's configuration (seed 003's `HttpClientConfig`).
+/// The shared client's configuration (pool, timeout, retry policy).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HttpClientConfig {
     /// Pool max idle connections per host (reqwest's default if `None`).
