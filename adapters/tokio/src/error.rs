@@ -40,6 +40,18 @@ pub enum Failure<E> {
     TimedOut(AttemptTimedOut),
 }
 
+/// How a run's last attempt failed: [`RetryError::into_last`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LastFailure<E> {
+    /// The operation's own error.
+    Error(E),
+    /// The last attempt ran past its limit.
+    TimedOut(AttemptTimedOut),
+    /// No attempt was made (a key held by a refused Retry-After, a deadline already
+    /// passed, a budget refusing): the report says why.
+    NotAttempted(Report),
+}
+
 /// One failed attempt: which, when, and why. Nothing is summarised away.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cause<E> {
@@ -206,6 +218,41 @@ impl<E> RetryError<E> {
             .into_iter()
             .rev()
             .find_map(Cause::into_error)
+    }
+
+    /// How the last attempt failed, by value: its error, its timeout, or (when no attempt
+    /// was made) the report saying why. No `Option` to unwrap:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// use relent_tokio::{LastFailure, Retrier, RetryPolicy};
+    ///
+    /// let err = Retrier::new(RetryPolicy::default().with_max_attempts(1))
+    ///     .run(|| async { Err::<(), _>(std::io::Error::other("refused")) })
+    ///     .await
+    ///     .unwrap_err();
+    /// let io: std::io::Error = match err.into_last() {
+    ///     LastFailure::Error(e) => e,
+    ///     LastFailure::TimedOut(t) => std::io::Error::new(std::io::ErrorKind::TimedOut, t),
+    ///     LastFailure::NotAttempted(report) => std::io::Error::other(report.to_string()),
+    /// };
+    /// assert_eq!(io.to_string(), "refused");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn into_last(self) -> LastFailure<E> {
+        let Inner { causes, report } = *self.inner;
+        match causes.into_iter().next_back() {
+            Some(Cause {
+                failure: Failure::Error { error, .. },
+                ..
+            }) => LastFailure::Error(error),
+            Some(Cause {
+                failure: Failure::TimedOut(t),
+                ..
+            }) => LastFailure::TimedOut(t),
+            None => LastFailure::NotAttempted(report),
+        }
     }
 
     /// The causes and the report.

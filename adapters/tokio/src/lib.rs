@@ -21,6 +21,11 @@ pub mod stream;
 
 pub use class::{AlwaysTransient, ClassifyError, ErrorClass, classify_io};
 pub use clock::TokioTimer;
-pub use error::{AttemptTimedOut, Cause, Failure, RetryError};
+pub use error::{AttemptTimedOut, Cause, Failure, LastFailure, RetryError};
+
+// The policy types a run needs, so `relent-tokio` alone is enough for a simple retry.
+pub use relent::backoff::{BackoffBuilder, BackoffPolicy, Jitter};
+pub use relent::hint::HintPolicy;
+pub use relent::retry::{BudgetConfig, GiveUpReason, Report, RetryKind, RetryPolicy, WaitReason};
 pub use retry::{Event, Notify, Quiet, Retrier, retry};
 pub use shared::{SharedBudget, SharedDeadlines, SharedGate};

@@ -171,7 +171,18 @@ impl<C> Retrier<AlwaysTransient, (), Quiet, C> {
 impl<F, K, N, C> Retrier<F, K, N, C> {
     /// Classify the operation's errors: transient, permanent, throttled (with a hint),
     /// or what happened (a transport failure, a status) for the policy to judge.
-    pub fn classify<F2>(self, classify: F2) -> Retrier<F2, K, N, C> {
+    ///
+    /// The `Fn(&E) -> ErrorClass` bound lets a closure's argument be inferred as a
+    /// reference for any lifetime, so `.classify(|e: &MyError| ...)` is all it takes.
+    pub fn classify<E, F2>(self, classify: F2) -> Retrier<F2, K, N, C>
+    where
+        F2: Fn(&E) -> ErrorClass,
+    {
+        self.classify_with(classify)
+    }
+
+    /// Classify with any [`ClassifyError`] (a type of your own, or [`AlwaysTransient`]).
+    pub fn classify_with<F2>(self, classify: F2) -> Retrier<F2, K, N, C> {
         Retrier {
             policy: self.policy,
             classify,
@@ -532,7 +543,7 @@ pub async fn retry<C, F, T, E, Fut, Op>(
 ) -> Result<T, RetryError<E>>
 where
     C: Classify,
-    F: ClassifyError<E>,
+    F: Fn(&E) -> ErrorClass,
     Op: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {

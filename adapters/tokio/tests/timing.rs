@@ -746,3 +746,24 @@ async fn kube_client_does_not_retry_a_connection_reset() {
         .unwrap();
     assert_eq!(value, 3);
 }
+
+/// A classifier closure needs no annotation: the `Fn(&E) -> ErrorClass` bound of
+/// `classify` gives its argument a type (it used to fail with E0631 at `.run(...)`).
+#[tokio::test(start_paused = true)]
+async fn an_unannotated_classifier_closure_compiles_and_runs() {
+    let attempts = Rc::new(RefCell::new(0u32));
+    let a = Rc::clone(&attempts);
+    let err = Retrier::new(RetryPolicy::default())
+        .classify(|e| match e {
+            TestError::Permanent => ErrorClass::Permanent,
+            _ => ErrorClass::Transient,
+        })
+        .run(|| {
+            *a.borrow_mut() += 1;
+            async { Err::<(), _>(TestError::Permanent) }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(*attempts.borrow(), 1);
+    assert_eq!(err.reason(), GiveUpReason::NotRetryable);
+}
