@@ -30,6 +30,7 @@ fn fixed_policy() -> RetryPolicy {
     .build()
     .unwrap();
     RetryPolicy::default()
+        .without_time_limits()
         .with_backoff(backoff)
         .with_max_attempts(5)
 }
@@ -697,7 +698,7 @@ proptest! {
         deadline_s in prop::option::of(1u64..60),
         inputs in prop::collection::vec(input(), 0..80),
     ) {
-        let policy = RetryPolicy::default()
+        let policy = RetryPolicy::default().without_time_limits()
             .with_max_attempts(max)
             .with_deadline(deadline_s.map(secs))
             .with_per_try_timeout(Some(secs(2)));
@@ -858,7 +859,7 @@ mod gate_rule {
     #[test]
     fn the_policy_is_shared_not_copied() {
         use relent::retry::{NoGate, Retry, Unlimited};
-        let policy = RetryPolicy::default();
+        let policy = RetryPolicy::default().without_time_limits();
         // Borrowed, reference-counted or static: one policy, many small machines.
         let mut a = Retry::new(&policy, 1, Instant::ZERO);
         let mut b = Retry::new(std::sync::Arc::new(policy.clone()), 2, Instant::ZERO);

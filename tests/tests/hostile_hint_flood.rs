@@ -49,7 +49,7 @@ async fn every_response_asks_for_a_million_seconds_and_the_client_never_sleeps()
         let url = server.url("/flood");
         // The default policy: three attempts, 300 s hint cap, give up on excess.
         let retrier = RetryEngine::builder()
-            .policy(RetryPolicy::default())
+            .policy(RetryPolicy::default().without_time_limits())
             .build()
             .expect("retrier");
 
@@ -104,7 +104,11 @@ async fn every_response_asks_for_a_million_seconds_and_the_client_never_sleeps()
             .send_with_overrides(
                 &retrier,
                 Overrides {
-                    policy: Some(RetryPolicy::default().with_deadline(Some(deadline))),
+                    policy: Some(
+                        RetryPolicy::default()
+                            .without_time_limits()
+                            .with_deadline(Some(deadline)),
+                    ),
                     ..Overrides::default()
                 },
             )
@@ -132,7 +136,9 @@ async fn every_response_asks_for_a_million_seconds_and_the_client_never_sleeps()
         // 4. Fifty more at once through the middleware, same deadline: all gated, all
         //    refused at once, none sent; the table still holds one key.
         let client = through(&retrier);
-        let policy = RetryPolicy::default().with_deadline(Some(deadline));
+        let policy = RetryPolicy::default()
+            .without_time_limits()
+            .with_deadline(Some(deadline));
         let started = Instant::now();
         let mut tasks = JoinSet::new();
         for _ in 0..50 {
@@ -167,7 +173,11 @@ async fn a_gate_is_never_waited_beyond_the_cap() {
     let server = flood(429);
     let url = server.url("/");
     let retrier = RetryEngine::builder()
-        .policy(RetryPolicy::default().with_hints(HintPolicy::DEFAULT.with_cap(cap)))
+        .policy(
+            RetryPolicy::default()
+                .without_time_limits()
+                .with_hints(HintPolicy::DEFAULT.with_cap(cap)),
+        )
         .build()
         .expect("retrier");
     let client = through(&retrier);

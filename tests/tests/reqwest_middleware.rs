@@ -23,6 +23,11 @@ async fn a_503_then_200_is_retried_and_the_history_says_so() {
     let client = through(&retrier(quick()));
 
     let response = client.get(server.url("/a")).send().await.expect("response");
+    // The attempt count, without reading the history (reqwest-middleware#152).
+    assert_eq!(
+        response.extensions().get::<relent_reqwest::Attempts>(),
+        Some(&relent_reqwest::Attempts(2))
+    );
     let h = history(&response);
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.expect("body"), "done");
@@ -676,4 +681,24 @@ async fn a_give_up_after_a_wait_still_returns_the_last_response() {
         history(&a).gave_up()
     );
     assert_eq!(server.hits_for("/a"), 1);
+}
+
+#[tokio::test]
+async fn the_default_middleware_needs_no_build_and_has_time_limits() {
+    // `RetryMiddleware::default()` cannot fail, and its policy bounds a silent server:
+    // 30 s overall and 10 s per attempt (RetryPolicy::standard).
+    let middleware = relent_reqwest::RetryMiddleware::default();
+    let policy = middleware.retrier().policy();
+    assert_eq!(policy.deadline, Some(Duration::from_secs(30)));
+    assert_eq!(policy.per_try_timeout, Some(Duration::from_secs(10)));
+    let server = ScriptedServer::start(Script::new().then(status(503)).then(ok("done")));
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(middleware)
+        .build();
+    let response = client.get(server.url("/")).send().await.expect("response");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.extensions().get::<relent_reqwest::Attempts>(),
+        Some(&relent_reqwest::Attempts(2))
+    );
 }

@@ -168,3 +168,19 @@ fn plain_with(timeouts: Timeouts) -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+#[tokio::test]
+async fn a_transport_errors_cause_is_readable_without_a_downcast_chain() {
+    // A refused connection: the io::Error below reqwest and hyper, and its kind, are one
+    // call away; the root cause names what happened.
+    let err = plain()
+        .get(format!("http://{}/", unused_local_addr()))
+        .send_with(&retrier(quick().with_max_attempts(1)))
+        .await
+        .expect_err("refused");
+    assert!(err.is_connect(), "{err}");
+    let io = err.io_error().expect("an io::Error in the chain");
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+    let root = err.root_cause().expect("a root cause");
+    assert!(root.source().is_none(), "the innermost error has no source");
+}

@@ -76,6 +76,19 @@ fn one_event_per_attempt_wait_and_give_up() {
         "{events:#?}"
     );
     assert!(events[0].1.contains("attempt=1"), "{events:#?}");
+    // OpenTelemetry's resend count: 0 for the first attempt, then 1, 2.
+    assert!(
+        events[0].1.contains("http.request.resend_count=0"),
+        "{events:#?}"
+    );
+    assert!(
+        events[2].1.contains("http.request.resend_count=1"),
+        "{events:#?}"
+    );
+    assert!(
+        events[4].1.contains("http.request.resend_count=2"),
+        "{events:#?}"
+    );
     assert!(events[0].1.contains("status 503"), "{events:#?}");
     assert!(events[1].1.contains("backoff"), "{events:#?}");
     assert!(

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use http::Extensions;
 use relent::drive::{self, Finished};
-use relent::http::{Attempt, Classify, Observed, is_idempotent};
+use relent::http::{Attempt, Attempts, Classify, Observed, is_idempotent};
 use relent::retry::{Forbidden, Outcome, Report, Retry, RetryPolicy, Seen, TransportError};
 use relent::timeout::TimeoutOverride;
 use relent_tokio::{TokioTimer, clock};
@@ -300,6 +300,9 @@ where
     match finished {
         Finished::Succeeded(Ok(mut response)) => {
             history.finish(elapsed, None);
+            response
+                .extensions_mut()
+                .insert(Attempts(history.attempts()));
             response.extensions_mut().insert(history);
             Ok(response)
         }
@@ -311,6 +314,9 @@ where
             match last {
                 // Retries ran out on a status: the last response is the answer.
                 Some(Ok(mut response)) => {
+                    response
+                        .extensions_mut()
+                        .insert(Attempts(history.attempts()));
                     response.extensions_mut().insert(history);
                     Ok(response)
                 }

@@ -30,7 +30,7 @@ pub use retry_engine::{
 pub use timeouts::ClientBuilderExt;
 
 // The types a caller needs to configure and read the engine, without a direct relent dependency.
-pub use relent::http::Observed;
+pub use relent::http::{Attempts, Observed};
 pub use relent::retry::{GiveUpReason, Outcome, Report, RetryPolicy, TransportError, WaitReason};
 pub use relent::timeout::{TimeoutOverride, Timeouts};
 pub use relent_tokio::{SharedBudget, SharedDeadlines};

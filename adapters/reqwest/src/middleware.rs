@@ -56,6 +56,20 @@ impl<C> RetryMiddleware<C> {
     }
 }
 
+impl Default for RetryMiddleware<StandardClassifier> {
+    /// A layer with every default ([`RetryEngine::default`]): no `build()?` needed.
+    ///
+    /// ```
+    /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+    ///     .with(relent_reqwest::RetryMiddleware::default())
+    ///     .build();
+    /// # drop(client);
+    /// ```
+    fn default() -> Self {
+        RetryMiddleware::new(RetryEngine::default())
+    }
+}
+
 impl<C> From<RetryEngine<C>> for RetryMiddleware<C> {
     fn from(retrier: RetryEngine<C>) -> Self {
         RetryMiddleware::new(retrier)

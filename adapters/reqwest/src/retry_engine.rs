@@ -172,6 +172,19 @@ impl<C: fmt::Debug> fmt::Debug for RetryEngine<C> {
     }
 }
 
+impl Default for RetryEngine<StandardClassifier> {
+    /// The engine with every default ([`RetryEngine::builder`] unchanged): it cannot fail.
+    ///
+    /// Only the table's allocation could, and then (out of memory) the engine falls back
+    /// to a one-key table rather than refuse to exist.
+    fn default() -> Self {
+        RetryEngine::builder()
+            .build()
+            .or_else(|_| RetryEngine::builder().table_capacity(1).build())
+            .unwrap_or_else(|_| std::alloc::handle_alloc_error(std::alloc::Layout::new::<u64>()))
+    }
+}
+
 impl RetryEngine<StandardClassifier> {
     /// A builder with the defaults: [`RetryPolicy::default`], keys by origin,
     /// a table of [`DEFAULT_TABLE_CAPACITY`] keys, no budget, every hint source.

@@ -21,6 +21,9 @@ pub(crate) fn attempt(key: &str, event: &Event) {
             target: "relent_reqwest",
             key,
             attempt = number,
+            // OpenTelemetry's HTTP semantic conventions: how many times this request
+            // was resent (0 for the first attempt).
+            http.request.resend_count = number.saturating_sub(1),
             took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
             outcome = %ShowOutcome(*outcome),
             "attempt ended"

@@ -55,6 +55,7 @@ async fn thousand_tasks_share_one_table_and_one_budget() {
     let table = SharedDeadlines::<u64>::new(64).unwrap();
     let gate_waits = Arc::new(AtomicU64::new(0));
     let policy = RetryPolicy::default()
+        .without_time_limits()
         .with_backoff(
             BackoffBuilder::constant(Duration::from_millis(1))
                 .build()
@@ -183,7 +184,7 @@ async fn table_is_free_while_a_task_waits_out_a_retry_after() {
     let table = SharedDeadlines::<String>::new(4096).unwrap();
     let origin = tokio::time::Instant::now();
     let t0 = clock::now();
-    let retrier = Retrier::new(RetryPolicy::default())
+    let retrier = Retrier::new(RetryPolicy::default().without_time_limits())
         .classify(|_: &Fault| ErrorClass::Throttled {
             after: Some(Duration::from_secs(60)),
         })
@@ -227,7 +228,7 @@ async fn table_is_free_while_a_task_waits_out_a_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn table_is_free_across_threads() {
     let table = SharedDeadlines::<String>::new(4096).unwrap();
-    let retrier = Retrier::new(RetryPolicy::default())
+    let retrier = Retrier::new(RetryPolicy::default().without_time_limits())
         .classify(|_: &Fault| ErrorClass::Throttled {
             after: Some(Duration::from_secs(10)),
         })

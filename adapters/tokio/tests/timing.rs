@@ -101,6 +101,7 @@ fn constant(d: Duration) -> BackoffPolicy {
 
 fn policy(backoff: BackoffPolicy, attempts: u32) -> RetryPolicy {
     RetryPolicy::default()
+        .without_time_limits()
         .with_backoff(backoff)
         .with_max_attempts(attempts)
 }
@@ -725,7 +726,7 @@ async fn kube_client_does_not_retry_a_connection_reset() {
         .unwrap_err();
     assert_eq!(err.attempts(), 1);
     assert!(err.causes()[0].is_timeout());
-    let err = Retrier::new(RetryPolicy::default())
+    let err = Retrier::new(RetryPolicy::default().without_time_limits())
         .classify(classify_io)
         .per_try_timeout(Duration::from_secs(1))
         .run(slow)
@@ -753,7 +754,7 @@ async fn kube_client_does_not_retry_a_connection_reset() {
 async fn an_unannotated_classifier_closure_compiles_and_runs() {
     let attempts = Rc::new(RefCell::new(0u32));
     let a = Rc::clone(&attempts);
-    let err = Retrier::new(RetryPolicy::default())
+    let err = Retrier::new(RetryPolicy::default().without_time_limits())
         .classify(|e| match e {
             TestError::Permanent => ErrorClass::Permanent,
             _ => ErrorClass::Transient,

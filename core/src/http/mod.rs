@@ -24,6 +24,12 @@
 mod classify;
 mod status;
 
+/// How many attempts a response took (1 when it was not retried), put in the response's
+/// extensions by the HTTP adapters (reqwest-middleware#152 asks for it), so a caller can
+/// log or meter retries without reading a history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Attempts(pub u32);
+
 #[cfg(feature = "http")]
 pub use classify::is_idempotent;
 pub use classify::{

@@ -76,6 +76,14 @@ impl<C> RetryPolicy<C> {
         self
     }
 
+    /// The same policy with neither an overall deadline nor a per-attempt timeout: for an
+    /// operation that may take as long as its attempts and waits take (a batch job, a
+    /// stream's reconnects), bounded by its attempts alone.
+    #[must_use]
+    pub fn without_time_limits(self) -> Self {
+        self.with_deadline(None).with_per_try_timeout(None)
+    }
+
     /// The same policy with a per-attempt timeout.
     #[must_use]
     pub fn with_per_try_timeout(mut self, timeout: Option<Duration>) -> Self {

@@ -193,15 +193,38 @@ impl RetryPolicy<StandardClassifier> {
     }
 }
 
-impl Default for RetryPolicy<StandardClassifier> {
-    /// Three attempts of [`StandardClassifier::DEFAULT`] with exponential backoff
-    /// from 100 ms, doubling, equal jitter, capped at 10 s; hints capped at
-    /// [`HintPolicy::DEFAULT`]. A conservative general-purpose policy.
-    fn default() -> Self {
+impl RetryPolicy<StandardClassifier> {
+    /// The overall deadline of [`RetryPolicy::standard`]: 30 s, the total request timeout
+    /// of Microsoft.Extensions.Http.Resilience's standard resilience handler
+    /// (`HttpStandardResilienceOptions.TotalRequestTimeout`, .NET 8).
+    pub const STANDARD_DEADLINE: Duration = Duration::from_secs(30);
+
+    /// The per-attempt timeout of [`RetryPolicy::standard`]: 10 s, that handler's
+    /// `AttemptTimeout`.
+    pub const STANDARD_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// The default policy (also [`Default`]): three attempts of
+    /// [`StandardClassifier::DEFAULT`], exponential backoff from 100 ms, doubling, equal
+    /// jitter, capped at 10 s; hints capped at [`HintPolicy::DEFAULT`]; and, so that a
+    /// silent server cannot hang a client, a 30 s overall deadline and 10 s per attempt
+    /// ([`STANDARD_DEADLINE`](Self::STANDARD_DEADLINE),
+    /// [`STANDARD_ATTEMPT_TIMEOUT`](Self::STANDARD_ATTEMPT_TIMEOUT)). `const`, so it can
+    /// live in a `static`.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use relent::retry::RetryPolicy;
+    /// static POLICY: RetryPolicy = RetryPolicy::standard();
+    /// assert_eq!(POLICY.deadline, Some(Duration::from_secs(30)));
+    /// assert_eq!(POLICY.per_try_timeout, Some(Duration::from_secs(10)));
+    /// assert_eq!(POLICY, RetryPolicy::default());
+    /// ```
+    #[must_use]
+    pub const fn standard() -> Self {
         RetryPolicy {
             max_attempts: attempts(3),
-            deadline: None,
-            per_try_timeout: None,
+            deadline: Some(Self::STANDARD_DEADLINE),
+            per_try_timeout: Some(Self::STANDARD_ATTEMPT_TIMEOUT),
             backoff: backoff(
                 Duration::from_millis(100),
                 Factor::TWO,
@@ -213,5 +236,12 @@ impl Default for RetryPolicy<StandardClassifier> {
             classifier: StandardClassifier::DEFAULT,
             hints: HintPolicy::DEFAULT,
         }
+    }
+}
+
+impl Default for RetryPolicy<StandardClassifier> {
+    /// [`RetryPolicy::standard`].
+    fn default() -> Self {
+        RetryPolicy::standard()
     }
 }

@@ -25,7 +25,7 @@ pub fn through(retrier: &RetryEngine) -> ClientWithMiddleware {
 /// The default policy with a quick, unjittered backoff (10 ms doubling, cap 100 ms), so
 /// tests that retry do not spend their time sleeping.
 pub fn quick() -> RetryPolicy {
-    RetryPolicy::default().with_backoff(
+    RetryPolicy::default().without_time_limits().with_backoff(
         BackoffBuilder::exponential(Duration::from_millis(10))
             .jitter(Jitter::None)
             .cap(Duration::from_millis(100))
