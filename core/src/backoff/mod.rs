@@ -54,3 +54,5 @@ pub use state::Backoff;
 
 pub(crate) use schedule::Stepper;
 pub(crate) use walk::Walk;
+#[cfg(feature = "alloc")]
+pub(crate) use walk::Plan;

@@ -67,7 +67,7 @@ use core::time::Duration;
 use crate::retry::{Gate, Hold};
 use crate::time::Instant;
 
-mod lru;
+pub(crate) mod lru;
 pub(crate) use lru::Lru;
 
 /// How many entries, counted from the least-recently-used end, a full table checks for an
