@@ -53,6 +53,6 @@ pub use schedule::{Nominal, Schedule};
 pub use state::Backoff;
 
 pub(crate) use schedule::Stepper;
-pub(crate) use walk::Walk;
 #[cfg(feature = "alloc")]
 pub(crate) use walk::Plan;
+pub(crate) use walk::Walk;
