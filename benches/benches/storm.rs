@@ -52,9 +52,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use relent::Instant;
 use relent::backoff::{BackoffBuilder, Jitter};
 use relent::retry::{BudgetConfig, RetryPolicy, SharedTokenBucket};
-use relent::{Instant, SplitMix64};
+use relent_tests::dice::Dice;
 use relent_tests::sim::{
     ClientSpec, Ending, Fault, Fleet, FleetBudget, Log, Server, TpsWindow, run_fleet,
 };
@@ -354,7 +355,7 @@ fn figures(scenario: &Scenario, clients: &[ClientSpec], log: &Log) -> Figures {
 }
 
 fn run_one(scenario: &Scenario, contender: &Contender, seed: u64) -> Figures {
-    let mut rng = SplitMix64::new(0x5707 ^ seed);
+    let mut rng = Dice::new(0x5707 ^ seed);
     let span = scenario.arrivals_over.as_nanos() as u64;
     let mut clients: Vec<ClientSpec> = (0..scenario.operations)
         .map(|i| ClientSpec {

@@ -48,7 +48,7 @@ struct Args {
 }
 
 enum Cli {
-    Run(Args),
+    Run(Box<Args>),
     Help,
 }
 
@@ -104,12 +104,12 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Cli, String> {
         s if s.contains(':') => parse_policy(s)?,
         s => return Err(format!("{s:?} is neither a preset nor a policy")),
     };
-    Ok(Cli::Run(Args {
+    Ok(Cli::Run(Box::new(Args {
         seeds,
         rows,
         name,
         policy,
-    }))
+    })))
 }
 
 fn parse_policy(spec: &str) -> Result<BackoffPolicy, String> {

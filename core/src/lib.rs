@@ -27,7 +27,9 @@ pub mod http;
 #[cfg(feature = "alloc")]
 pub mod keyed;
 pub mod retry;
-pub mod rng;
+mod rng;
+#[cfg(feature = "std")]
+mod seed;
 #[cfg(feature = "alloc")]
 pub mod table;
 pub mod time;
@@ -36,7 +38,8 @@ pub mod timeout;
 pub use backoff::{Backoff, BackoffBuilder, BackoffError, BackoffPolicy, Factor, Jitter, Schedule};
 pub use hint::{HintPolicy, HintReader, RetryAfter, ServerHint};
 pub use retry::{Action, Outcome, Retry, RetryPolicy};
-pub use rng::SplitMix64;
+#[cfg(feature = "std")]
+pub use seed::fresh_seed;
 #[cfg(feature = "alloc")]
 pub use table::{DeadlineTable, NextAllowed, Recorded, TableGate};
 pub use time::{Instant, UnixTime};

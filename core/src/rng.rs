@@ -13,16 +13,9 @@
 
 /// SplitMix64: a 64-bit state advanced by a Weyl sequence and mixed by a finaliser.
 ///
-/// ```
-/// use relent::SplitMix64;
-/// let mut a = SplitMix64::new(42);
-/// let mut b = SplitMix64::new(42);
-/// assert_eq!(a.next_u64(), b.next_u64()); // same seed, same stream
-/// let x = a.below_or_equal(10);
-/// assert!(x <= 10);
-/// ```
+/// Private to the core: users give a seed, never a generator.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SplitMix64 {
+pub(crate) struct SplitMix64 {
     state: u64,
 }
 
@@ -32,13 +25,13 @@ const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
 impl SplitMix64 {
     /// A generator whose stream is fully determined by `seed`.
     #[must_use]
-    pub const fn new(seed: u64) -> Self {
+    pub(crate) const fn new(seed: u64) -> Self {
         SplitMix64 { state: seed }
     }
 
     /// The next 64 uniformly distributed bits.
     #[inline]
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GOLDEN_GAMMA);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -52,7 +45,7 @@ impl SplitMix64 {
     /// Generation in an Interval", ACM TOMACS 2019), so there is no modulo bias
     /// and, in expectation, fewer than two draws.
     #[inline]
-    pub fn below_or_equal(&mut self, max: u64) -> u64 {
+    pub(crate) fn below_or_equal(&mut self, max: u64) -> u64 {
         if max == u64::MAX {
             return self.next_u64();
         }
@@ -83,7 +76,7 @@ impl SplitMix64 {
 
     /// A uniform integer in `lo..=hi`; the bounds may be given in either order.
     #[inline]
-    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn between(&mut self, lo: u64, hi: u64) -> u64 {
         let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
         lo.saturating_add(self.below_or_equal(hi.wrapping_sub(lo)))
     }
@@ -92,6 +85,14 @@ impl SplitMix64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_seed_same_stream() {
+        let mut a = SplitMix64::new(42);
+        let mut b = SplitMix64::new(42);
+        assert_eq!(a.next_u64(), b.next_u64());
+        assert!(a.below_or_equal(10) <= 10);
+    }
 
     #[test]
     fn reference_vector() {

@@ -4,15 +4,35 @@
 //! simplest arithmetic there is: `u128` products and quotients for the schedule and the
 //! scaling, `Duration` sums for the elapsed limit, and Lemire's bounded draw with its
 //! threshold computed up front on every draw. It shares nothing with the library but
-//! the public `SplitMix64::next_u64` stream. Law: for any built policy, seed and
+//! the SplitMix64 stream (re-derived here from its definition). Law: for any built policy, seed and
 //! sequence of clock readings (forwards, backwards, standing still), both give the same
 //! answers, call by call, including refusals and exhaustion.
 
 use core::time::Duration;
 
 use proptest::prelude::*;
+use relent::Instant;
 use relent::backoff::{Backoff, BackoffBuilder, BackoffPolicy, Factor, Jitter, Schedule};
-use relent::{Instant, SplitMix64};
+
+/// SplitMix64 (Steele, Lea and Flood, OOPSLA 2014; Vigna's reference constants), written
+/// here from its published definition as an independent oracle for the core's private
+/// jitter generator.
+#[derive(Clone, Debug)]
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
 
 const SEC: u64 = 1_000_000_000;
 

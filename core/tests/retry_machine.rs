@@ -816,6 +816,46 @@ mod gate_rule {
     }
 
     #[test]
+    fn use_backoff_waits_out_a_capped_hold_that_ends_before_the_deadline() {
+        // Deadline 20 s, cap 10 s, a hold of 10 s left whose hint was 32 s: the hint is
+        // disregarded (client limits first), the capped hold is waited out once, then sent.
+        let policy = fixed_policy()
+            .with_deadline(Some(secs(20)))
+            .with_hints(HintPolicy::new(secs(10), OnExcess::UseBackoff));
+        let mut op = HttpOp::new(policy, 1, Instant::ZERO).idempotent(true);
+        let hold = Hold {
+            until: Instant::ZERO + secs(10),
+            hint: secs(32),
+        };
+        assert_eq!(
+            op.poll_held(Instant::ZERO, hold),
+            Action::Wait {
+                until: Instant::ZERO + secs(10),
+                reason: WaitReason::Gate
+            }
+        );
+        assert!(matches!(
+            op.poll_held(Instant::ZERO + secs(10), hold),
+            Action::Send { attempt: 1, .. }
+        ));
+        // A capped hold that reaches the deadline gives up, naming the wait it refused.
+        let policy = fixed_policy()
+            .with_deadline(Some(secs(5)))
+            .with_hints(HintPolicy::new(secs(10), OnExcess::UseBackoff));
+        let mut op = HttpOp::new(policy, 1, Instant::ZERO).idempotent(true);
+        let Action::GiveUp(report) = op.poll_held(Instant::ZERO, hold) else {
+            panic!()
+        };
+        assert_eq!(
+            report.reason,
+            GiveUpReason::Deadline {
+                wait: Some(secs(10)),
+                time_left: secs(5)
+            }
+        );
+    }
+
+    #[test]
     fn the_policy_is_shared_not_copied() {
         use relent::retry::{NoGate, Retry, Unlimited};
         let policy = RetryPolicy::default();

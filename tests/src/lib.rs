@@ -8,6 +8,7 @@
 //!   received. It is one self-contained file, so the reqwest adapter's demo includes
 //!   it with `#[path]` instead of depending on this unpublished crate.
 
+pub mod dice;
 pub mod server;
 
 /// The virtual-time simulator of many retry machines against one server.

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use relent::retry::Forbidden;
 use relent_reqwest::{
-    Event, GiveUpReason, Observed, RequestBuilderExt, Retrier, TransportError, classify_error,
+    Event, GiveUpReason, Observed, RequestBuilderExt, RetryEngine, TransportError, classify_error,
 };
 use relent_tests::server::{Script, ScriptedServer, hang, ok, raw_then_reset, trickle};
 use reqwest_support::{history, plain, quick, retry_error, statuses, through};
@@ -50,7 +50,7 @@ async fn a_reset_in_the_middle_of_the_body_is_the_callers_error_and_nothing_is_r
     let server = ScriptedServer::start(
         Script::new().otherwise(raw_then_reset(CUT_200, Duration::from_millis(100))),
     );
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(quick().with_per_try_timeout(Some(Duration::from_secs(5))))
         .build()
         .expect("retrier");
@@ -108,7 +108,10 @@ async fn a_cut_503_body_the_caller_never_received_does_not_stop_the_retry() {
             .then(raw_then_reset(CUT_503, Duration::from_millis(50)))
             .then(ok("done")),
     );
-    let retrier = Retrier::builder().policy(quick()).build().expect("retrier");
+    let retrier = RetryEngine::builder()
+        .policy(quick())
+        .build()
+        .expect("retrier");
     let response = through(&retrier)
         .get(server.url("/"))
         .send()
@@ -133,7 +136,7 @@ async fn a_trickled_body_is_cut_off_by_the_per_try_timeout() {
     // (at 1.5 s) ends the read, not the 60 s the body would take.
     let server = one_byte_a_second();
     let limit = Duration::from_millis(1500);
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(quick().with_per_try_timeout(Some(limit)))
         .build()
         .expect("retrier");
@@ -163,7 +166,7 @@ async fn a_trickled_body_is_cut_off_by_the_overall_deadline() {
     // limit bounds the body too. Not a byte arrives in 600 ms.
     let server = one_byte_a_second();
     let deadline = Duration::from_millis(600);
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(quick().with_deadline(Some(deadline)))
         .build()
         .expect("retrier");
@@ -191,7 +194,7 @@ async fn a_trickled_body_is_cut_off_by_the_overall_deadline() {
 async fn a_server_that_never_answers_costs_attempts_times_the_per_try_timeout() {
     let server = ScriptedServer::start(Script::new().otherwise(hang()));
     let per_try = Duration::from_millis(200);
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(quick().with_per_try_timeout(Some(per_try)))
         .build()
         .expect("retrier");
@@ -242,7 +245,7 @@ async fn a_server_that_never_answers_is_bounded_by_the_deadline() {
     // Ten attempts allowed, but a 700 ms deadline: 300 + 300 + what is left, then stop.
     let server = ScriptedServer::start(Script::new().otherwise(hang()));
     let deadline = Duration::from_millis(700);
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(
             quick()
                 .with_max_attempts(10)
@@ -293,7 +296,7 @@ async fn a_server_that_never_answers_is_bounded_by_the_deadline() {
 async fn a_post_to_a_server_that_never_answers_is_not_sent_twice() {
     // The request reached the server, so a timed-out POST may have acted: one attempt.
     let server = ScriptedServer::start(Script::new().otherwise(hang()));
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(quick().with_per_try_timeout(Some(Duration::from_millis(200))))
         .build()
         .expect("retrier");
@@ -333,7 +336,7 @@ async fn the_clients_own_timeout_bounds_a_server_that_never_answers() {
         .timeout(timeout)
         .build()
         .expect("client");
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(quick().with_max_attempts(2))
         .client_timeout(timeout)
         .build()

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use relent::hint::{ExcessKind, HintPolicy, OnExcess, ServerHint};
 use relent_reqwest::{
-    GiveUpReason, Observed, Overrides, RequestBuilderExt, Retrier, RetryPolicy, WaitReason,
+    GiveUpReason, Observed, Overrides, RequestBuilderExt, RetryEngine, RetryPolicy, WaitReason,
 };
 use relent_tests::server::{Script, ScriptedServer, status};
 use reqwest_support::{history, plain, quick, retry_error, statuses, through};
@@ -34,7 +34,7 @@ fn flood(code: u16) -> ScriptedServer {
 }
 
 /// How long the table holds `url`'s origin back from now.
-fn held_back(retrier: &Retrier, url: &str) -> Option<Duration> {
+fn held_back(retrier: &RetryEngine, url: &str) -> Option<Duration> {
     let now = relent_tokio::clock::now();
     retrier
         .table()
@@ -48,7 +48,7 @@ async fn every_response_asks_for_a_million_seconds_and_the_client_never_sleeps()
         let server = flood(code);
         let url = server.url("/flood");
         // The default policy: three attempts, 300 s hint cap, give up on excess.
-        let retrier = Retrier::builder()
+        let retrier = RetryEngine::builder()
             .policy(RetryPolicy::default())
             .build()
             .expect("retrier");
@@ -166,7 +166,7 @@ async fn a_gate_is_never_waited_beyond_the_cap() {
     let cap = Duration::from_secs(1);
     let server = flood(429);
     let url = server.url("/");
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(RetryPolicy::default().with_hints(HintPolicy::DEFAULT.with_cap(cap)))
         .build()
         .expect("retrier");
@@ -232,7 +232,7 @@ async fn with_use_backoff_the_hint_is_disregarded_but_its_capped_gate_is_obeyed(
     // So every wait is at most the cap, and the request ends after its three attempts.
     let cap = Duration::from_millis(300);
     let server = flood(503);
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(quick().with_hints(HintPolicy::new(cap, OnExcess::UseBackoff)))
         .build()
         .expect("retrier");

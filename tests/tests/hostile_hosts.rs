@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use relent::hint::{ExcessKind, HintPolicy};
-use relent_reqwest::{GiveUpReason, KeyBy, NoRetry, Retrier, RetryPolicy};
+use relent_reqwest::{GiveUpReason, KeyBy, NoRetry, RetryEngine, RetryPolicy};
 use relent_tests::server::{Script, ScriptedServer, ok, status};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest_support::{history, retry_error, statuses};
@@ -71,7 +71,7 @@ fn simulated_url(i: usize, port: u16) -> String {
 
 /// Records simulated hosts `range` by the engine's path, on one URL whose host is
 /// rewritten each time (parsing a million whole URLs would only slow the test down).
-fn record_simulated(retrier: &Retrier, port: u16, range: std::ops::Range<usize>) {
+fn record_simulated(retrier: &RetryEngine, port: u16, range: std::ops::Range<usize>) {
     let mut url = reqwest::Url::parse(&simulated_url(0, port)).expect("url");
     for i in range {
         url.set_host(Some(&simulated_host(i))).expect("host");
@@ -81,7 +81,7 @@ fn record_simulated(retrier: &Retrier, port: u16, range: std::ops::Range<usize>)
 
 /// What the engine does with a `Retry-After: 1000000` on a 429 for `url`: the key from
 /// the retrier's `KeyBy`, the deadline clamped to the hint cap, the shared table's record.
-fn record_like_the_engine(retrier: &Retrier, url: &reqwest::Url) {
+fn record_like_the_engine(retrier: &RetryEngine, url: &reqwest::Url) {
     let key = retrier.key_by().key(url);
     let now = relent_tokio::clock::now();
     let deadline = now.saturating_add(Duration::from_secs(1_000_000).min(CAP));
@@ -96,7 +96,7 @@ async fn a_million_hosts_of_hints_keep_the_table_and_its_memory_bounded() {
             .otherwise(status(429).header("retry-after", "1000000")),
     );
     let port = server.addr().port();
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(RetryPolicy::default())
         .key_by(KeyBy::Origin)
         .table_capacity(CAPACITY)

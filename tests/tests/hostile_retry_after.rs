@@ -21,7 +21,9 @@ use std::time::Duration;
 
 use relent::hint::{ExcessKind, HintPolicy, ServerHint};
 use relent::retry::RetryKind;
-use relent_reqwest::{AttemptHistory, GiveUpReason, Observed, Retrier, TransportError, WaitReason};
+use relent_reqwest::{
+    AttemptHistory, GiveUpReason, Observed, RetryEngine, TransportError, WaitReason,
+};
 use relent_tests::server::{Script, ScriptedServer, ok, raw, status};
 use reqwest_support::{history, quick, retry_error, statuses, through};
 use tokio::time::Instant;
@@ -123,14 +125,17 @@ async fn one_case(
     AttemptHistory,
     Duration,
     ScriptedServer,
-    Retrier,
+    RetryEngine,
 ) {
     let mut first = status(code);
     for line in lines {
         first = first.header("retry-after", line);
     }
     let server = ScriptedServer::start(Script::new().then(first).then(ok("done")));
-    let retrier = Retrier::builder().policy(quick()).build().expect("retrier");
+    let retrier = RetryEngine::builder()
+        .policy(quick())
+        .build()
+        .expect("retrier");
     let client = through(&retrier);
     let started = Instant::now();
     let response = client
@@ -244,7 +249,7 @@ async fn a_deadline_shorter_than_the_hint_gives_up_at_once_and_says_so() {
                 .then(ok("never sent")),
         );
         let deadline = Duration::from_secs(1);
-        let retrier = Retrier::builder()
+        let retrier = RetryEngine::builder()
             .policy(quick().with_deadline(Some(deadline)))
             .build()
             .expect("retrier");
@@ -284,7 +289,10 @@ async fn a_hint_the_client_cannot_even_read_is_a_transport_error_that_names_it()
     let server = ScriptedServer::start(
         Script::new().otherwise(status(503).header("retry-after", vec![b'7'; 512 * 1024])),
     );
-    let retrier = Retrier::builder().policy(quick()).build().expect("retrier");
+    let retrier = RetryEngine::builder()
+        .policy(quick())
+        .build()
+        .expect("retrier");
     let started = Instant::now();
     let err = through(&retrier)
         .get(server.url("/"))
@@ -316,7 +324,10 @@ async fn status_999_is_returned_as_final_and_its_hint_is_not_recorded() {
     let server = ScriptedServer::start(
         Script::new().otherwise(status(999).header("retry-after", "1000000")),
     );
-    let retrier = Retrier::builder().policy(quick()).build().expect("retrier");
+    let retrier = RetryEngine::builder()
+        .policy(quick())
+        .build()
+        .expect("retrier");
     let started = Instant::now();
     let response = through(&retrier)
         .get(server.url("/"))
@@ -344,7 +355,10 @@ async fn status_000_is_refused_by_the_client_and_the_error_names_it() {
     let server = ScriptedServer::start(Script::new().otherwise(raw(
         "HTTP/1.1 000 Zero\r\nretry-after: 1000000\r\ncontent-length: 0\r\n\r\n",
     )));
-    let retrier = Retrier::builder().policy(quick()).build().expect("retrier");
+    let retrier = RetryEngine::builder()
+        .policy(quick())
+        .build()
+        .expect("retrier");
     let started = Instant::now();
     let err = through(&retrier)
         .get(server.url("/"))
@@ -376,7 +390,10 @@ async fn a_hint_refused_over_the_cap_makes_later_requests_to_the_origin_refuse_a
     let server = ScriptedServer::start(
         Script::new().otherwise(status(503).header("retry-after", "100000000000000000000")),
     );
-    let retrier = Retrier::builder().policy(quick()).build().expect("retrier");
+    let retrier = RetryEngine::builder()
+        .policy(quick())
+        .build()
+        .expect("retrier");
     let client = through(&retrier);
     let response = client
         .get(server.url("/a"))

@@ -10,7 +10,7 @@ use std::time::Duration;
 use relent::hint::{ExcessKind, ServerHint};
 use relent::retry::{BudgetConfig, Forbidden, RetryKind, TOKEN};
 use relent_reqwest::{
-    Event, GiveUpReason, Idempotent, KeyBy, NoRetry, Observed, Retrier, SharedBudget,
+    Event, GiveUpReason, Idempotent, KeyBy, NoRetry, Observed, RetryEngine, SharedBudget,
     TimeoutOverride, Timeouts, TransportError, WaitReason,
 };
 use relent_tests::server::{Script, ScriptedServer, hang, ok, reset, status, unused_local_addr};
@@ -328,7 +328,7 @@ async fn a_retry_after_holds_back_the_next_request_to_the_same_origin() {
 #[tokio::test]
 async fn keyed_by_url_a_retry_after_holds_back_only_that_url() {
     let server = ScriptedServer::start(Script::new().then(status(503).header("retry-after", "2")));
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(quick())
         .key_by(KeyBy::Url)
         .build()
@@ -522,7 +522,7 @@ async fn a_shared_budget_stops_retries_across_requests() {
         reserve: 0,
         refill_per_sec: 0,
     });
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(quick())
         .budget(budget.clone())
         .build()
@@ -603,7 +603,7 @@ async fn the_clients_own_timeout_stays_an_upper_bound() {
         Script::new().otherwise(ok("late").delayed(Duration::from_millis(800))),
     );
     let client_timeout = Duration::from_millis(200);
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(
             quick()
                 .with_deadline(Some(Duration::from_secs(5)))

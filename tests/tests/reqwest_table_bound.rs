@@ -20,7 +20,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use relent_reqwest::{GiveUpReason, KeyBy, NoRetry, Retrier};
+use relent_reqwest::{GiveUpReason, KeyBy, NoRetry, RetryEngine};
 use reqwest_support::{history, quick, through};
 
 /// A keep-alive HTTP/1.1 server on 127.0.0.1 answering every request with
@@ -63,7 +63,7 @@ const WORKERS: usize = 32;
 async fn one_hundred_thousand_distinct_urls_keep_the_table_at_its_capacity() {
     let started = std::time::Instant::now();
     let (server, hits) = throttling_server().await;
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(quick())
         .key_by(KeyBy::Url)
         .table_capacity(CAPACITY)

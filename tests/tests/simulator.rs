@@ -6,12 +6,13 @@
 
 use std::time::Duration;
 
+use relent::Instant;
 use relent::http::StandardClassifier;
 use relent::retry::{
     BudgetConfig, Forbidden, GiveUpReason, Outcome, RetryPolicy, Seen, SharedTokenBucket,
     TransportError, WaitReason,
 };
-use relent::{Instant, SplitMix64};
+use relent_tests::dice::Dice;
 use relent_tests::sim::{ClientSpec, Ending, Fault, Log, Server, run};
 
 fn ms(n: u64) -> Duration {
@@ -95,7 +96,7 @@ fn check_universal_laws(clients: &[ClientSpec], log: &Log) {
 
 #[test]
 fn overall_deadline_and_max_attempts_hold_in_random_worlds() {
-    let mut rng = SplitMix64::new(2026);
+    let mut rng = Dice::new(2026);
     for world in 0..150 {
         // A server with random outages, resets, slow answers and throttling.
         let mut server = Server::healthy(ms(20 + rng.below_or_equal(80)));
@@ -277,7 +278,7 @@ fn the_budget_bounds_a_total_outage() {
         BudgetConfig::ratio(ratio_milli, initial_tokens, 0),
         Instant::ZERO,
     );
-    let mut rng = SplitMix64::new(9);
+    let mut rng = Dice::new(9);
     let clients: Vec<ClientSpec> = (0..1_000)
         .map(|i| {
             client(
@@ -405,7 +406,7 @@ fn the_same_scenario_gives_the_same_log_every_time() {
         .with_window(at_ms(3_000), at_ms(3_500), Fault::Slow(ms(900)));
     let mut server = server;
     server.capacity_per_sec = Some(40);
-    let mut rng = SplitMix64::new(77);
+    let mut rng = Dice::new(77);
     let clients: Vec<ClientSpec> = (0..300)
         .map(|i| {
             let policy = RetryPolicy::default()

@@ -15,7 +15,7 @@ mod server;
 use std::error::Error;
 use std::time::Duration;
 
-use relent_reqwest::{AttemptHistory, Idempotent, Retrier, RetryError, RetryPolicy};
+use relent_reqwest::{AttemptHistory, Idempotent, RetryEngine, RetryError, RetryPolicy};
 use reqwest_middleware::ClientWithMiddleware;
 use server::{Script, ScriptedServer, ok, reset, status};
 
@@ -74,7 +74,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
 
     // One engine for the whole client: policy, Retry-After table (by origin), no budget.
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(
             RetryPolicy::default()
                 .with_max_attempts(5)

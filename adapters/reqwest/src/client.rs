@@ -9,21 +9,21 @@ use reqwest::{Request, Response};
 use crate::error::RetryError;
 use crate::history::AttemptHistory;
 use crate::overrides::Overrides;
-use crate::retrier::Retrier;
+use crate::retry_engine::RetryEngine;
 
-/// A `reqwest::Client` with a [`Retrier`]: retries without reqwest-middleware.
+/// A `reqwest::Client` with a [`RetryEngine`]: retries without reqwest-middleware.
 ///
 /// Cheap to clone (a reqwest client and a retrier are both shared handles).
 #[derive(Clone, Debug)]
 pub struct RetryClient<C = StandardClassifier> {
     client: reqwest::Client,
-    retrier: Retrier<C>,
+    retrier: RetryEngine<C>,
 }
 
 impl<C> RetryClient<C> {
     /// Pair a client with a retrier.
     #[must_use]
-    pub fn new(client: reqwest::Client, retrier: Retrier<C>) -> Self {
+    pub fn new(client: reqwest::Client, retrier: RetryEngine<C>) -> Self {
         RetryClient { client, retrier }
     }
 
@@ -35,7 +35,7 @@ impl<C> RetryClient<C> {
 
     /// The retry engine.
     #[must_use]
-    pub fn retrier(&self) -> &Retrier<C> {
+    pub fn retrier(&self) -> &RetryEngine<C> {
         &self.retrier
     }
 }
@@ -62,7 +62,7 @@ pub trait RequestBuilderExt {
     /// Build the request and send it with retries.
     fn send_with<C>(
         self,
-        retrier: &Retrier<C>,
+        retrier: &RetryEngine<C>,
     ) -> impl Future<Output = Result<Response, RetryError>> + Send
     where
         C: Classify + Clone + Send + Sync + 'static;
@@ -70,7 +70,7 @@ pub trait RequestBuilderExt {
     /// Build the request and send it with retries and per-request overrides.
     fn send_with_overrides<C>(
         self,
-        retrier: &Retrier<C>,
+        retrier: &RetryEngine<C>,
         overrides: Overrides<C>,
     ) -> impl Future<Output = Result<Response, RetryError>> + Send
     where
@@ -80,7 +80,7 @@ pub trait RequestBuilderExt {
 impl RequestBuilderExt for reqwest::RequestBuilder {
     fn send_with<C>(
         self,
-        retrier: &Retrier<C>,
+        retrier: &RetryEngine<C>,
     ) -> impl Future<Output = Result<Response, RetryError>> + Send
     where
         C: Classify + Clone + Send + Sync + 'static,
@@ -90,7 +90,7 @@ impl RequestBuilderExt for reqwest::RequestBuilder {
 
     fn send_with_overrides<C>(
         self,
-        retrier: &Retrier<C>,
+        retrier: &RetryEngine<C>,
         overrides: Overrides<C>,
     ) -> impl Future<Output = Result<Response, RetryError>> + Send
     where

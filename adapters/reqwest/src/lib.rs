@@ -10,12 +10,12 @@
 )]
 
 mod client;
-mod engine;
+mod drive;
 mod error;
 mod history;
 mod middleware;
 mod overrides;
-mod retrier;
+mod retry_engine;
 pub mod timeouts;
 mod trace;
 
@@ -24,7 +24,9 @@ pub use error::{AttemptTimedOut, BoxError, RetryError, classify_error};
 pub use history::{AttemptHistory, Event};
 pub use middleware::RetryMiddleware;
 pub use overrides::{Idempotent, NoRetry, Overrides};
-pub use retrier::{BuildError, DEFAULT_TABLE_CAPACITY, KeyBy, Retrier, RetrierBuilder};
+pub use retry_engine::{
+    BuildError, DEFAULT_TABLE_CAPACITY, KeyBy, RetryEngine, RetryEngineBuilder,
+};
 pub use timeouts::ClientBuilderExt;
 
 // The types a caller needs to configure and read the engine, without a direct relent dependency.

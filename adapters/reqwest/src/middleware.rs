@@ -7,9 +7,9 @@ use relent::http::{Classify, StandardClassifier};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::engine::{self, MiddlewareTransport};
+use crate::drive::{self, MiddlewareTransport};
 use crate::overrides::Overrides;
-use crate::retrier::Retrier;
+use crate::retry_engine::RetryEngine;
 
 /// Retries, Retry-After and per-attempt timeouts as one
 /// [`reqwest_middleware::Middleware`].
@@ -30,7 +30,7 @@ use crate::retrier::Retrier;
 /// Put it first in the stack (outermost), so that every attempt runs through
 /// the layers after it.
 pub struct RetryMiddleware<C = StandardClassifier> {
-    retrier: Retrier<C>,
+    retrier: RetryEngine<C>,
 }
 
 impl<C> Clone for RetryMiddleware<C> {
@@ -45,19 +45,19 @@ impl<C> Clone for RetryMiddleware<C> {
 impl<C> RetryMiddleware<C> {
     /// A layer driven by `retrier` (clones of one retrier share its table and budget).
     #[must_use]
-    pub fn new(retrier: Retrier<C>) -> Self {
+    pub fn new(retrier: RetryEngine<C>) -> Self {
         RetryMiddleware { retrier }
     }
 
     /// The engine behind this layer.
     #[must_use]
-    pub fn retrier(&self) -> &Retrier<C> {
+    pub fn retrier(&self) -> &RetryEngine<C> {
         &self.retrier
     }
 }
 
-impl<C> From<Retrier<C>> for RetryMiddleware<C> {
-    fn from(retrier: Retrier<C>) -> Self {
+impl<C> From<RetryEngine<C>> for RetryMiddleware<C> {
+    fn from(retrier: RetryEngine<C>) -> Self {
         RetryMiddleware::new(retrier)
     }
 }
@@ -83,7 +83,7 @@ where
     ) -> reqwest_middleware::Result<Response> {
         let overrides = Overrides::<C>::from_extensions(extensions);
         let mut transport = MiddlewareTransport { next, extensions };
-        engine::run(&self.retrier.inner, req, overrides, &mut transport)
+        drive::run(&self.retrier.inner, req, overrides, &mut transport)
             .await
             .map_err(reqwest_middleware::Error::middleware)
     }

@@ -14,7 +14,10 @@ use backoff::backoff::Backoff as _;
 use backon::{BackoffBuilder as _, ExponentialBuilder};
 use lru::LruCache;
 use relent::backoff::{Backoff, BackoffBuilder, BackoffPolicy, Factor, Jitter};
-use relent::retry::{Action, Retry, RetryPolicy};
+use relent::drive::Finished;
+use relent::drive::blocking::{self, Clock};
+use relent::http::{Attempt, Classify, Observed};
+use relent::retry::{Retry, RetryPolicy};
 use relent::table::NextAllowed;
 use relent::{DeadlineTable, Instant, UnixTime};
 use relent_benches::EarliestDeadlineMap;
@@ -699,39 +702,61 @@ pub fn operation_policy() -> RetryPolicy {
         .with_backoff(backoff)
 }
 
-/// One operation through relent's `Retry` machine, fed by hand (no clock, no sleep). Per
-/// attempt the machine also checks the overall deadline and per-try timeout (none set here),
-/// the shared gate, the budget (`Unlimited`), the server hint (none) against the hint cap,
-/// idempotency, and keeps a report; the peers' loops below do none of that.
+/// A clock for the `operation` group: "sleeping" moves it to the instant, at once.
+pub struct VirtualClock(std::cell::Cell<Instant>);
+
+impl VirtualClock {
+    pub fn new(now: Instant) -> Self {
+        VirtualClock(std::cell::Cell::new(now))
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> Instant {
+        self.0.get()
+    }
+    fn sleep_until(&self, until: Instant) {
+        self.0.set(self.0.get().max(until));
+    }
+}
+
+/// One operation through relent's driver (`relent::drive::blocking::run`, the loop every
+/// adapter steps) over a virtual clock: no real sleep. Per attempt the machine also checks
+/// the overall deadline and per-try timeout (none set here), the gate (none), the budget
+/// (`Unlimited`), the server hint (none) against the hint cap and keeps a report; the
+/// policy's classifier reads each status with the request's idempotency; the peers' loops
+/// below do none of that.
 pub fn relent_operation(policy: &RetryPolicy, statuses: &[u16], seed: u64) -> Ended {
     let start = Instant::ZERO;
-    let mut now = start;
-    let mut op = Retry::new(policy.clone(), seed, now).idempotent(true);
+    let clock = VirtualClock::new(start);
+    let machine = Retry::new(policy, seed, start);
     let mut next = statuses.iter();
-    loop {
-        match op.poll(now, None) {
-            Action::Send { .. } => {
-                op.handle_attempt_started(now);
-                let status = next.next().copied().unwrap_or(200);
-                op.handle_response(now, status, None);
-            }
-            Action::Wait { until, .. } => now = until,
-            Action::Done { attempts } => {
-                return Ended {
-                    attempts,
-                    ok: true,
-                    waited: now.saturating_duration_since(start),
-                };
-            }
-            Action::GiveUp(report) => {
-                return Ended {
-                    attempts: report.attempts,
-                    ok: false,
-                    waited: report.waited,
-                };
-            }
-            Action::AwaitOutcome { .. } => unreachable!("every attempt gets an outcome"),
-        }
+    let mut attempts = 0;
+    let judge = |status: &u16, number: u32| {
+        policy.classifier.outcome(&Attempt {
+            observed: Observed::Response {
+                status: *status,
+                hint: None,
+            },
+            idempotent: true,
+            number,
+        })
+    };
+    let finished = blocking::run(machine, &clock, judge, &mut (), |n, _timeout| {
+        attempts = n;
+        next.next().copied().unwrap_or(200)
+    });
+    match finished {
+        Finished::Succeeded(_) => Ended {
+            attempts,
+            ok: true,
+            waited: clock.now().saturating_duration_since(start),
+        },
+        Finished::GaveUp { report, .. } => Ended {
+            attempts: report.attempts,
+            ok: false,
+            waited: report.waited,
+        },
     }
 }
 

@@ -128,7 +128,7 @@ pub enum Contender {
     /// handle on the same retrier, to read its table).
     RelentMiddleware(
         reqwest_middleware::ClientWithMiddleware,
-        relent_reqwest::Retrier,
+        relent_reqwest::RetryEngine,
     ),
     /// relent-reqwest's `RetryClient` (no reqwest-middleware).
     RelentClient(relent_reqwest::RetryClient),
@@ -162,8 +162,8 @@ pub fn reqwest012() -> reqwest012::Client {
 pub use relent_reqwest::KeyBy;
 
 /// A relent retrier with the defaults except the table key.
-pub fn retrier(key_by: KeyBy) -> relent_reqwest::Retrier {
-    relent_reqwest::Retrier::builder()
+pub fn retrier(key_by: KeyBy) -> relent_reqwest::RetryEngine {
+    relent_reqwest::RetryEngine::builder()
         .key_by(key_by)
         .build()
         .expect("retrier")

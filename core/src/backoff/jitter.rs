@@ -3,7 +3,7 @@
 //! Without jitter, every client that saw the same outage retries at the same
 //! instants and the recovering server meets a synchronized wave each time
 //! (Marc Brooker, "Exponential Backoff And Jitter", AWS Architecture Blog,
-//! 2015). All kinds here draw from the caller's [`SplitMix64`] with integer
+//! 2015). All kinds here draw from the caller-seeded SplitMix64 generator with integer
 //! math, so the same seed gives the same delays on every target.
 //!
 //! Jitter is applied to the nominal delay **after** it was limited to the cap,
@@ -13,7 +13,7 @@
 use core::time::Duration;
 
 use super::Factor;
-use crate::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::time::{duration_to_nanos, nanos_to_duration};
 
 /// How a nominal delay `d` (already limited to the cap) is randomised.

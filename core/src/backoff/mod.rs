@@ -22,7 +22,7 @@
 //!
 //! Everything per decision is integer math on nanoseconds (saturating at
 //! `u64::MAX`, about 584 years), with randomness only from the caller-seeded
-//! [`SplitMix64`](crate::SplitMix64): no floats, no allocation, no clock reads,
+//! SplitMix64 generator (private to the core): no floats, no allocation, no clock reads,
 //! the same delays on every target. Floats are accepted by builders only.
 //! [`presets`] reproduces kube-rs, gRPC, the AWS SDKs and cenkalti/backoff.
 //!
@@ -53,6 +53,4 @@ pub use schedule::{Nominal, Schedule};
 pub use state::Backoff;
 
 pub(crate) use schedule::Stepper;
-#[cfg(feature = "alloc")]
-pub(crate) use walk::Plan;
-pub(crate) use walk::Walk;
+pub(crate) use walk::{Plan, Walk};

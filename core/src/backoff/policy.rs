@@ -9,7 +9,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use super::{Factor, FloatError, Jitter, Schedule};
+use super::{Factor, FloatError, Jitter, Plan, Schedule};
 use crate::time::{duration_to_nanos, nanos_to_duration};
 
 /// A checked backoff configuration: schedule, jitter, floor, cap and limits.
@@ -53,9 +53,18 @@ pub struct BackoffPolicy {
     pub(crate) max_delays: Option<u32>,
     pub(crate) max_elapsed: Option<Duration>,
     pub(crate) reset_after_quiet: Option<Duration>,
+    /// The numbers a decision needs, converted once from the fields above (kept in step
+    /// by every constructor: `build`, the presets, [`planned`](Self::planned)).
+    pub(crate) plan: Plan,
 }
 
 impl BackoffPolicy {
+    /// This policy with its decision [`Plan`] computed from its fields.
+    pub(crate) const fn planned(mut self) -> BackoffPolicy {
+        self.plan = Plan::of(&self);
+        self
+    }
+
     /// The longest delay a backoff can express: `u64::MAX` nanoseconds (about 584 years).
     ///
     /// Delays are computed in whole nanoseconds in a `u64`; a floor or cap set
@@ -299,6 +308,7 @@ impl BackoffBuilder {
                 max_delays: None,
                 max_elapsed: None,
                 reset_after_quiet: None,
+                plan: Plan::UNPLANNED,
             },
             pending: None,
         }
@@ -439,7 +449,7 @@ impl BackoffBuilder {
             return Err(e);
         }
         self.policy.validate()?;
-        Ok(self.policy)
+        Ok(self.policy.planned())
     }
 
     /// Remember the first setter error for `build`.

@@ -16,7 +16,7 @@
 
 use core::time::Duration;
 
-use super::{BackoffPolicy, Factor, Jitter, Schedule};
+use super::{BackoffPolicy, Factor, Jitter, Plan, Schedule};
 
 /// kube-rs watcher backoff: 800 ms doubling to 30 s, jittered, reset after 120 s of quiet.
 ///
@@ -50,7 +50,9 @@ pub const fn kube_watcher() -> BackoffPolicy {
         max_delays: None,
         max_elapsed: None,
         reset_after_quiet: Some(Duration::from_secs(120)),
+        plan: Plan::UNPLANNED,
     }
+    .planned()
 }
 
 /// gRPC connection backoff: 1 s × 1.6 per attempt, ±20% jitter, at most 120 s.
@@ -79,7 +81,9 @@ pub const fn grpc_connection() -> BackoffPolicy {
         max_delays: None,
         max_elapsed: None,
         reset_after_quiet: None,
+        plan: Plan::UNPLANNED,
     }
+    .planned()
 }
 
 /// AWS SDKs "standard" retry mode: full jitter on 1 s doubling, at most 20 s, 3 attempts.
@@ -110,7 +114,9 @@ pub const fn aws_standard() -> BackoffPolicy {
         max_delays: Some(2),
         max_elapsed: None,
         reset_after_quiet: None,
+        plan: Plan::UNPLANNED,
     }
+    .planned()
 }
 
 /// cenkalti/backoff `ExponentialBackOff` defaults: 500 ms × 1.5, ±50%, at most 60 s, 15 min total.
@@ -136,7 +142,9 @@ pub const fn cenkalti_default() -> BackoffPolicy {
         max_delays: None,
         max_elapsed: Some(Duration::from_secs(15 * 60)),
         reset_after_quiet: None,
+        plan: Plan::UNPLANNED,
     }
+    .planned()
 }
 
 #[cfg(test)]

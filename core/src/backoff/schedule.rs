@@ -235,7 +235,7 @@ impl Stepper {
 /// [`Step::Times`]: `⌈d × k·10⁶ / 10⁶⌉ = d × k` exactly, and the saturating `u64`
 /// multiply saturates exactly when the fixed-point product exceeds `u64::MAX`, so both
 /// give the same value for every `d` (a property test checks it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Step {
     /// `d_{n+1} = d_n`.
     Constant,

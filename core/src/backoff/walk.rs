@@ -8,14 +8,14 @@
 
 use super::schedule::Step;
 use super::{BackoffPolicy, Jitter, Stepper};
-use crate::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::time::duration_to_nanos;
 
 /// A policy's per-decision numbers, converted once: the schedule's `d_0`, the floor and
 /// the cap in ns (each saturating at `u64::MAX`), the jitter, and the schedule's growth
 /// reduced to a [`Step`]. A decision that holds a plan converts no `Duration` and does
 /// no `u128` arithmetic on the common paths.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Plan {
     pub(crate) base_ns: u64,
     pub(crate) floor_ns: u64,
@@ -25,6 +25,15 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
+    /// The plan of a policy still being built (replaced when it is built).
+    pub(crate) const UNPLANNED: Plan = Plan {
+        base_ns: 0,
+        floor_ns: 0,
+        cap_ns: 0,
+        jitter: Jitter::None,
+        step: Step::Constant,
+    };
+
     /// The plan of `policy`.
     pub(crate) const fn of(policy: &BackoffPolicy) -> Plan {
         let (floor_ns, cap_ns) = policy.floor_cap_nanos();
@@ -95,7 +104,7 @@ impl Walk {
     /// [`next_planned`](Self::next_planned), which skips the conversions.
     #[inline]
     pub(crate) fn next_ns(&mut self, policy: &BackoffPolicy) -> u64 {
-        self.next_planned(&Plan::of(policy))
+        self.next_planned(&policy.plan)
     }
 
     /// The next delay in ns under `plan`, `clamp(jitter(min(d_n, cap)), floor, cap)`,

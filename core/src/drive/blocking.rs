@@ -15,7 +15,7 @@
 //! let policy = RetryPolicy::default().with_backoff(
 //!     relent::backoff::BackoffBuilder::constant(Duration::from_millis(1)).build().unwrap(),
 //! );
-//! let machine = Retry::new(&policy, relent::drive::blocking::fresh_seed(), blocking::Clock::now(&timer));
+//! let machine = Retry::new(&policy, relent::fresh_seed(), blocking::Clock::now(&timer));
 //! let mut calls = 0;
 //! let finished = blocking::run(
 //!     machine,
@@ -158,19 +158,3 @@ mod std_clock {
 
 #[cfg(feature = "std")]
 pub use std_clock::StdTimer;
-
-/// A jitter seed that differs between processes and calls, for std programs: the
-/// standard library's per-process random `RandomState` keys mixed with a counter.
-///
-/// Not cryptographic; it only has to keep two clients from jittering alike (seeding
-/// every client with a constant brings the thundering herd back).
-#[cfg(feature = "std")]
-#[must_use]
-pub fn fresh_seed() -> u64 {
-    use core::hash::{BuildHasher, Hasher};
-    use core::sync::atomic::{AtomicU64, Ordering};
-    static CALLS: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
-    h.finish()
-}

@@ -7,8 +7,8 @@ use core::hash::{BuildHasher, Hash};
 use core::time::Duration;
 
 use super::RateLimiter;
-use crate::SplitMix64;
-use crate::backoff::{BackoffPolicy, Plan, Walk};
+use crate::backoff::{BackoffPolicy, Walk};
+use crate::rng::SplitMix64;
 use crate::table::{CapacityError, Lru, SeededState};
 use crate::time::{Instant, nanos_to_duration};
 
@@ -77,8 +77,8 @@ struct Entry {
 /// ```
 pub struct KeyedBackoff<K, S = SeededState> {
     lru: Lru<K, Entry, S>,
+    /// Its plan (the per-decision numbers) is cached in it.
     policy: BackoffPolicy,
-    plan: Plan,
     cool_down: Option<Duration>,
     /// Seeds each new key's jitter stream, so a run is reproducible from the store's seed.
     seeds: SplitMix64,
@@ -113,7 +113,6 @@ impl<K, S> KeyedBackoff<K, S> {
     ) -> Result<Self, CapacityError> {
         Ok(KeyedBackoff {
             lru: Lru::with_hasher(capacity, hasher)?,
-            plan: Plan::of(&policy),
             cool_down: policy.reset_after_quiet(),
             policy,
             seeds: SplitMix64::new(jitter_seed),
@@ -171,7 +170,7 @@ impl<K, S> KeyedBackoff<K, S> {
 
     /// The policy's first delay, for a key with no walk of its own.
     fn first_delay(&self) -> Duration {
-        nanos_to_duration(Walk::new(&self.policy, 0).next_planned(&self.plan))
+        nanos_to_duration(Walk::new(&self.policy, 0).next_planned(&self.policy.plan))
     }
 
     /// `true` when an entry whose last delay ended at `busy_until` has cooled down at `now`.
@@ -223,7 +222,8 @@ impl<K: Hash + Eq, S: BuildHasher> KeyedBackoff<K, S> {
                 }
             }
         };
-        let (policy, plan, cool_down) = (&self.policy, &self.plan, self.cool_down);
+        let (policy, cool_down) = (&self.policy, self.cool_down);
+        let plan = &policy.plan;
         let Some(entry) = self.lru.value_mut(i) else {
             // Not reached: `i` is live. Hand out a first delay.
             return nanos_to_duration(Walk::new(policy, 0).next_planned(plan));

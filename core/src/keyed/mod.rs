@@ -58,7 +58,7 @@ pub use backoff::KeyedBackoff;
 pub use budget::{KeyBudget, KeyedBudget};
 pub use limiter::{BucketLimiter, LimiterError, MaxOf, RateLimiter};
 
-use crate::backoff::{BackoffPolicy, Factor, Jitter, Schedule};
+use crate::backoff::{BackoffPolicy, Factor, Jitter, Plan, Schedule};
 use crate::table::CapacityError;
 use core::time::Duration;
 
@@ -86,7 +86,9 @@ pub const fn client_go_item_exponential() -> BackoffPolicy {
         max_delays: None,
         max_elapsed: None,
         reset_after_quiet: None,
+        plan: Plan::UNPLANNED,
     }
+    .planned()
 }
 
 /// client-go's overall bucket: 10 admissions a second, a burst of 100.

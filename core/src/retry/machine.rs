@@ -4,13 +4,13 @@ use core::ops::Deref;
 use core::time::Duration;
 
 use crate::backoff::Walk;
-use crate::hint::{ExcessKind, HintVerdict, ServerHint};
+use crate::hint::{HintVerdict, ServerHint};
 use crate::retry::{
     Action, Budget, Forbidden, Gate, GiveUpReason, Hold, NoGate, Outcome, Report, RetryKind,
     RetryPolicy, Unlimited, WaitReason,
 };
-use crate::time::{Instant, nanos_to_duration};
-use crate::timeout::{AttemptTimeout, WaitCheck, attempt_timeout, check_wait, time_left};
+use crate::time::{Instant, duration_to_nanos, nanos_to_duration};
+use crate::timeout::{AttemptTimeout, attempt_timeout, time_left};
 
 /// The give-up for a deadline that has already passed.
 const fn deadline_passed() -> GiveUpReason {
@@ -53,6 +53,12 @@ enum State {
     /// Finished without success, at `at`.
     GaveUp { reason: GiveUpReason, at: Instant },
 }
+
+// One operation's state stays small on every target, so a machine fits beside a firmware
+// task's other state (192 bytes on thumbv7em-none-eabihf, 200 on x86_64 today): the
+// bare-metal CI builds check this bound.
+const _: () =
+    assert!(core::mem::size_of::<Retry<&'static RetryPolicy, Unlimited, NoGate>>() <= 256);
 
 /// One operation's retry state: outcomes in, [`Action`]s out.
 ///
@@ -117,7 +123,8 @@ pub struct Retry<P, B = Unlimited, G = NoGate> {
     gate_capped: bool,
     /// The kind of the last retry the budget paid for (refunded on success).
     last_retry: Option<RetryKind>,
-    waited: Duration,
+    /// Scheduled waiting so far, in ns (saturating).
+    waited_ns: u64,
     last: Option<Outcome>,
 }
 
@@ -150,7 +157,7 @@ where
             committed: false,
             gate_capped: false,
             last_retry: None,
-            waited: Duration::ZERO,
+            waited_ns: 0,
             last: None,
         }
     }
@@ -174,7 +181,7 @@ impl<P, B, G> Retry<P, B, G> {
             committed: self.committed,
             gate_capped: self.gate_capped,
             last_retry: self.last_retry,
-            waited: self.waited,
+            waited_ns: self.waited_ns,
             last: self.last,
         }
     }
@@ -196,7 +203,7 @@ impl<P, B, G> Retry<P, B, G> {
             committed: self.committed,
             gate_capped: self.gate_capped,
             last_retry: self.last_retry,
-            waited: self.waited,
+            waited_ns: self.waited_ns,
             last: self.last,
         }
     }
@@ -218,7 +225,7 @@ impl<P, B, G> Retry<P, B, G> {
     /// Total scheduled waiting so far.
     #[must_use]
     pub fn waited(&self) -> Duration {
-        self.waited
+        nanos_to_duration(self.waited_ns)
     }
 
     /// When the operation started.
@@ -353,25 +360,25 @@ where
             HintVerdict::GiveUp { hint, limit, kind } => {
                 Some(self.give_up(now, GiveUpReason::HintTooLong { hint, limit, kind }))
             }
-            // The configuration prefers the backoff schedule to an excessive hint. For a
-            // hold that means: past the deadline, give up; past the cap, wait out at most
-            // the cap once and then send.
-            HintVerdict::UseBackoff {
-                kind: ExcessKind::Deadline,
-                ..
-            } => Some(self.give_up(
-                now,
-                GiveUpReason::Deadline {
-                    wait: Some(remaining),
-                    time_left: time_left.unwrap_or(Duration::MAX),
-                },
-            )),
-            HintVerdict::UseBackoff { limit, .. } => {
-                if limit.is_zero() || self.gate_capped {
+            // The configuration prefers the client's own limits to an excessive hint. For
+            // a hold that means: wait out what is left of it, at most the cap, once, then
+            // send; give up only if that wait would reach the deadline.
+            HintVerdict::UseBackoff { .. } => {
+                let wait = remaining.min(hints.cap);
+                if let Some(left) = time_left.filter(|left| wait >= *left) {
+                    return Some(self.give_up(
+                        now,
+                        GiveUpReason::Deadline {
+                            wait: Some(wait),
+                            time_left: left,
+                        },
+                    ));
+                }
+                if wait.is_zero() || self.gate_capped {
                     return None;
                 }
                 self.gate_capped = true;
-                Some(self.wait(now, remaining.min(limit), WaitReason::Gate))
+                Some(self.wait(now, wait, WaitReason::Gate))
             }
         }
     }
@@ -445,15 +452,22 @@ where
             self.end(now, GiveUpReason::MaxAttempts);
             return;
         }
-        let time_left = self.time_left(now);
-        if time_left == Some(Duration::ZERO) {
+        // Everything from here is whole nanoseconds: no `Duration` is built on the common path.
+        let left_ns = self
+            .deadline
+            .map(|d| d.as_nanos().saturating_sub(now.as_nanos()));
+        if left_ns == Some(0) {
             self.end(now, deadline_passed());
             return;
         }
         let mut planned = None;
         if let Some(ServerHint::After(d)) = hint {
+            let time_left = left_ns.map(nanos_to_duration);
             match self.policy.hints.judge(d, time_left) {
-                HintVerdict::Wait(d) => planned = Some((d, WaitReason::ServerHint(d))),
+                // A hint the policy accepts is at most the cap and shorter than the time left.
+                HintVerdict::Wait(d) => {
+                    planned = Some((duration_to_nanos(d), WaitReason::ServerHint(d)));
+                }
                 HintVerdict::GiveUp { hint, limit, kind } => {
                     self.end(now, GiveUpReason::HintTooLong { hint, limit, kind });
                     return;
@@ -461,17 +475,17 @@ where
                 HintVerdict::UseBackoff { .. } => {}
             }
         }
-        let (delay, reason) = match planned {
+        let (delay_ns, reason) = match planned {
             Some(p) => p,
-            None => (self.next_backoff(kind), WaitReason::Backoff(kind)),
+            None => (self.next_backoff_ns(kind), WaitReason::Backoff(kind)),
         };
         // Never start a wait that ends at or past the deadline: there would be no time left to try.
-        if let WaitCheck::ExceedsDeadline { time_left } = check_wait(delay, self.deadline, now) {
+        if let Some(left_ns) = left_ns.filter(|left| delay_ns >= *left) {
             self.end(
                 now,
                 GiveUpReason::Deadline {
-                    wait: Some(delay),
-                    time_left,
+                    wait: Some(nanos_to_duration(delay_ns)),
+                    time_left: nanos_to_duration(left_ns),
                 },
             );
             return;
@@ -481,27 +495,30 @@ where
             return;
         }
         self.last_retry = Some(kind);
-        let _ = self.wait(now, delay, reason);
+        self.state = State::Waiting {
+            until: Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)),
+            reason,
+        };
+        self.waited_ns = self.waited_ns.saturating_add(delay_ns);
     }
 
-    /// The next backoff delay for a retry of `kind`: the throttled schedule after
+    /// The next backoff delay for a retry of `kind`, in ns: the throttled schedule after
     /// throttling when the policy has one, the main schedule otherwise.
-    fn next_backoff(&mut self, kind: RetryKind) -> Duration {
+    fn next_backoff_ns(&mut self, kind: RetryKind) -> u64 {
         let policy: &RetryPolicy<C> = &self.policy;
-        let ns = match (
+        match (
             kind,
             self.throttled_walk.as_mut(),
             &policy.throttled_backoff,
         ) {
             (RetryKind::Throttled, Some(walk), Some(throttled)) => walk.next_ns(throttled),
             _ => self.walk.next_ns(&policy.backoff),
-        };
-        nanos_to_duration(ns)
+        }
     }
 
     fn wait(&mut self, now: Instant, delay: Duration, reason: WaitReason) -> Action {
         let until = now.saturating_add(delay);
-        self.waited = self.waited.saturating_add(delay);
+        self.waited_ns = self.waited_ns.saturating_add(duration_to_nanos(delay));
         self.state = State::Waiting { until, reason };
         Action::Wait { until, reason }
     }
@@ -521,7 +538,7 @@ where
             reason,
             attempts: self.attempts,
             last: self.last,
-            waited: self.waited,
+            waited: nanos_to_duration(self.waited_ns),
             elapsed: at.saturating_duration_since(self.started),
         }
     }

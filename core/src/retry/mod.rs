@@ -25,4 +25,4 @@ pub use gate::{Gate, Hold, NoGate};
 pub use machine::Retry;
 pub use outcome::{Forbidden, Outcome, RetryKind, Seen, TransportError};
 pub use policy::RetryPolicy;
-pub use report::{Action, GiveUpReason, Human, Report, WaitReason};
+pub use report::{Action, GiveUpReason, Report, WaitReason};

@@ -5,7 +5,7 @@
 
 use core::time::Duration;
 
-use crate::backoff::{BackoffPolicy, Factor, Jitter, Schedule, presets as backoff_presets};
+use crate::backoff::{BackoffPolicy, Factor, Jitter, Plan, Schedule, presets as backoff_presets};
 use crate::hint::HintPolicy;
 use crate::http::{StandardClassifier, StatusSet};
 use crate::retry::RetryPolicy;
@@ -26,7 +26,9 @@ const fn backoff(
         max_delays: delays,
         max_elapsed: None,
         reset_after_quiet: None,
+        plan: Plan::UNPLANNED,
     }
+    .planned()
 }
 
 /// The standard rules with this retryable set; 429 is throttling, and which

@@ -9,17 +9,8 @@ use crate::retry::{Forbidden, Outcome, RetryKind};
 use crate::time::Instant;
 
 /// A duration for people: `1.999s`, `250ms`, `12µs`, `7ns` (truncated, integer math only).
-///
-/// ```
-/// use core::time::Duration;
-/// use relent::retry::Human;
-/// assert_eq!(Human(Duration::from_nanos(1_999_098_374)).to_string(), "1.999s");
-/// assert_eq!(Human(Duration::from_millis(250)).to_string(), "250ms");
-/// assert_eq!(Human(Duration::from_micros(10_847)).to_string(), "10.847ms");
-/// assert_eq!(Human(Duration::from_nanos(10_847)).to_string(), "10µs");
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Human(pub Duration);
+pub(crate) struct Human(pub(crate) Duration);
 
 impl fmt::Display for Human {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -206,3 +197,23 @@ impl fmt::Display for Report {
 }
 
 impl core::error::Error for Report {}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::Human;
+    use core::time::Duration;
+    use std::string::ToString;
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(
+            Human(Duration::from_nanos(1_999_098_374)).to_string(),
+            "1.999s"
+        );
+        assert_eq!(Human(Duration::from_millis(250)).to_string(), "250ms");
+        assert_eq!(Human(Duration::from_micros(10_847)).to_string(), "10.847ms");
+        assert_eq!(Human(Duration::from_nanos(10_847)).to_string(), "10µs");
+        assert_eq!(Human(Duration::from_nanos(7)).to_string(), "7ns");
+    }
+}

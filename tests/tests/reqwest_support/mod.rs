@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use relent::backoff::{BackoffBuilder, Jitter};
-use relent_reqwest::{AttemptHistory, Retrier, RetryError, RetryPolicy};
+use relent_reqwest::{AttemptHistory, RetryEngine, RetryError, RetryPolicy};
 use reqwest_middleware::ClientWithMiddleware;
 
 /// A reqwest client that never consults proxy settings, so 127.0.0.1 is reached directly.
@@ -16,7 +16,7 @@ pub fn plain() -> reqwest::Client {
 }
 
 /// A client whose only middleware is `retrier`'s.
-pub fn through(retrier: &Retrier) -> ClientWithMiddleware {
+pub fn through(retrier: &RetryEngine) -> ClientWithMiddleware {
     reqwest_middleware::ClientBuilder::new(plain())
         .with(retrier.middleware())
         .build()
@@ -35,8 +35,11 @@ pub fn quick() -> RetryPolicy {
 }
 
 /// A retrier with `policy` and the defaults otherwise.
-pub fn retrier(policy: RetryPolicy) -> Retrier {
-    Retrier::builder().policy(policy).build().expect("retrier")
+pub fn retrier(policy: RetryPolicy) -> RetryEngine {
+    RetryEngine::builder()
+        .policy(policy)
+        .build()
+        .expect("retrier")
 }
 
 /// The history attached to a response by the retry layer.

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use relent_reqwest::{BoxError, BuildError, Retrier, RetryPolicy, SharedDeadlines};
+use relent_reqwest::{BoxError, BuildError, RetryEngine, RetryPolicy, SharedDeadlines};
 use reqwest_middleware::{ClientWithMiddleware, RequestBuilder};
 
 /// The shared client's configuration (seed 003's `HttpClientConfig`).
@@ -80,7 +80,7 @@ pub enum ClientError {
     /// reqwest refused the configuration.
     Client(reqwest::Error),
     /// The retry engine could not be built.
-    Retrier(BuildError),
+    RetryEngine(BuildError),
 }
 
 impl fmt::Display for ClientError {
@@ -96,7 +96,7 @@ impl fmt::Display for ClientError {
             ),
             ClientError::Trust(e) => write!(f, "CA bundle refused: {e}"),
             ClientError::Client(e) => write!(f, "cannot build the reqwest client: {e}"),
-            ClientError::Retrier(e) => write!(f, "cannot build the retry engine: {e}"),
+            ClientError::RetryEngine(e) => write!(f, "cannot build the retry engine: {e}"),
         }
     }
 }
@@ -136,7 +136,7 @@ impl SharedHttpClient {
 
     fn build(config: HttpClientConfig, trust: Option<TrustHook>) -> Result<Self, ClientError> {
         let table = SharedDeadlines::new(relent_reqwest::DEFAULT_TABLE_CAPACITY)
-            .map_err(|e| ClientError::Retrier(BuildError::Table(e)))?;
+            .map_err(|e| ClientError::RetryEngine(BuildError::Table(e)))?;
         let client = build_client(&config, &table, trust.as_ref())?;
         Ok(SharedHttpClient {
             current: RwLock::new(Arc::new(client)),
@@ -214,11 +214,11 @@ fn build_client(
     if config.request_timeout.is_some() {
         policy.per_try_timeout = config.request_timeout;
     }
-    let retrier = Retrier::builder()
+    let retrier = RetryEngine::builder()
         .policy(policy)
         .shared_table(table.clone())
         .build()
-        .map_err(ClientError::Retrier)?;
+        .map_err(ClientError::RetryEngine)?;
     Ok(reqwest_middleware::ClientBuilder::new(client)
         .with(retrier.middleware())
         .build())

@@ -22,6 +22,8 @@ use relent::hint::ServerHint;
 #[cfg(feature = "parser")]
 use relent::hint::parse_retry_after;
 #[cfg(feature = "machine")]
+use relent::http::{Attempt, Classify, Observed};
+#[cfg(feature = "machine")]
 use relent::retry::{Action, Retry, RetryPolicy};
 
 /// Never returns: a bare-metal image has nowhere to return to.
@@ -76,12 +78,21 @@ fn work(round: u64) {
     // The retry machine: one attempt answered with a status, then what to do next.
     #[cfg(feature = "machine")]
     {
-        let mut op = Retry::new(RetryPolicy::default(), black_box(round), now).idempotent(true);
-        if let Action::Send { .. } = op.poll(now, black_box(None)) {
-            op.handle_attempt_started(now);
-            op.handle_response(now, black_box(503), black_box(hint));
+        let policy = RetryPolicy::default();
+        let mut op = Retry::new(&policy, black_box(round), now);
+        if let Action::Send { attempt, .. } = op.poll(now) {
+            // The policy's classifier reads the status, as the HTTP adapters do.
+            let outcome = policy.classifier.outcome(&Attempt {
+                observed: Observed::Response {
+                    status: black_box(503),
+                    hint: black_box(hint),
+                },
+                idempotent: black_box(true),
+                number: attempt,
+            });
+            op.handle_outcome(now, outcome);
         }
-        let _ = black_box(op.poll(now, None));
+        let _ = black_box(op.poll(now));
     }
     #[cfg(not(feature = "machine"))]
     let _ = black_box(hint);

@@ -1,7 +1,7 @@
 //! One request through the core's driver: a transport, an HTTP judge and a key.
 //!
 //! Every entry point (the middleware, [`RetryClient`](crate::RetryClient),
-//! [`Retrier::execute`](crate::Retrier::execute)) ends here; they differ only in how one
+//! [`RetryEngine::execute`](crate::RetryEngine::execute)) ends here; they differ only in how one
 //! attempt is sent ([`Transport`]). There is no retry loop in this crate: [`run`] hands
 //! the core's machine to [`relent::drive::run`] with tokio's timer, and keeps the story.
 
@@ -20,7 +20,7 @@ use reqwest_middleware::Next;
 use crate::error::{Failure, RetryError};
 use crate::history::{AttemptHistory, Event};
 use crate::overrides::Overrides;
-use crate::retrier::Inner;
+use crate::retry_engine::Inner;
 use crate::trace;
 
 /// How one attempt is sent.

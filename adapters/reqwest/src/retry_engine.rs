@@ -11,7 +11,7 @@ use relent::table::CapacityError;
 use relent_tokio::{SharedBudget, SharedDeadlines};
 use reqwest::{Request, Response, Url};
 
-use crate::engine::{self, ClientTransport};
+use crate::drive::{self, ClientTransport};
 use crate::error::RetryError;
 use crate::middleware::RetryMiddleware;
 use crate::overrides::Overrides;
@@ -102,7 +102,7 @@ fn without_fragment(url: &Url) -> &str {
 /// the bound seed 003 asked for.
 pub const DEFAULT_TABLE_CAPACITY: usize = 4096;
 
-/// Why a [`Retrier`] could not be built.
+/// Why a [`RetryEngine`] could not be built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -145,25 +145,25 @@ pub(crate) struct Inner<C> {
 /// bounded Retry-After table, the optional retry budget and the hint reader.
 ///
 /// Cheap to clone (one `Arc`). Use it as a reqwest-middleware layer
-/// ([`Retrier::middleware`]), with a plain `reqwest::Client`
+/// ([`RetryEngine::middleware`]), with a plain `reqwest::Client`
 /// ([`RetryClient`](crate::RetryClient), [`RequestBuilderExt::send_with`](crate::RequestBuilderExt::send_with)),
-/// or directly with [`Retrier::execute`]. All entry points drive the same
+/// or directly with [`RetryEngine::execute`]. All entry points drive the same
 /// engine, and clones share the table and the budget.
-pub struct Retrier<C = StandardClassifier> {
+pub struct RetryEngine<C = StandardClassifier> {
     pub(crate) inner: Arc<Inner<C>>,
 }
 
-impl<C> Clone for Retrier<C> {
+impl<C> Clone for RetryEngine<C> {
     fn clone(&self) -> Self {
-        Retrier {
+        RetryEngine {
             inner: Arc::clone(&self.inner),
         }
     }
 }
 
-impl<C: fmt::Debug> fmt::Debug for Retrier<C> {
+impl<C: fmt::Debug> fmt::Debug for RetryEngine<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Retrier")
+        f.debug_struct("RetryEngine")
             .field("policy", &self.inner.policy)
             .field("key_by", &self.inner.key_by)
             .field("table", &self.inner.table)
@@ -172,15 +172,15 @@ impl<C: fmt::Debug> fmt::Debug for Retrier<C> {
     }
 }
 
-impl Retrier<StandardClassifier> {
+impl RetryEngine<StandardClassifier> {
     /// A builder with the defaults: [`RetryPolicy::default`], keys by origin,
     /// a table of [`DEFAULT_TABLE_CAPACITY`] keys, no budget, every hint source.
-    pub fn builder() -> RetrierBuilder<StandardClassifier> {
-        RetrierBuilder::new()
+    pub fn builder() -> RetryEngineBuilder<StandardClassifier> {
+        RetryEngineBuilder::new()
     }
 }
 
-impl<C> Retrier<C> {
+impl<C> RetryEngine<C> {
     /// The policy every request uses unless it carries its own.
     #[must_use]
     pub fn policy(&self) -> &RetryPolicy<C> {
@@ -212,7 +212,7 @@ impl<C> Retrier<C> {
     }
 }
 
-impl<C: Classify + Clone + Send + Sync + 'static> Retrier<C> {
+impl<C: Classify + Clone + Send + Sync + 'static> RetryEngine<C> {
     /// Send `request` through `client` with retries, honouring `overrides`.
     ///
     /// Returns the final response (a success, or the last response when
@@ -225,14 +225,14 @@ impl<C: Classify + Clone + Send + Sync + 'static> Retrier<C> {
         overrides: Overrides<C>,
     ) -> Result<Response, RetryError> {
         let mut transport = ClientTransport { client };
-        engine::run(&self.inner, request, overrides, &mut transport).await
+        drive::run(&self.inner, request, overrides, &mut transport).await
     }
 }
 
-/// Builds a [`Retrier`].
+/// Builds a [`RetryEngine`].
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct RetrierBuilder<C = StandardClassifier> {
+pub struct RetryEngineBuilder<C = StandardClassifier> {
     policy: RetryPolicy<C>,
     key_by: KeyBy,
     capacity: usize,
@@ -242,16 +242,16 @@ pub struct RetrierBuilder<C = StandardClassifier> {
     client_timeout: Option<Duration>,
 }
 
-impl Default for RetrierBuilder<StandardClassifier> {
+impl Default for RetryEngineBuilder<StandardClassifier> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl RetrierBuilder<StandardClassifier> {
-    /// The defaults; see [`Retrier::builder`].
+impl RetryEngineBuilder<StandardClassifier> {
+    /// The defaults; see [`RetryEngine::builder`].
     pub fn new() -> Self {
-        RetrierBuilder {
+        RetryEngineBuilder {
             policy: RetryPolicy::default(),
             key_by: KeyBy::Origin,
             capacity: DEFAULT_TABLE_CAPACITY,
@@ -263,10 +263,10 @@ impl RetrierBuilder<StandardClassifier> {
     }
 }
 
-impl<C> RetrierBuilder<C> {
+impl<C> RetryEngineBuilder<C> {
     /// The policy for every request (a request may carry its own as an extension).
-    pub fn policy<C2>(self, policy: RetryPolicy<C2>) -> RetrierBuilder<C2> {
-        RetrierBuilder {
+    pub fn policy<C2>(self, policy: RetryPolicy<C2>) -> RetryEngineBuilder<C2> {
+        RetryEngineBuilder {
             policy,
             key_by: self.key_by,
             capacity: self.capacity,
@@ -323,12 +323,12 @@ impl<C> RetrierBuilder<C> {
     }
 
     /// The retrier; fails only if a new table cannot be allocated with the requested capacity.
-    pub fn build(self) -> Result<Retrier<C>, BuildError> {
+    pub fn build(self) -> Result<RetryEngine<C>, BuildError> {
         let table = match self.table {
             Some(t) => t,
             None => SharedDeadlines::new(self.capacity)?,
         };
-        Ok(Retrier {
+        Ok(RetryEngine {
             inner: Arc::new(Inner {
                 policy: self.policy,
                 key_by: self.key_by,
@@ -393,13 +393,13 @@ mod tests {
 
     #[test]
     fn a_zero_capacity_table_is_a_build_error() {
-        let err = Retrier::builder()
+        let err = RetryEngine::builder()
             .table_capacity(0)
             .build()
             .expect_err("zero");
         assert_eq!(err, BuildError::Table(CapacityError::Zero));
         assert!(std::error::Error::source(&err).is_some());
-        let ok = Retrier::builder().build().expect("defaults");
+        let ok = RetryEngine::builder().build().expect("defaults");
         assert_eq!(ok.table().capacity(), DEFAULT_TABLE_CAPACITY);
         assert_eq!(ok.key_by(), KeyBy::Origin);
         assert_eq!(ok.policy(), &RetryPolicy::default());
