@@ -116,7 +116,9 @@ fn op() -> impl Strategy<Value = Op> {
         8 => (0u8..12).prop_map(Op::When),
         2 => (0u8..12).prop_map(Op::Forget),
         2 => (0u8..12).prop_map(Op::Failures),
-        3 => (0u64..5_000).prop_map(Op::Advance),
+        // Steps on a 100 ms grid too, so that "quiet for exactly the cool-down" happens.
+        2 => (0u64..5_000).prop_map(Op::Advance),
+        2 => (0u64..40).prop_map(|x| Op::Advance(x * 100)),
         1 => (0u64..2_000).prop_map(Op::Back),
         1 => Just(Op::Clear),
     ]
@@ -194,9 +196,9 @@ proptest! {
     fn keyed_backoff_matches_the_model(
         ops in prop::collection::vec(op(), 0..200),
         capacity in 1usize..10,
-        base_ms in 1u64..50,
-        cap_ms in 1u64..20_000,
-        cool_ms in prop::option::of(1u64..8_000),
+        base_ms in prop_oneof![1u64..50, Just(100)],
+        cap_ms in prop_oneof![1u64..20_000, Just(400)],
+        cool_ms in prop::option::of(prop_oneof![1u64..8_000, (1u64..40).prop_map(|x| x * 100)]),
         seed in any::<u64>(),
     ) {
         run_against_model(&ops, capacity, base_ms, cap_ms.max(base_ms), cool_ms, Jitter::None, seed)?;
