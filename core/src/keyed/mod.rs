@@ -8,8 +8,10 @@
 //! maximum of a per-item exponential backoff (5 ms × 2^failures, at most 1000 s) and one
 //! overall token bucket (10 per second, burst 100), so a storm of failures cannot requeue
 //! faster than the bucket allows (kubernetes/client-go `util/workqueue/default_rate_limiters.go`,
-//! release v0.32.0). kube-runtime leaves the choice to the `error_policy` callback; kube-rs
-//! issue #1916 asks for such a per-object backoff there.
+//! release v0.32.0). kube-runtime leaves the choice to the `error_policy` callback, which is
+//! called on failures only: kube-rs issue #1916 ("Controller: Per-key increasing backoff")
+//! asks for this per-object backoff and notes that nothing tells `error_policy` about a
+//! success, so the reset has to come from `reconcile`: call [`RateLimiter::forget`] there.
 //!
 //! client-go keeps the failures in an unbounded `map[item]int`: every key that ever failed
 //! and was never forgotten stays. This module offers the same decisions with memory fixed at
