@@ -24,6 +24,8 @@ pub mod backoff;
 pub mod drive;
 pub mod hint;
 pub mod http;
+#[cfg(feature = "alloc")]
+pub mod keyed;
 pub mod retry;
 mod rng;
 #[cfg(feature = "std")]

@@ -117,6 +117,29 @@ write('deadline_table', 'string_keys', dt(5, 4 * 6 + 3, 2, fill[:18] + [9, 2, 11
 write('deadline_table', 'near_instant_max', dt(2, 4 * 4, 3 | 4, [255, 5, 1, 0, 2, 31, 12, 0, 63, 9, 1, 14, 0]))
 write('deadline_table', 'clock_backwards', dt(6, 4 * 10, 0, fill[:15] + [12, 0, 0, 13, 0, 1, 6, 2]))
 
+# keyed: capacity-1, base ms u16, cap ms u32, cool-down tag (odd: + ms u16), jitter
+# (0 none, 1 full, 2 equal, 3 decorrelated), bucket interval ms u16, burst, budget
+# capacity-1, seed u64, then ops (op % 8: 0-2 when(key), 3 forget(key), 4 failures(key),
+# 5 clock + ms u16, 6 clock - ms byte, 7 budget withdrawal for key u16).
+def kd(cap, base, capms, cool, jitter, interval, burst, bcap, ops):
+    c = bytes([1]) + u16(cool) if cool else bytes([0])
+    return (bytes([cap - 1]) + u16(base) + u32(capms) + c + bytes([jitter]) + u16(interval)
+            + bytes([burst, bcap - 1]) + u64(0x5eed) + bytes(ops))
+
+client_go = [0, 7] * 12 + [4, 7, 3, 7, 0, 7, 4, 7]
+write('keyed', 'client_go_one_item', kd(16, 5, 1_000_000, 0, 0, 100, 100, 4, client_go))
+churn = []
+for k in range(20):
+    churn += [1, k, 0, k % 3]
+write('keyed', 'churn_evicts', kd(4, 10, 60_000, 0, 0, 50, 3, 2, churn + [4, 0, 4, 19]))
+cool = [0, 1, 0, 1, 0, 2, 5, 0x10, 0x27, 0, 3, 0, 1, 4, 1, 6, 200, 0, 1]
+write('keyed', 'cool_down_reset', kd(2, 100, 10_000, 2000, 0, 10, 1, 1, cool))
+write('keyed', 'full_jitter_bucket_debt', kd(8, 1, 5, 0, 1, 1000, 2, 3, [0, 1] * 10 + [5, 0xe8, 0x03] + [2, 2] * 5))
+budget = []
+for k in range(60):
+    budget += [7, k, 0]
+write('keyed', 'budget_churn', kd(1, 1, 1, 0, 3, 1, 1, 3, budget * 3))
+
 # timeouts: three Timeouts (per field: presence byte, tagged duration), a duration,
 # per-try, deadline tag + instant, now, wait, server tag, margin.
 def dur(tag, payload=b''): return bytes([tag]) + payload

@@ -267,7 +267,7 @@ impl<B: Budget> Budget for Option<B> {
 /// Returns `(tokens_to_add, new_last_refill)`. Only the time that was turned
 /// into whole millitokens is consumed, so frequent calls never starve the
 /// refill of its fractions. A clock that went backwards adds nothing.
-fn refill_step(config: &BudgetConfig, last: Instant, now: Instant) -> (u64, Instant) {
+pub(crate) fn refill_step(config: &BudgetConfig, last: Instant, now: Instant) -> (u64, Instant) {
     if config.refill_per_sec == 0 {
         return (0, now);
     }

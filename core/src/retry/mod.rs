@@ -18,6 +18,8 @@ mod report;
 
 #[cfg(feature = "std")]
 pub use budget::SharedTokenBucket;
+#[cfg(feature = "alloc")]
+pub(crate) use budget::refill_step;
 pub use budget::{Budget, BudgetConfig, TOKEN, TokenBucket, Unlimited};
 pub use gate::{Gate, Hold, NoGate};
 pub use machine::Retry;

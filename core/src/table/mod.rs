@@ -59,19 +59,16 @@
 //! # Ok::<(), relent::table::CapacityError>(())
 //! ```
 
-use alloc::vec::Vec;
 use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash, Hasher};
 use core::time::Duration;
 
-use hashbrown::HashTable;
-
 use crate::retry::{Gate, Hold};
 use crate::time::Instant;
 
-/// "No entry" in the intrusive recency list and in the free list.
-const NIL: u32 = u32::MAX;
+pub(crate) mod lru;
+pub(crate) use lru::Lru;
 
 /// How many entries, counted from the least-recently-used end, a full table checks for an
 /// expired deadline before it evicts a live entry.
@@ -307,21 +304,6 @@ impl Hasher for SeededHasher {
     }
 }
 
-/// One entry of the slab. A free slot has `key == None` and links the free list via `next`.
-struct Slot<K> {
-    key: Option<K>,
-    /// The key's hash, kept so the index can be rehashed and an evicted entry found without
-    /// hashing its key again.
-    hash: u64,
-    deadline: Instant,
-    /// The server's hint behind `deadline`, uncapped (see [`Hold`]).
-    hint: Duration,
-    /// Towards the most recently used end (`NIL` at the head).
-    prev: u32,
-    /// Towards the least recently used end (`NIL` at the tail); free-list link for free slots.
-    next: u32,
-}
-
 /// A bounded map from keys to "do not send before" deadlines, with O(1) operations, no
 /// allocation after construction and least-recently-used eviction.
 ///
@@ -348,18 +330,9 @@ struct Slot<K> {
 /// clock that goes backwards never panics (entries simply look in force again until they are
 /// removed).
 pub struct DeadlineTable<K, S = SeededState> {
-    index: HashTable<u32>,
-    slots: Vec<Slot<K>>,
-    /// Most recently used entry.
-    head: u32,
-    /// Least recently used entry.
-    tail: u32,
-    /// First free slot below `slots.len()`.
-    free: u32,
-    len: u32,
-    capacity: u32,
+    /// Slab, hash index and recency list: the mechanics shared with [`crate::keyed`].
+    lru: Lru<K, Hold, S>,
     evictions: u64,
-    hasher: S,
 }
 
 impl<K: Hash + Eq> DeadlineTable<K, SeededState> {
@@ -386,38 +359,9 @@ impl<K: Hash + Eq, S: BuildHasher> DeadlineTable<K, S> {
     ///
     /// As for [`DeadlineTable::new`].
     pub fn with_hasher(capacity: usize, hasher: S) -> Result<Self, CapacityError> {
-        if capacity == 0 {
-            return Err(CapacityError::Zero);
-        }
-        let cap32 = match u32::try_from(capacity) {
-            Ok(c) if capacity <= MAX_CAPACITY => c,
-            _ => {
-                return Err(CapacityError::TooLarge {
-                    requested: capacity,
-                });
-            }
-        };
-        let failed = CapacityError::AllocationFailed {
-            requested: capacity,
-        };
-        let mut slots = Vec::new();
-        slots.try_reserve_exact(capacity).map_err(|_| failed)?;
-        let index_items = capacity.checked_mul(2).ok_or(failed)?;
-        let mut index = HashTable::new();
-        // The table is empty, so the hasher closure is never called here.
-        index
-            .try_reserve(index_items, |_: &u32| 0)
-            .map_err(|_| failed)?;
         Ok(DeadlineTable {
-            index,
-            slots,
-            head: NIL,
-            tail: NIL,
-            free: NIL,
-            len: 0,
-            capacity: cap32,
+            lru: Lru::with_hasher(capacity, hasher)?,
             evictions: 0,
-            hasher,
         })
     }
 
@@ -465,55 +409,35 @@ impl<K: Hash + Eq, S: BuildHasher> DeadlineTable<K, S> {
         if deadline <= now {
             return Recorded::Ignored;
         }
-        let hash = self.hasher.hash_one(&key);
-        if let Some(i) = self.find(hash, &key) {
-            let Some(slot) = self.slots.get_mut(ix(i)) else {
+        let hash = self.lru.hash(&key);
+        if let Some(i) = self.lru.find(hash, &key) {
+            let Some(stored) = self.lru.value_mut(i) else {
                 return Recorded::Ignored;
             };
-            let merged = Hold {
-                until: slot.deadline,
-                hint: slot.hint,
-            }
-            .merge(hold);
-            slot.deadline = merged.until;
-            slot.hint = merged.hint;
-            let deadline = slot.deadline;
-            self.move_to_front(i);
+            *stored = stored.merge(hold);
+            let deadline = stored.until;
+            self.lru.touch(i);
             return Recorded::Updated { deadline };
         }
-        if self.len < self.capacity {
-            let i = self.take_free_slot(key, hash, hold);
-            self.index_insert(hash, i);
-            self.push_front(i);
-            self.len = self.len.saturating_add(1);
+        if !self.lru.is_full() {
+            let _ = self.lru.insert_new(key, hash, hold);
             return Recorded::Inserted;
         }
         // Full: reuse an expired entry near the LRU end, else the LRU entry itself.
-        let victim = self.pick_victim(now);
-        let Some(slot) = self.slots.get_mut(ix(victim)) else {
+        let victim = self.lru.pick_victim(|h| h.until <= now);
+        let Some((old_key, old)) = self.lru.replace(victim, key, hash, hold) else {
             return Recorded::Ignored;
         };
-        let old_key = slot.key.replace(key);
-        let old_hash = core::mem::replace(&mut slot.hash, hash);
-        let old_deadline = core::mem::replace(&mut slot.deadline, deadline);
-        slot.hint = hold.hint;
-        self.index_erase(old_hash, victim);
-        self.unlink(victim);
-        self.index_insert(hash, victim);
-        self.push_front(victim);
-        let Some(old_key) = old_key else {
-            return Recorded::Inserted;
-        };
-        if old_deadline > now {
+        if old.until > now {
             self.evictions = self.evictions.saturating_add(1);
             Recorded::Evicted {
                 key: old_key,
-                deadline: old_deadline,
+                deadline: old.until,
             }
         } else {
             Recorded::Reclaimed {
                 key: old_key,
-                deadline: old_deadline,
+                deadline: old.until,
             }
         }
     }
@@ -538,18 +462,14 @@ impl<K: Hash + Eq, S: BuildHasher> DeadlineTable<K, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.hasher.hash_one(key);
-        let i = self.find(hash, key)?;
-        let slot = self.slots.get(ix(i))?;
-        let hold = Hold {
-            until: slot.deadline,
-            hint: slot.hint,
-        };
+        let hash = self.lru.hash(key);
+        let i = self.lru.find(hash, key)?;
+        let hold = *self.lru.value(i)?;
         if hold.until > now {
-            self.move_to_front(i);
+            self.lru.touch(i);
             Some(hold)
         } else {
-            let _expired = self.remove_at(i);
+            let _expired = self.lru.remove_at(i);
             None
         }
     }
@@ -567,9 +487,9 @@ impl<K: Hash + Eq, S: BuildHasher> DeadlineTable<K, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.hasher.hash_one(key);
-        let i = self.find(hash, key)?;
-        let deadline = self.slots.get(ix(i))?.deadline;
+        let hash = self.lru.hash(key);
+        let i = self.lru.find(hash, key)?;
+        let deadline = self.lru.value(i)?.until;
         (deadline > now).then_some(deadline)
     }
 
@@ -603,9 +523,9 @@ impl<K: Hash + Eq, S: BuildHasher> DeadlineTable<K, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.hasher.hash_one(key);
-        let i = self.find(hash, key)?;
-        self.remove_at(i)
+        let hash = self.lru.hash(key);
+        let i = self.lru.find(hash, key)?;
+        self.lru.remove_at(i).map(|(key, hold)| (key, hold.until))
     }
 
     /// Removes every expired entry (`deadline <= now`) and returns how many went.
@@ -614,35 +534,7 @@ impl<K: Hash + Eq, S: BuildHasher> DeadlineTable<K, S> {
     /// operations reclaim expired entries on their own within their O(1) bounds. Does not
     /// allocate.
     pub fn purge_expired(&mut self, now: Instant) -> usize {
-        let mut removed = 0usize;
-        let mut cursor = self.tail;
-        while cursor != NIL {
-            let Some(slot) = self.slots.get(ix(cursor)) else {
-                break;
-            };
-            let (prev, expired) = (slot.prev, slot.deadline <= now);
-            if expired && self.remove_at(cursor).is_some() {
-                removed = removed.saturating_add(1);
-            }
-            cursor = prev;
-        }
-        removed
-    }
-
-    fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        let slots = &self.slots;
-        self.index
-            .find(hash, |&i| {
-                slots
-                    .get(ix(i))
-                    .and_then(|s| s.key.as_ref())
-                    .is_some_and(|k| k.borrow() == key)
-            })
-            .copied()
+        self.lru.remove_where(|hold| hold.until <= now)
     }
 }
 
@@ -651,19 +543,19 @@ impl<K, S> DeadlineTable<K, S> {
     /// [`capacity`](Self::capacity).
     #[must_use]
     pub fn len(&self) -> usize {
-        ix(self.len)
+        self.lru.len()
     }
 
     /// `true` when no entry is held.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.lru.len() == 0
     }
 
     /// The capacity fixed at construction.
     #[must_use]
     pub fn capacity(&self) -> usize {
-        ix(self.capacity)
+        self.lru.capacity()
     }
 
     /// How many entries still in force were evicted to make room, since construction.
@@ -679,140 +571,26 @@ impl<K, S> DeadlineTable<K, S> {
     /// The hasher the table was built with.
     #[must_use]
     pub fn hasher(&self) -> &S {
-        &self.hasher
+        self.lru.hasher()
     }
 
     /// Bytes of heap the table itself holds (slab plus hash index). Fixed at construction;
     /// excludes heap memory owned by the keys (e.g. the bytes of `String` keys).
     #[must_use]
     pub fn allocated_bytes(&self) -> usize {
-        self.slots
-            .capacity()
-            .saturating_mul(core::mem::size_of::<Slot<K>>())
-            .saturating_add(self.index.allocation_size())
+        self.lru.allocated_bytes()
     }
 
     /// Removes every entry, keeping the memory. Does not reset [`evictions`](Self::evictions).
     pub fn clear(&mut self) {
-        self.index.clear();
-        self.slots.clear();
-        self.head = NIL;
-        self.tail = NIL;
-        self.free = NIL;
-        self.len = 0;
+        self.lru.clear();
     }
 
     /// The entries, most recently used first, with their deadlines (expired entries not yet
     /// reclaimed included). For metrics and debugging.
     pub fn iter(&self) -> Iter<'_, K> {
         Iter {
-            slots: &self.slots,
-            next: self.head,
-            remaining: self.len(),
-        }
-    }
-
-    fn take_free_slot(&mut self, key: K, hash: u64, hold: Hold) -> u32 {
-        let fresh = Slot {
-            key: Some(key),
-            hash,
-            deadline: hold.until,
-            hint: hold.hint,
-            prev: NIL,
-            next: NIL,
-        };
-        if let Some(slot) = self.slots.get_mut(ix(self.free)) {
-            let i = self.free;
-            self.free = slot.next;
-            *slot = fresh;
-            i
-        } else {
-            // No free slot below `slots.len()`: every slot is live, so `slots.len() == len`,
-            // which is below the capacity reserved up front. This push never reallocates.
-            let i = self.len;
-            self.slots.push(fresh);
-            i
-        }
-    }
-
-    /// The first expired entry among the `RECLAIM_SCAN` least recently used, else the tail.
-    fn pick_victim(&self, now: Instant) -> u32 {
-        let mut cursor = self.tail;
-        for _ in 0..RECLAIM_SCAN {
-            let Some(slot) = self.slots.get(ix(cursor)) else {
-                break;
-            };
-            if slot.deadline <= now {
-                return cursor;
-            }
-            cursor = slot.prev;
-        }
-        self.tail
-    }
-
-    fn remove_at(&mut self, i: u32) -> Option<(K, Instant)> {
-        let slot = self.slots.get_mut(ix(i))?;
-        let key = slot.key.take()?;
-        let (hash, deadline) = (slot.hash, slot.deadline);
-        self.index_erase(hash, i);
-        self.unlink(i);
-        if let Some(slot) = self.slots.get_mut(ix(i)) {
-            slot.next = self.free;
-            slot.prev = NIL;
-        }
-        self.free = i;
-        self.len = self.len.saturating_sub(1);
-        Some((key, deadline))
-    }
-
-    fn index_insert(&mut self, hash: u64, i: u32) {
-        let slots = &self.slots;
-        self.index
-            .insert_unique(hash, i, |&j| slots.get(ix(j)).map_or(0, |s| s.hash));
-    }
-
-    fn index_erase(&mut self, hash: u64, i: u32) {
-        if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
-            let _ = entry.remove();
-        }
-    }
-
-    fn unlink(&mut self, i: u32) {
-        let Some(slot) = self.slots.get(ix(i)) else {
-            return;
-        };
-        let (prev, next) = (slot.prev, slot.next);
-        if prev == NIL {
-            self.head = next;
-        } else if let Some(p) = self.slots.get_mut(ix(prev)) {
-            p.next = next;
-        }
-        if next == NIL {
-            self.tail = prev;
-        } else if let Some(n) = self.slots.get_mut(ix(next)) {
-            n.prev = prev;
-        }
-    }
-
-    fn push_front(&mut self, i: u32) {
-        let old_head = self.head;
-        let Some(slot) = self.slots.get_mut(ix(i)) else {
-            return;
-        };
-        slot.prev = NIL;
-        slot.next = old_head;
-        if let Some(h) = self.slots.get_mut(ix(old_head)) {
-            h.prev = i;
-        } else {
-            self.tail = i;
-        }
-        self.head = i;
-    }
-
-    fn move_to_front(&mut self, i: u32) {
-        if self.head != i {
-            self.unlink(i);
-            self.push_front(i);
+            inner: self.lru.iter(),
         }
     }
 }
@@ -821,8 +599,8 @@ impl<K, S> fmt::Debug for DeadlineTable<K, S> {
     /// Sizes and counters only: keys may be private (URLs with tokens) and need not be `Debug`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DeadlineTable")
-            .field("len", &self.len)
-            .field("capacity", &self.capacity)
+            .field("len", &self.lru.len())
+            .field("capacity", &self.lru.capacity())
             .field("evictions", &self.evictions)
             .finish_non_exhaustive()
     }
@@ -838,26 +616,18 @@ impl<'a, K, S> IntoIterator for &'a DeadlineTable<K, S> {
 
 /// Iterator over a table's entries, most recently used first; see [`DeadlineTable::iter`].
 pub struct Iter<'a, K> {
-    slots: &'a [Slot<K>],
-    next: u32,
-    remaining: usize,
+    inner: lru::Iter<'a, K, Hold>,
 }
 
 impl<'a, K> Iterator for Iter<'a, K> {
     type Item = (&'a K, Instant);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.remaining == 0 {
-            return None;
-        }
-        let slot = self.slots.get(ix(self.next))?;
-        self.next = slot.next;
-        self.remaining = self.remaining.saturating_sub(1);
-        Some((slot.key.as_ref()?, slot.deadline))
+        self.inner.next().map(|(k, hold)| (k, hold.until))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
+        self.inner.size_hint()
     }
 }
 
@@ -866,17 +636,9 @@ impl<K> ExactSizeIterator for Iter<'_, K> {}
 impl<K> fmt::Debug for Iter<'_, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter")
-            .field("remaining", &self.remaining)
+            .field("remaining", &self.inner.remaining())
             .finish_non_exhaustive()
     }
-}
-
-/// A slab index as a `usize`. Indices are below the capacity, which was checked to fit both
-/// `u32` and `usize`, so this never truncates a real index (`NIL` may map to any value that is
-/// out of the slab's range, which `get` then rejects).
-#[inline]
-fn ix(i: u32) -> usize {
-    i as usize
 }
 
 #[cfg(test)]

@@ -91,8 +91,8 @@ fn index_is_reserved_for_in_place_rehash() {
     for cap in [1usize, 2, 3, 4, 7, 8, 100, 4096] {
         let tb = table(cap);
         // hashbrown rehashes in place only while items <= bucket capacity / 2.
-        assert!(tb.index.capacity() / 2 >= cap, "cap {cap}");
-        assert!(tb.slots.capacity() >= cap);
+        assert!(tb.lru.index_capacity() / 2 >= cap, "cap {cap}");
+        assert!(tb.lru.slab_capacity() >= cap);
         assert_eq!(tb.capacity(), cap);
     }
 }
@@ -314,7 +314,7 @@ fn clear_keeps_memory_and_counters() {
 fn allocated_bytes_is_fixed() {
     let mut tb = table(64);
     let bytes = tb.allocated_bytes();
-    assert!(bytes >= 64 * core::mem::size_of::<Slot<u64>>());
+    assert!(bytes >= 64 * tb.lru.slot_size());
     for k in 0..10_000u64 {
         let _ = tb.record(k, t(k % 50 + 1), t(k % 40));
         if k % 3 == 0 {

@@ -17,12 +17,14 @@
 //! | [`retry_machine`] | `Retry` fed polls, judged outcomes, HTTP outcomes, commits and gate holds | the machine's laws (attempts, deadline, finality, give-up reasons, the gate rule, determinism) |
 //! | [`deadline_table`] | `DeadlineTable` | a `Vec` LRU reference model |
 //! | [`backoff`] | `Backoff` under any policy, seed and clock | floor/cap, a shadow model of its counters and limits |
+//! | [`keyed`] | `KeyedBackoff`, `BucketLimiter`, `KeyedBudget` | a `Vec` LRU model with the closed delay formula, x/time/rate's token algorithm, the no-churn-tokens bound |
 //! | [`timeouts`] | timeout resolution, `attempt_timeout`, `check_wait`, stream timeouts | the formulas in their doc comments |
 
 mod backoff;
 mod deadline_table;
 mod hint_headers;
 mod input;
+mod keyed;
 mod retry_after;
 mod retry_machine;
 mod timeouts;
@@ -30,6 +32,7 @@ mod timeouts;
 pub use backoff::backoff;
 pub use deadline_table::deadline_table;
 pub use hint_headers::hint_headers;
+pub use keyed::keyed;
 pub use retry_after::retry_after;
 pub use retry_machine::retry_machine;
 pub use timeouts::timeouts;
@@ -41,11 +44,12 @@ pub type Check = fn(&[u8]);
 ///
 /// The names are the cargo-fuzz target names and the directory names under `fuzz/seeds/`,
 /// `fuzz/regressions/` and `fuzz/corpus/`.
-pub const TARGETS: [(&str, Check); 6] = [
+pub const TARGETS: [(&str, Check); 7] = [
     ("retry_after", retry_after),
     ("hint_headers", hint_headers),
     ("retry_machine", retry_machine),
     ("deadline_table", deadline_table),
     ("timeouts", timeouts),
     ("backoff", backoff),
+    ("keyed", keyed),
 ];
