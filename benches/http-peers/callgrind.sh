@@ -26,6 +26,7 @@ echo "| contender | instructions per request | over bare (same reqwest) | bare /
 echo "|---|---:|---:|---:|"
 declare -A per
 for name in bare-reqwest-0.13 reqwest-middleware-0.5 relent-middleware relent-client \
+            relent-middleware-untimed relent-client-untimed \
             reqwest-retry-0.9 bare-reqwest-0.12 reqwest-retry-0.7+reqwest-retry-after; do
   file="$out/$name.out"
   RELENT_HTTP_CALLGRIND="$name" RELENT_HTTP_CALLGRIND_N="$n" \

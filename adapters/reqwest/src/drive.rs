@@ -206,6 +206,14 @@ struct Sender<'t, T> {
 }
 
 impl<T: Transport> drive::Operation<Result<Response, Failure>> for Sender<'_, T> {
+    /// reqwest enforces the limit it is given as the request's timeout (and keeps
+    /// bounding the body with it once the response is returned), so the driver runs no
+    /// second timer: a timed-out attempt comes back as reqwest's timeout error, which
+    /// reads as `TransportError::TimedOut`.
+    fn enforces_timeout(&self) -> bool {
+        true
+    }
+
     fn attempt(
         &mut self,
         _: u32,

@@ -169,6 +169,17 @@ pub fn retrier(key_by: KeyBy) -> relent_reqwest::RetryEngine {
         .expect("retrier")
 }
 
+/// A relent retrier like [`retrier`] but with the default policy's time limits removed
+/// (no overall deadline, no per-attempt timeout), configured like the reqwest-retry
+/// contenders, which set none: the same work per request, without a timer.
+pub fn untimed_retrier(key_by: KeyBy) -> relent_reqwest::RetryEngine {
+    relent_reqwest::RetryEngine::builder()
+        .policy(relent_reqwest::RetryPolicy::default().without_time_limits())
+        .key_by(key_by)
+        .build()
+        .expect("retrier")
+}
+
 impl Contender {
     /// Build the contender called `name` (one of [`Contender::NAMES`]); relent keys its table by `key_by`.
     pub fn build(name: &str, key_by: KeyBy) -> Contender {
@@ -189,6 +200,19 @@ impl Contender {
             "relent-client" => Contender::RelentClient(relent_reqwest::RetryClient::new(
                 reqwest013(),
                 retrier(key_by),
+            )),
+            "relent-middleware-untimed" => {
+                let retrier = untimed_retrier(key_by);
+                Contender::RelentMiddleware(
+                    reqwest_middleware::ClientBuilder::new(reqwest013())
+                        .with(retrier.middleware())
+                        .build(),
+                    retrier,
+                )
+            }
+            "relent-client-untimed" => Contender::RelentClient(relent_reqwest::RetryClient::new(
+                reqwest013(),
+                untimed_retrier(key_by),
             )),
             "reqwest-retry-0.9" => {
                 let policy = reqwest_retry::policies::ExponentialBackoff::builder()

@@ -82,6 +82,14 @@ pub trait Timer {
 pub trait Operation<R> {
     /// Start attempt number `attempt`, which the driver abandons after `timeout`.
     fn attempt(&mut self, attempt: u32, timeout: Option<Duration>) -> impl Future<Output = R>;
+
+    /// Whether the attempt enforces its `timeout` itself (an HTTP client given the limit
+    /// as its request timeout), ending with an output the [`Judge`] reads as a timeout.
+    /// The driver then runs no timer of its own beside it: one timer per attempt, not
+    /// two. Default: `false`, the driver races the attempt against the limit.
+    fn enforces_timeout(&self) -> bool {
+        false
+    }
 }
 
 impl<R, F: Future<Output = R>, A: FnMut(u32, Option<Duration>) -> F> Operation<R> for A {
@@ -231,8 +239,9 @@ where
                     at: now,
                 });
                 let started = now;
+                let raced = timeout.filter(|_| !operation.enforces_timeout());
                 let pending = operation.attempt(n, timeout);
-                let output = match timeout {
+                let output = match raced {
                     None => Some(pending.await),
                     Some(limit) => {
                         within(pending, timer.sleep_until(now.saturating_add(limit))).await
