@@ -110,6 +110,12 @@ impl BackoffPolicy {
     }
 
     /// The number of delays handed out before the backoff is exhausted; `None` = unlimited.
+    ///
+    /// It counts **waits**, not tries: `n` waits allow `n + 1` tries (the first one
+    /// needs no wait). It limits a standalone [`Backoff`](super::Backoff) only: inside a
+    /// [`RetryPolicy`](crate::retry::RetryPolicy) the policy's
+    /// [`max_attempts`](crate::retry::RetryPolicy::max_attempts) (tries) and `deadline`
+    /// are the limits, and this one is ignored.
     #[must_use]
     pub const fn max_delays(&self) -> Option<u32> {
         self.max_delays
@@ -403,8 +409,29 @@ impl BackoffBuilder {
 
     /// Hand out at most `delays` delays, then report exhaustion.
     ///
-    /// This counts *waits*, not requests: "3 attempts in total" (one try and
-    /// two retries) is `max_delays(2)`. `0` means never wait (fail at once).
+    /// This counts *waits*, not tries: "3 attempts in total" (one try and
+    /// two retries) is `max_delays(2)`, so waits = tries − 1. `0` means never wait
+    /// (fail at once).
+    ///
+    /// It limits a standalone [`Backoff`](super::Backoff). Inside a
+    /// [`RetryPolicy`](crate::retry::RetryPolicy) the policy's attempts win: its
+    /// [`max_attempts`](crate::retry::RetryPolicy::max_attempts) (tries; or
+    /// [`with_max_retries`](crate::retry::RetryPolicy::with_max_retries)) and `deadline`
+    /// are the only limits, and the backoff's `max_delays` and `max_elapsed` are ignored.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use relent::backoff::{Backoff, BackoffBuilder};
+    /// use relent::Instant;
+    ///
+    /// let policy = BackoffBuilder::constant(Duration::from_secs(1)).max_delays(2).build()?;
+    /// let mut b = Backoff::new(policy, 0);
+    /// // Two waits: three tries in all.
+    /// assert!(b.next_delay(Instant::ZERO).is_some());
+    /// assert!(b.next_delay(Instant::from_secs(1)).is_some());
+    /// assert_eq!(b.next_delay(Instant::from_secs(2)), None);
+    /// # Ok::<(), relent::BackoffError>(())
+    /// ```
     pub const fn max_delays(mut self, delays: u32) -> BackoffBuilder {
         self.policy.max_delays = Some(delays);
         self
