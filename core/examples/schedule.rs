@@ -218,6 +218,8 @@ fn run(args: &Args) {
     let n_rows = args.rows.unwrap_or(if limited { 40 } else { 16 });
     let mut rows: Vec<Vec<(u64, u64)>> = vec![Vec::new(); n_rows];
     for seed in 0..args.seeds {
+        // Fixed seeds 0..N on purpose: a preview must print the same table every run.
+        // A client seeds from entropy (`relent::fresh_seed()`).
         let mut backoff = Backoff::new(*p, seed);
         let mut now = Instant::ZERO;
         let mut total = 0u64;

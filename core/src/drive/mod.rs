@@ -25,6 +25,7 @@
 //!
 //! let policy = RetryPolicy::kube_client(); // 500 ms doubling, 4 attempts
 //! let timer = Virtual(Cell::new(Instant::ZERO));
+//! // A fixed seed is safe here: a test on a virtual clock, and kube's preset has no jitter.
 //! let machine = Retry::new(&policy, 7, timer.now());
 //! let finished = drive::run(
 //!     machine,
