@@ -1,9 +1,11 @@
-//! Preview a backoff policy: per attempt, the min / median / max delay over many seeds.
+//! Preview a backoff policy: per wait, the min / median / max delay over many seeds.
+//!
+//! Rows count waits (delays), not tries: `delays=8` allows 8 waits, so 9 tries.
 //!
 //! ```text
 //! cargo run -p relent --example schedule                 # kube preset
 //! cargo run -p relent --example schedule -- grpc
-//! cargo run -p relent --example schedule -- 'exp:100ms,x2,cap=10s,jitter=full,attempts=8'
+//! cargo run -p relent --example schedule -- 'exp:100ms,x2,cap=10s,jitter=full,delays=8'
 //! cargo run -p relent --example schedule -- --help
 //! ```
 //!
@@ -19,7 +21,7 @@ use relent::backoff::{Backoff, BackoffBuilder, BackoffPolicy, Jitter, Schedule, 
 const USAGE: &str = "\
 usage: schedule [--seeds N] [--rows N] [PRESET | POLICY]
 
-Prints, for each delay a backoff hands out, the min / median / max over N
+Prints, for each delay (wait) a backoff hands out, the min / median / max over N
 seeds (default 1000), the median cumulative wait and a bar chart. Rows stop
 when every seed is exhausted, or at --rows (default 16 for policies without
 limits, 40 otherwise).
@@ -30,12 +32,12 @@ POLICY   SCHEDULE[,OPTION]...
   OPTION    xF | factor=F          growth factor (exp only; default 2)
             cap=DUR  floor=DUR     clamp applied after jitter
             jitter=none|full|equal|decorrelated|F   (F = proportional +/-F)
-            attempts=N             number of delays handed out
+            delays=N               waits handed out (N waits = N+1 tries)
             elapsed=DUR            every wait ends within DUR of the start
             quiet=DUR              start over after DUR without a request
   DUR       a number and a unit: ns us ms s m h   (e.g. 250ms, 1.5s, 2m)
 
-example: schedule 'exp:100ms,x2,cap=10s,jitter=full,attempts=8'
+example: schedule 'exp:100ms,x2,cap=10s,jitter=full,delays=8'
 ";
 
 const BAR: usize = 24;
@@ -142,11 +144,17 @@ fn parse_policy(spec: &str) -> Result<BackoffPolicy, String> {
             "factor" => b.factor(parse_float(value)?),
             "cap" | "max" => b.cap(parse_duration(value)?),
             "floor" | "min" => b.floor(parse_duration(value)?),
-            "attempts" => b.max_delays(
+            "delays" => b.max_delays(
                 value
                     .parse()
-                    .map_err(|_| format!("attempts wants a whole number, got {value:?}"))?,
+                    .map_err(|_| format!("delays wants a whole number, got {value:?}"))?,
             ),
+            "attempts" => {
+                return Err(format!(
+                    "attempts={value} is ambiguous: this option counts waits, and N waits \
+                     allow N+1 tries; write delays=N (N = tries - 1)"
+                ));
+            }
             "elapsed" => b.max_elapsed(parse_duration(value)?),
             "quiet" => b.reset_after_quiet(parse_duration(value)?),
             "jitter" => match value {
@@ -210,6 +218,8 @@ fn run(args: &Args) {
     let n_rows = args.rows.unwrap_or(if limited { 40 } else { 16 });
     let mut rows: Vec<Vec<(u64, u64)>> = vec![Vec::new(); n_rows];
     for seed in 0..args.seeds {
+        // Fixed seeds 0..N on purpose: a preview must print the same table every run.
+        // A client seeds from entropy (`relent::fresh_seed()`).
         let mut backoff = Backoff::new(*p, seed);
         let mut now = Instant::ZERO;
         let mut total = 0u64;
@@ -351,16 +361,43 @@ fn describe(p: &BackoffPolicy) -> String {
 fn limits(p: &BackoffPolicy) -> String {
     let opt = |d: Option<Duration>| d.map_or_else(|| "none".to_owned(), |d| fmt(nanos(d)));
     format!(
-        "floor {}, cap {}, attempts {}, elapsed {}, quiet reset {}",
+        "floor {}, cap {}, delays {}, elapsed {}, quiet reset {}",
         fmt(nanos(p.floor())),
         if p.cap() == BackoffPolicy::MAX_DELAY {
             "none".to_owned()
         } else {
             fmt(nanos(p.cap()))
         },
-        p.max_delays()
-            .map_or_else(|| "unlimited".to_owned(), |n| n.to_string()),
+        p.max_delays().map_or_else(
+            || "unlimited".to_owned(),
+            |n| format!("{n} ({} tries)", u64::from(n) + 1)
+        ),
         opt(p.max_elapsed()),
         opt(p.reset_after_quiet()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(spec: &str) -> Result<BackoffPolicy, String> {
+        parse_policy(spec)
+    }
+
+    #[test]
+    fn delays_count_waits() {
+        let p = policy("exp:100ms,x2,cap=10s,jitter=full,delays=8").unwrap();
+        assert_eq!(p.max_delays(), Some(8));
+        assert!(limits(&p).contains("delays 8 (9 tries)"), "{}", limits(&p));
+    }
+
+    #[test]
+    fn attempts_is_an_error_that_says_why() {
+        let err = policy("exp:100ms,attempts=8").unwrap_err();
+        assert!(err.contains("delays=N"), "{err}");
+        assert!(err.contains("N+1 tries"), "{err}");
+        assert!(USAGE.contains("delays=N"));
+        assert!(!USAGE.contains("attempts="));
+    }
 }

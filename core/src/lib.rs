@@ -32,6 +32,9 @@ mod rng;
 mod seed;
 #[cfg(feature = "alloc")]
 pub mod table;
+#[cfg(feature = "proptest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
+pub mod testing;
 pub mod time;
 pub mod timeout;
 

@@ -6,9 +6,17 @@
 //!
 //! All arithmetic saturates. A clock that goes backwards yields zero-length
 //! spans, never a panic or a wrap-around.
+//!
+//! Firmware timers count coarse ticks in a counter that wraps: [`TickExtender`] turns
+//! the raw readings into a monotonic [`Instant`], and [`TickRate`] converts both ways,
+//! rounding a clock reading down and a sleep's end up.
 
 use core::fmt;
 use core::time::Duration;
+
+mod ticks;
+
+pub use ticks::{RawTicks, TickExtender, TickRate};
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 

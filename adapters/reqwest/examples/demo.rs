@@ -4,12 +4,12 @@
 //! cargo run -p relent-reqwest --example demo
 //! ```
 //!
-//! Starts the project's scripted HTTP server on 127.0.0.1 and sends requests
+//! Starts a small scripted HTTP server on 127.0.0.1 (examples/support/server.rs) and sends requests
 //! through one `ClientWithMiddleware` carrying relent's `RetryMiddleware`.
 //! Finishes in about two seconds (one of them is a server's `Retry-After: 1`).
 
 #[allow(dead_code)]
-#[path = "../../../tests/src/server.rs"]
+#[path = "support/server.rs"]
 mod server;
 
 use std::error::Error;

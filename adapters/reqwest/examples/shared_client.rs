@@ -8,7 +8,7 @@
 //! ```
 
 #[allow(dead_code)]
-#[path = "../../../tests/src/server.rs"]
+#[path = "support/server.rs"]
 mod server;
 
 // The reusable part; the test uses all of it, this example only some.

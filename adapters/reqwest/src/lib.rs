@@ -19,6 +19,9 @@ mod retry_engine;
 pub mod timeouts;
 mod trace;
 
+#[doc = include_str!("../MIGRATING.md")]
+pub mod migrating {}
+
 pub use client::{RequestBuilderExt, RetryClient};
 pub use error::{AttemptTimedOut, BoxError, RetryError, classify_error};
 pub use history::{AttemptHistory, Event};

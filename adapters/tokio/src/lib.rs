@@ -19,6 +19,9 @@ pub mod seed;
 mod shared;
 pub mod stream;
 
+#[doc = include_str!("../MIGRATING.md")]
+pub mod migrating {}
+
 pub use class::{AlwaysTransient, ClassifyError, ErrorClass, classify_io};
 pub use clock::TokioTimer;
 pub use error::{AttemptTimedOut, Cause, Failure, LastFailure, RetryError};

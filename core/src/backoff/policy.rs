@@ -110,6 +110,12 @@ impl BackoffPolicy {
     }
 
     /// The number of delays handed out before the backoff is exhausted; `None` = unlimited.
+    ///
+    /// It counts **waits**, not tries: `n` waits allow `n + 1` tries (the first one
+    /// needs no wait). It limits a standalone [`Backoff`](super::Backoff) only: inside a
+    /// [`RetryPolicy`](crate::retry::RetryPolicy) the policy's
+    /// [`max_attempts`](crate::retry::RetryPolicy::max_attempts) (tries) and `deadline`
+    /// are the limits, and this one is ignored.
     #[must_use]
     pub const fn max_delays(&self) -> Option<u32> {
         self.max_delays
@@ -150,20 +156,24 @@ impl BackoffPolicy {
     }
 
     /// Every rule the builder enforces, in the order its errors are reported.
-    pub(super) fn validate(&self) -> Result<(), BackoffError> {
-        if self.floor > self.cap {
+    ///
+    /// `const`, so [`BackoffBuilder::build`] works in a `const` or `static`: the same
+    /// rules as plain comparisons (durations compared as `(secs, nanos)`, factors as
+    /// millionths).
+    pub(super) const fn validate(&self) -> Result<(), BackoffError> {
+        if duration_gt(self.floor, self.cap) {
             return Err(BackoffError::FloorAboveCap {
                 floor: self.floor,
                 cap: self.cap,
             });
         }
         if let Schedule::Exponential { factor, .. } = self.schedule {
-            if factor <= Factor::ONE {
+            if factor.millionths() <= Factor::ONE.millionths() {
                 return Err(BackoffError::FactorNotGrowing { factor });
             }
         }
         match self.jitter {
-            Jitter::Proportional(f) if f > Factor::ONE => {
+            Jitter::Proportional(f) if f.millionths() > Factor::ONE.millionths() => {
                 return Err(BackoffError::ProportionalJitterAboveOne { factor: f });
             }
             Jitter::Decorrelated if self.schedule.first().is_zero() => {
@@ -171,8 +181,10 @@ impl BackoffPolicy {
             }
             _ => {}
         }
-        if self.reset_after_quiet == Some(Duration::ZERO) {
-            return Err(BackoffError::ZeroQuietPeriod);
+        if let Some(quiet) = self.reset_after_quiet {
+            if quiet.is_zero() {
+                return Err(BackoffError::ZeroQuietPeriod);
+            }
         }
         let all_zero =
             self.floor.is_zero() && (self.cap.is_zero() || self.schedule.is_always_zero());
@@ -181,6 +193,11 @@ impl BackoffPolicy {
         }
         Ok(())
     }
+}
+
+/// `a > b`, in a `const` context.
+const fn duration_gt(a: Duration, b: Duration) -> bool {
+    a.as_secs() > b.as_secs() || (a.as_secs() == b.as_secs() && a.subsec_nanos() > b.subsec_nanos())
 }
 
 /// Why [`BackoffBuilder::build`] refused a configuration.
@@ -403,8 +420,29 @@ impl BackoffBuilder {
 
     /// Hand out at most `delays` delays, then report exhaustion.
     ///
-    /// This counts *waits*, not requests: "3 attempts in total" (one try and
-    /// two retries) is `max_delays(2)`. `0` means never wait (fail at once).
+    /// This counts *waits*, not tries: "3 attempts in total" (one try and
+    /// two retries) is `max_delays(2)`, so waits = tries − 1. `0` means never wait
+    /// (fail at once).
+    ///
+    /// It limits a standalone [`Backoff`](super::Backoff). Inside a
+    /// [`RetryPolicy`](crate::retry::RetryPolicy) the policy's attempts win: its
+    /// [`max_attempts`](crate::retry::RetryPolicy::max_attempts) (tries; or
+    /// [`with_max_retries`](crate::retry::RetryPolicy::with_max_retries)) and `deadline`
+    /// are the only limits, and the backoff's `max_delays` and `max_elapsed` are ignored.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use relent::backoff::{Backoff, BackoffBuilder};
+    /// use relent::Instant;
+    ///
+    /// let policy = BackoffBuilder::constant(Duration::from_secs(1)).max_delays(2).build()?;
+    /// let mut b = Backoff::new(policy, 0);
+    /// // Two waits: three tries in all.
+    /// assert!(b.next_delay(Instant::ZERO).is_some());
+    /// assert!(b.next_delay(Instant::from_secs(1)).is_some());
+    /// assert_eq!(b.next_delay(Instant::from_secs(2)), None);
+    /// # Ok::<(), relent::BackoffError>(())
+    /// ```
     pub const fn max_delays(mut self, delays: u32) -> BackoffBuilder {
         self.policy.max_delays = Some(delays);
         self
@@ -444,12 +482,34 @@ impl BackoffBuilder {
     ///
     /// Errors from float setters come first (in the order they were made), then
     /// the rules in the order of [`BackoffError`]'s variants.
-    pub fn build(self) -> Result<BackoffPolicy, BackoffError> {
+    ///
+    /// `const`: a policy built from exact values can live in a `const` or a `static`
+    /// (the float setters, [`factor`](Self::factor) and
+    /// [`proportional_jitter`](Self::proportional_jitter), are not `const`; use
+    /// [`factor_exact`](Self::factor_exact) and [`jitter`](Self::jitter)).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use relent::backoff::{BackoffBuilder, BackoffPolicy, Jitter};
+    ///
+    /// static BACKOFF: BackoffPolicy = match BackoffBuilder::exponential(Duration::from_millis(50))
+    ///     .jitter(Jitter::Full)
+    ///     .cap(Duration::from_secs(2))
+    ///     .build()
+    /// {
+    ///     Ok(policy) => policy,
+    ///     Err(_) => panic!("checked at compile time"),
+    /// };
+    /// assert_eq!(BACKOFF.cap(), Duration::from_secs(2));
+    /// ```
+    pub const fn build(self) -> Result<BackoffPolicy, BackoffError> {
         if let Some(e) = self.pending {
             return Err(e);
         }
-        self.policy.validate()?;
-        Ok(self.policy.planned())
+        match self.policy.validate() {
+            Ok(()) => Ok(self.policy.planned()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Remember the first setter error for `build`.
@@ -569,6 +629,46 @@ mod tests {
             BackoffBuilder::fibonacci(Duration::ZERO).build(),
             Err(BackoffError::ZeroDelayForever)
         );
+    }
+
+    /// `build` in a `const` gives what it gives at run time, errors included.
+    #[test]
+    fn build_is_the_same_in_const_context() {
+        const OK: Result<BackoffPolicy, BackoffError> = BackoffBuilder::exponential(S)
+            .jitter(Jitter::Equal)
+            .floor(Duration::from_millis(10))
+            .cap(Duration::from_secs(30))
+            .max_delays(4)
+            .build();
+        const BAD: Result<BackoffPolicy, BackoffError> = BackoffBuilder::constant(S)
+            .floor(Duration::from_secs(2))
+            .cap(S)
+            .build();
+        const NANOS: Result<BackoffPolicy, BackoffError> = BackoffBuilder::constant(S)
+            .floor(Duration::new(1, 2))
+            .cap(Duration::new(1, 1))
+            .build();
+        let runtime = BackoffBuilder::exponential(S)
+            .jitter(Jitter::Equal)
+            .floor(Duration::from_millis(10))
+            .cap(Duration::from_secs(30))
+            .max_delays(4)
+            .build();
+        assert_eq!(OK, runtime);
+        assert!(OK.is_ok());
+        assert_eq!(
+            BAD,
+            Err(BackoffError::FloorAboveCap {
+                floor: S * 2,
+                cap: S
+            })
+        );
+        assert!(matches!(NANOS, Err(BackoffError::FloorAboveCap { .. })));
+        assert!(duration_gt(
+            Duration::new(2, 0),
+            Duration::new(1, 999_999_999)
+        ));
+        assert!(!duration_gt(S, S));
     }
 
     #[test]

@@ -25,6 +25,7 @@
 //!
 //! let policy = RetryPolicy::kube_client(); // 500 ms doubling, 4 attempts
 //! let timer = Virtual(Cell::new(Instant::ZERO));
+//! // A fixed seed is safe here: a test on a virtual clock, and kube's preset has no jitter.
 //! let machine = Retry::new(&policy, 7, timer.now());
 //! let finished = drive::run(
 //!     machine,
@@ -63,9 +64,16 @@ use crate::time::Instant;
 /// Time, as a runtime supplies it: the clock and "sleep until".
 ///
 /// `now` is the runtime's monotonic clock as a relent [`Instant`] (an epoch of the
-/// runtime's choosing). `sleep_until` must not return before `until`: a timer with
-/// coarse ticks rounds **up** (a millisecond timer given 2.0004 ms sleeps 3 ms), or the
-/// driver wakes early, finds the wait not over and sleeps again for the rest.
+/// runtime's choosing). `sleep_until` must not return before `until`.
+///
+/// **Rounding on a coarse timer:** convert a clock reading to an `Instant` rounding
+/// **down**, and a sleep's end to ticks rounding **up** (a millisecond timer given
+/// 2.0004 ms sleeps 3 ms); otherwise the driver wakes early, finds the wait not over
+/// and sleeps again for the rest. [`TickRate`](crate::time::TickRate) does both
+/// (`instant` down, `ticks_until` up), and
+/// [`TickExtender`](crate::time::TickExtender) extends a wrapping `u16`/`u32`
+/// hardware counter into a monotonic `Instant`. With std,
+/// `drive::blocking::StdTimer` converts `std::time::Instant`s (`from_std`, `to_std`).
 pub trait Timer {
     /// The current instant.
     fn now(&self) -> Instant;

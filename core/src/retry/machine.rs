@@ -88,6 +88,8 @@ const _: () =
 ///
 /// let policy = RetryPolicy::kube_client();
 /// let mut now = Instant::ZERO;
+/// // A fixed seed is safe here: a test, and kube's preset has no jitter. Real code seeds
+/// // from entropy (`relent::fresh_seed()`), or clients retry in step.
 /// let mut op = Retry::new(&policy, 7, now);
 ///
 /// // Attempt 1 fails in a way worth a retry.

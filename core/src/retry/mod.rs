@@ -10,6 +10,7 @@
 
 mod budget;
 pub mod gate;
+mod limits;
 mod machine;
 mod outcome;
 mod policy;
