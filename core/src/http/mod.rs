@@ -19,9 +19,13 @@
 //! | timed out, reset after send | retry | final, refused `NotIdempotent` |
 //! | the caller's own verdict ([`Observed::Failure`]) | as the caller says | as the caller says |
 //!
-//! The `http` feature adds [`is_idempotent`] for [`http::Method`](::http::Method).
+//! The `http` feature adds [`is_idempotent`] for [`http::Method`](::http::Method), and the
+//! per-request overrides every HTTP adapter reads from `http::Extensions`
+//! ([`Overrides`], [`Idempotent`], [`NoRetry`]).
 
 mod classify;
+#[cfg(feature = "http")]
+mod overrides;
 mod status;
 
 #[cfg(feature = "http")]
@@ -29,4 +33,6 @@ pub use classify::is_idempotent;
 pub use classify::{
     Attempt, Chain, Classify, Observed, StandardClassifier, Verdict, is_idempotent_method,
 };
+#[cfg(feature = "http")]
+pub use overrides::{Idempotent, NoRetry, Overrides};
 pub use status::StatusSet;
