@@ -175,47 +175,32 @@ pub(crate) fn observe_response(
 /// ```
 #[must_use]
 pub fn origin_key(uri: &Uri) -> String {
-    let Some(host) = uri.host() else {
+    let Some(authority) = uri.authority() else {
         return String::new();
     };
     let scheme = uri.scheme_str().unwrap_or("http");
-    let port = uri.port_u16().or(match scheme {
-        "https" => Some(443),
-        "http" => Some(80),
-        _ => None,
-    });
-    let mut key = String::with_capacity(scheme.len() + host.len() + 9);
+    // Written from the authority as given, without parsing the port: this runs once per
+    // request, and parsing was most of its cost (callgrind, benches/layer_overhead.rs).
+    let raw = authority.as_str();
+    let host_port = raw.rsplit_once('@').map_or(raw, |(_, h)| h);
+    // A colon after any IPv6 literal's closing bracket starts the port.
+    let has_port = host_port
+        .rfind(':')
+        .and_then(|i| host_port.get(i..))
+        .is_some_and(|tail| !tail.contains(']'));
+    let default_port = match (has_port, scheme) {
+        (false, "https") => ":443",
+        (false, "http") => ":80",
+        _ => "",
+    };
+    let mut key = String::with_capacity(scheme.len() + 3 + host_port.len() + default_port.len());
     key.push_str(scheme);
     key.push_str("://");
-    key.push_str(host);
-    if let Some(port) = port {
-        key.push(':');
-        key.push_str(itoa_u16(port).as_str());
-    }
+    key.push_str(host_port);
+    key.push_str(default_port);
+    // Scheme and host are case-insensitive (RFC 3986 §6.2.2.1): one origin, one key.
+    key.make_ascii_lowercase();
     key
-}
-
-/// `n` in decimal, without the formatting machinery (this runs once per request).
-fn itoa_u16(n: u16) -> String {
-    let mut digits = [0u8; 5];
-    let mut len = 0usize;
-    let mut rest = n;
-    loop {
-        if let Some(slot) = digits.get_mut(len) {
-            *slot = b'0' + (rest % 10) as u8;
-        }
-        len += 1;
-        rest /= 10;
-        if rest == 0 || len == digits.len() {
-            break;
-        }
-    }
-    digits
-        .iter()
-        .take(len)
-        .rev()
-        .map(|d| char::from(*d))
-        .collect()
 }
 
 #[cfg(test)]
@@ -302,8 +287,15 @@ mod tests {
 
     #[test]
     fn keys_and_ports() {
-        for port in [0u16, 7, 10, 99, 100, 9999, 10000, u16::MAX] {
-            assert_eq!(itoa_u16(port), port.to_string());
+        for (uri, key) in [
+            ("http://API.Example/x", "http://api.example:80"),
+            ("https://a.example/", "https://a.example:443"),
+            ("http://a.example:8080/p?q", "http://a.example:8080"),
+            ("http://[::1]/", "http://[::1]:80"),
+            ("http://[::1]:8080/", "http://[::1]:8080"),
+            ("http://user:pw@h.example:81/", "http://h.example:81"),
+        ] {
+            assert_eq!(origin_key(&uri.parse().expect("uri")), key, "{uri}");
         }
         let relative: Uri = "/api/v1/pods".parse().expect("uri");
         assert_eq!(origin_key(&relative), "");

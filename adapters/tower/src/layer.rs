@@ -375,8 +375,7 @@ where
         // The service that was made ready sends the first attempt; the clone stays here.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let config = Arc::clone(&self.config);
-        Box::pin(async move { run(&config, inner, request, true).await })
+        Box::pin(run(Arc::clone(&self.config), inner, request))
     }
 }
 
@@ -549,10 +548,9 @@ where
 
 /// One request, driven to its end by the core's driver.
 async fn run<S, B, RB, C>(
-    config: &Config<C>,
+    config: Arc<Config<C>>,
     service: S,
     request: Request<B>,
-    ready: bool,
 ) -> Result<Response<RB>, BoxError>
 where
     S: Service<Request<ReplayBody<B>>, Response = Response<RB>>,
@@ -562,7 +560,12 @@ where
 {
     let start = clock::now();
     let (head, body) = request.into_parts();
-    let overrides = Overrides::<C>::from_extensions(&head.extensions);
+    // Most requests carry no extension at all: skip the four lookups then.
+    let overrides = if head.extensions.is_empty() {
+        Overrides::default()
+    } else {
+        Overrides::<C>::from_extensions(&head.extensions)
+    };
     let idempotent = request_is_idempotent(&head.method, &head.headers, overrides.idempotent);
     let grpc = is_grpc(&head.headers);
     let key = origin_key(&head.uri);
@@ -608,7 +611,8 @@ where
         head: &head,
         body: &body,
         grpc,
-        ready,
+        // The caller made `service` ready before handing the request over.
+        ready: true,
     };
     let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
     match finished {
