@@ -62,7 +62,7 @@ struct Replay<B> {
 }
 
 /// A request body that records what it sends, up to a cap, so the request can be sent
-/// again (see the [module docs](self)).
+/// again: a retry replays the record, then continues the original where it stopped.
 ///
 /// Build one with [`ReplayBody::new`]; the retry layer does this for every request, and
 /// a [`tower::retry::Retry`] user does it before the request reaches the retry

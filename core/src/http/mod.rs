@@ -19,7 +19,7 @@
 //! | timed out, reset after send | retry | final, refused `NotIdempotent` |
 //! | the caller's own verdict ([`Observed::Failure`]) | as the caller says | as the caller says |
 //!
-//! The `http` feature adds [`is_idempotent`] for [`http::Method`](::http::Method), and the
+//! The `http` feature adds [`is_idempotent`] for [`http::Method`], and the
 //! per-request overrides every HTTP adapter reads from `http::Extensions`
 //! ([`Overrides`], [`Idempotent`], [`NoRetry`]).
 
