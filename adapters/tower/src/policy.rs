@@ -13,7 +13,9 @@
 //!   machine ends then, and the retry's answer is returned as it is).
 //!
 //! Requests must carry a [`ReplayBody`] (tower clones the request before each attempt,
-//! and only a replayable body can be cloned); a body past its cap is sent once.
+//! and only a replayable body can be cloned); a body past its cap is sent once:
+//! `clone_request` answers `None`, and tower then never calls `retry` for that request
+//! (tower#690 documents this), so its response carries no [`Attempts`].
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,7 +1,8 @@
 //! `kube::Client` over a tower stack with relent-tower's retry layer, against a fake API
-//! server on 127.0.0.1: a list that meets a 429 with `Retry-After` and a 503, and a watch
-//! that reconnects with kube's watcher backoff numbers and is cut by an idle timeout of
-//! the server's `timeoutSeconds` plus a margin.
+//! server on 127.0.0.1: a create answered 503 that is not sent twice, a list that meets a
+//! 429 with `Retry-After` and a 503, and a watch that reconnects with kube's watcher
+//! backoff numbers and is cut by an idle timeout of the server's `timeoutSeconds` plus a
+//! margin.
 //!
 //! The stack, outermost first: kube's base-URI layer (requests become absolute, so the
 //! retry layer keys its Retry-After table by origin), relent-tower's `RetryLayer` with
@@ -54,6 +55,7 @@ const WATCH_TIMEOUT_SECS: u32 = 1;
 struct ApiState {
     lists: AtomicUsize,
     watches: AtomicUsize,
+    creates: AtomicUsize,
     /// The `timeoutSeconds` each watch asked for.
     watch_timeouts: Mutex<Vec<Option<String>>>,
 }
@@ -100,6 +102,14 @@ async fn api(
         return Ok(json(
             404,
             r#"{"kind":"Status","apiVersion":"v1","status":"Failure","code":404}"#.into(),
+        ));
+    }
+    if req.method() == http::Method::POST {
+        // A create the server may have persisted before failing: never sent twice.
+        state.creates.fetch_add(1, Ordering::SeqCst);
+        return Ok(json(
+            503,
+            r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"ServiceUnavailable","code":503}"#.into(),
         ));
     }
     if !query.contains("watch=true") {
@@ -310,6 +320,25 @@ async fn main() -> Result<(), BoxError> {
         given: Arc::clone(&given),
     };
     let pods: Api<Pod> = Api::default_namespaced(client);
+
+    // A create (POST) answered 503 is returned, not repeated: the server may have
+    // persisted it (kube-rs#2082: kube's own RetryPolicy decides from the status alone).
+    let mut pod = Pod::default();
+    pod.metadata.name = Some("new".into());
+    let created = pods.create(&Default::default(), &pod).await;
+    println!(
+        "create: {}",
+        created
+            .as_ref()
+            .map(|_| "created".to_owned())
+            .unwrap_or_else(|e| e.to_string())
+    );
+    assert!(created.is_err());
+    assert_eq!(
+        state.creates.load(Ordering::SeqCst),
+        1,
+        "the POST was sent once"
+    );
     let mut stream = watcher(pods, watcher::Config::default().timeout(WATCH_TIMEOUT_SECS))
         .backoff(backoff)
         .boxed();
