@@ -181,13 +181,21 @@ pub fn origin_key(uri: &Uri) -> String {
     let scheme = uri.scheme_str().unwrap_or("http");
     // Written from the authority as given, without parsing the port: this runs once per
     // request, and parsing was most of its cost (callgrind, benches/layer_overhead.rs).
-    let raw = authority.as_str();
-    let host_port = raw.rsplit_once('@').map_or(raw, |(_, h)| h);
-    // A colon after any IPv6 literal's closing bracket starts the port.
-    let has_port = host_port
-        .rfind(':')
-        .and_then(|i| host_port.get(i..))
-        .is_some_and(|tail| !tail.contains(']'));
+    let raw = authority.as_str().as_bytes();
+    // One pass over the bytes: the userinfo ends at the last '@'; a ':' after it and after
+    // any IPv6 literal's closing bracket starts the port.
+    let (mut at, mut colon, mut bracket) = (None, None, None);
+    for (i, b) in raw.iter().enumerate() {
+        match b {
+            b'@' => at = Some(i),
+            b':' => colon = Some(i),
+            b']' => bracket = Some(i),
+            _ => {}
+        }
+    }
+    let start = at.map_or(0, |i| i.saturating_add(1));
+    let host_port = authority.as_str().get(start..).unwrap_or("");
+    let has_port = colon.is_some_and(|c| Some(c) > bracket && Some(c) > at);
     let default_port = match (has_port, scheme) {
         (false, "https") => ":443",
         (false, "http") => ":80",

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Request, Response};
 use http_body::Body;
 use relent::drive::{self, Finished};
@@ -323,6 +324,7 @@ impl<S, C> Layer<S> for RetryLayer<C> {
         RetryService {
             inner,
             config: Arc::clone(&self.config),
+            last_key: None,
         }
     }
 }
@@ -332,6 +334,27 @@ impl<S, C> Layer<S> for RetryLayer<C> {
 pub struct RetryService<S, C = StandardClassifier> {
     inner: S,
     config: Arc<Config<C>>,
+    /// The last request's scheme and authority, and its table key: a client mostly talks
+    /// to one origin, and sharing the key saves writing it for every request.
+    last_key: Option<(Option<Scheme>, Authority, Arc<String>)>,
+}
+
+impl<S, C> RetryService<S, C> {
+    /// The table key of `uri` ([`origin_key`]), shared with the last request's when the
+    /// scheme and authority are the same (`Authority` compares case-insensitively, as
+    /// the key is written).
+    fn key_for(&mut self, uri: &http::Uri) -> Arc<String> {
+        if let (Some(authority), Some((scheme, last, key))) = (uri.authority(), &self.last_key) {
+            if uri.scheme() == scheme.as_ref() && authority == last {
+                return Arc::clone(key);
+            }
+        }
+        let key = Arc::new(origin_key(uri));
+        if let Some(authority) = uri.authority() {
+            self.last_key = Some((uri.scheme().cloned(), authority.clone(), Arc::clone(&key)));
+        }
+        key
+    }
 }
 
 impl<S: Clone, C> Clone for RetryService<S, C> {
@@ -339,6 +362,7 @@ impl<S: Clone, C> Clone for RetryService<S, C> {
         RetryService {
             inner: self.inner.clone(),
             config: Arc::clone(&self.config),
+            last_key: self.last_key.clone(),
         }
     }
 }
@@ -375,7 +399,8 @@ where
         // The service that was made ready sends the first attempt; the clone stays here.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(run(Arc::clone(&self.config), inner, request))
+        let key = self.key_for(request.uri());
+        Box::pin(run(Arc::clone(&self.config), inner, request, key))
     }
 }
 
@@ -551,6 +576,7 @@ async fn run<S, B, RB, C>(
     config: Arc<Config<C>>,
     service: S,
     request: Request<B>,
+    key: Arc<String>,
 ) -> Result<Response<RB>, BoxError>
 where
     S: Service<Request<ReplayBody<B>>, Response = Response<RB>>,
@@ -568,7 +594,6 @@ where
     };
     let idempotent = request_is_idempotent(&head.method, &head.headers, overrides.idempotent);
     let grpc = is_grpc(&head.headers);
-    let key = origin_key(&head.uri);
     let body = ReplayBody::new(body, config.body_cap);
 
     // The layer's policy is borrowed; only a per-request override makes a copy.
@@ -593,7 +618,7 @@ where
     };
     let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
         .with_budget(config.budget.as_ref().map(SharedBudget::token_bucket))
-        .with_gate(config.table.gate(&key));
+        .with_gate(config.table.gate(&*key));
     let judge = HttpJudge {
         policy,
         hints: &config.hints,
@@ -645,5 +670,26 @@ where
                 })),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_cache_follows_the_origin() {
+        let layer = RetryLayer::builder().build().expect("layer");
+        let mut svc = layer.layer(());
+        let mut key = |uri: &str| svc.key_for(&uri.parse().expect("uri"));
+        let a = key("http://a.example/x");
+        assert_eq!(*a, "http://a.example:80");
+        let same = key("http://A.EXAMPLE/y?z");
+        assert!(Arc::ptr_eq(&a, &same), "same origin, same key");
+        assert_eq!(*key("https://a.example/x"), "https://a.example:443");
+        assert_eq!(*key("http://a.example:8080/"), "http://a.example:8080");
+        assert_eq!(*key("http://b.example/"), "http://b.example:80");
+        assert_eq!(*key("/relative"), "");
+        assert_eq!(*key("http://b.example/"), "http://b.example:80");
     }
 }
