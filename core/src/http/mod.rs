@@ -19,9 +19,13 @@
 //! | timed out, reset after send | retry | final, refused `NotIdempotent` |
 //! | the caller's own verdict ([`Observed::Failure`]) | as the caller says | as the caller says |
 //!
-//! The `http` feature adds [`is_idempotent`] for `http::Method`.
+//! The `http` feature adds [`is_idempotent`] for `http::Method`, and the per-request
+//! overrides every HTTP adapter reads from `http::Extensions` ([`Overrides`],
+//! [`Idempotent`], [`NoRetry`]).
 
 mod classify;
+#[cfg(feature = "http")]
+mod overrides;
 mod status;
 
 /// How many attempts a response took (1 when it was not retried), put in the response's
@@ -35,4 +39,6 @@ pub use classify::is_idempotent;
 pub use classify::{
     Attempt, Chain, Classify, Observed, StandardClassifier, Verdict, is_idempotent_method,
 };
+#[cfg(feature = "http")]
+pub use overrides::{Idempotent, NoRetry, Overrides};
 pub use status::StatusSet;
