@@ -697,7 +697,10 @@ pub fn operation_policy() -> RetryPolicy {
         .no_max_delays()
         .build()
         .expect("policy");
+    // No overall deadline and no per-attempt timeout, like the peers' loops (the default
+    // policy has both since this round; with them each attempt also races a timer).
     RetryPolicy::default()
+        .without_time_limits()
         .with_max_attempts(ATTEMPTS)
         .with_backoff(backoff)
 }
