@@ -12,7 +12,6 @@ use http::Extensions;
 use relent::drive::{self, Finished};
 use relent::http::{Attempt, Attempts, Classify, Observed, is_idempotent};
 use relent::retry::{Forbidden, Outcome, Report, Retry, RetryPolicy, Seen, TransportError};
-use relent::timeout::TimeoutOverride;
 use relent_tokio::{TokioTimer, clock};
 use reqwest::{Request, Response};
 use reqwest_middleware::Next;
@@ -261,25 +260,8 @@ where
     let caller_timeout = min_limit(request.timeout().copied(), retrier.client_timeout);
 
     // The retrier's policy is borrowed; only a per-request override makes a copy.
-    let custom;
-    let policy = if overrides.policy.is_none()
-        && overrides.timeout == TimeoutOverride::Inherit
-        && !overrides.no_retry
-    {
-        &retrier.policy
-    } else {
-        let mut policy = overrides.policy.unwrap_or_else(|| retrier.policy.clone());
-        policy.per_try_timeout = match overrides.timeout {
-            TimeoutOverride::Inherit => policy.per_try_timeout,
-            TimeoutOverride::Disable => None,
-            TimeoutOverride::Set(t) => t.resolve().total(),
-        };
-        if overrides.no_retry {
-            policy = policy.with_max_attempts(1);
-        }
-        custom = policy;
-        &custom
-    };
+    let policy = overrides.policy_for(&retrier.policy);
+    let policy: &RetryPolicy<C> = &policy;
     let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
         .with_budget(retrier.budget.as_ref().map(|b| b.token_bucket()))
         .with_gate(retrier.table.gate(&key));

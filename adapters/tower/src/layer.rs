@@ -21,7 +21,6 @@ use relent::hint::HintReader;
 use relent::http::{Attempt, Classify, Observed, Overrides, StandardClassifier};
 use relent::retry::{Forbidden, Outcome, Report, Retry, RetryPolicy, TransportError, WaitReason};
 use relent::table::CapacityError;
-use relent::timeout::TimeoutOverride;
 use relent_tokio::{SharedBudget, SharedDeadlines, TokioTimer, clock};
 use tower::{Layer, Service};
 
@@ -597,25 +596,8 @@ where
     let body = ReplayBody::new(body, config.body_cap);
 
     // The layer's policy is borrowed; only a per-request override makes a copy.
-    let custom;
-    let policy = if overrides.policy.is_none()
-        && overrides.timeout == TimeoutOverride::Inherit
-        && !overrides.no_retry
-    {
-        &config.policy
-    } else {
-        let mut policy = overrides.policy.unwrap_or_else(|| config.policy.clone());
-        policy.per_try_timeout = match overrides.timeout {
-            TimeoutOverride::Inherit => policy.per_try_timeout,
-            TimeoutOverride::Disable => None,
-            TimeoutOverride::Set(t) => t.resolve().total(),
-        };
-        if overrides.no_retry {
-            policy = policy.with_max_attempts(1);
-        }
-        custom = policy;
-        &custom
-    };
+    let policy = overrides.policy_for(&config.policy);
+    let policy: &RetryPolicy<C> = &policy;
     let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
         .with_budget(config.budget.as_ref().map(SharedBudget::token_bucket))
         .with_gate(config.table.gate(&*key));

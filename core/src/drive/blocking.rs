@@ -5,33 +5,39 @@
 //! `timeout` and must keep to it itself (a socket read timeout, a bounded poll); an
 //! output the [`Judge`] reads as a timeout is an outcome like any other.
 //!
+//! The program reads its clock once, at start, and hands that epoch to [`StdTimer`]:
+//!
 //! ```
 //! use core::time::Duration;
 //! use relent::drive::{blocking, Finished};
 //! use relent::retry::{Outcome, Retry, RetryPolicy};
 //!
-//! # #[cfg(feature = "std")] {
-//! let timer = blocking::StdTimer::since(std::time::Instant::now());
-//! let policy = RetryPolicy::default().with_backoff(
-//!     relent::backoff::BackoffBuilder::constant(Duration::from_millis(1)).build().unwrap(),
-//! );
-//! let machine = Retry::new(&policy, relent::fresh_seed(), blocking::Clock::now(&timer));
-//! let mut calls = 0;
-//! let finished = blocking::run(
-//!     machine,
-//!     &timer,
-//!     |out: &Result<&str, std::io::Error>, _| match out {
-//!         Ok(_) => Outcome::Success,
-//!         Err(_) => Outcome::transient(),
-//!     },
-//!     &mut (),
-//!     |_attempt, _timeout| {
-//!         calls += 1;
-//!         if calls < 2 { Err(std::io::Error::other("busy")) } else { Ok("done") }
-//!     },
-//! );
-//! assert!(matches!(finished, Finished::Succeeded(Ok("done"))));
-//! # }
+//! # #[cfg(feature = "std")]
+//! fn read_config(epoch: std::time::Instant) -> Option<&'static str> {
+//!     let timer = blocking::StdTimer::since(epoch);
+//!     let policy = RetryPolicy::default().with_backoff(
+//!         relent::backoff::BackoffBuilder::constant(Duration::from_millis(1)).build().ok()?,
+//!     );
+//!     let machine = Retry::new(&policy, relent::fresh_seed(), blocking::Clock::now(&timer));
+//!     let mut calls = 0;
+//!     let finished = blocking::run(
+//!         machine,
+//!         &timer,
+//!         |out: &Result<&'static str, std::io::Error>, _| match out {
+//!             Ok(_) => Outcome::Success,
+//!             Err(_) => Outcome::transient(),
+//!         },
+//!         &mut (),
+//!         |_attempt, _timeout| {
+//!             calls += 1;
+//!             if calls < 2 { Err(std::io::Error::other("busy")) } else { Ok("done") }
+//!         },
+//!     );
+//!     match finished {
+//!         Finished::Succeeded(Ok(config)) => Some(config),
+//!         _ => None,
+//!     }
+//! }
 //! ```
 
 use core::future::{Future, Ready, ready};
@@ -119,7 +125,8 @@ mod std_clock {
     }
 
     impl StdTimer {
-        /// A clock whose [`Instant::ZERO`] is `epoch` (usually `std::time::Instant::now()`).
+        /// A clock whose [`Instant::ZERO`] is `epoch` (usually the program's start, read once
+        /// by the caller).
         #[must_use]
         pub const fn since(epoch: std::time::Instant) -> StdTimer {
             StdTimer { epoch }

@@ -16,6 +16,7 @@ use crate::http::StandardClassifier;
 use crate::retry::RetryPolicy;
 use crate::timeout::TimeoutOverride;
 use ::http::Extensions;
+use alloc::borrow::Cow;
 
 /// Marks a request as safe to repeat although its method is not idempotent
 /// by RFC 9110 §9.2.2, typically a POST carrying an idempotency key.
@@ -91,6 +92,43 @@ impl<C> Overrides<C> {
     pub fn no_retry(mut self) -> Self {
         self.no_retry = true;
         self
+    }
+}
+
+impl<C: Clone> Overrides<C> {
+    /// The policy a request runs under: `default`, borrowed, unless this request
+    /// overrides it (its own policy, a per-attempt timeout set or disabled, or one
+    /// attempt only), in which case a copy with the overrides applied. Every HTTP adapter
+    /// reads its overrides through this, so they mean the same everywhere.
+    ///
+    /// ```
+    /// use relent::http::Overrides;
+    /// use relent::retry::RetryPolicy;
+    /// use relent::timeout::TimeoutOverride;
+    ///
+    /// let default = RetryPolicy::default();
+    /// let plain: Overrides = Overrides::default();
+    /// assert!(matches!(plain.policy_for(&default), std::borrow::Cow::Borrowed(_)));
+    /// let once = Overrides { no_retry: true, timeout: TimeoutOverride::Disable, ..Overrides::default() };
+    /// let policy = once.policy_for(&default);
+    /// assert_eq!(policy.max_attempts.get(), 1);
+    /// assert_eq!(policy.per_try_timeout, None);
+    /// ```
+    #[must_use]
+    pub fn policy_for(self, default: &RetryPolicy<C>) -> Cow<'_, RetryPolicy<C>> {
+        if self.policy.is_none() && self.timeout == TimeoutOverride::Inherit && !self.no_retry {
+            return Cow::Borrowed(default);
+        }
+        let mut policy = self.policy.unwrap_or_else(|| default.clone());
+        policy.per_try_timeout = match self.timeout {
+            TimeoutOverride::Inherit => policy.per_try_timeout,
+            TimeoutOverride::Disable => None,
+            TimeoutOverride::Set(t) => t.resolve().total(),
+        };
+        if self.no_retry {
+            policy = policy.with_max_attempts(1);
+        }
+        Cow::Owned(policy)
     }
 }
 
