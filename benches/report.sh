@@ -13,7 +13,9 @@
 #        target/bench-report/<name>.md keeps it; otherwise its output becomes that fragment;
 #   2. the size probe, benches/size-probe/measure.sh (target/bench-report/size.md);
 #   3. the loopback HTTP bench, benches/http-peers/run.sh (with --quick under --quick); it
-#      writes target/bench-report/http*.md.
+#      writes target/bench-report/http*.md;
+#   4. relent-tower's layer over a bare hyper-util client, adapters/tower/benches/callgrind.sh
+#      (when valgrind is installed), into target/bench-report/tower.md.
 # Then BENCHMARKS.md: the machine, one table of medians and relent ÷ peer ratios per
 # criterion group (benches/medians.py, results of this run only), every fragment of
 # target/bench-report/, and how to reproduce. Nothing here names a group or a contender.
@@ -117,6 +119,16 @@ if [ -d benches/http-peers ]; then
 else
   step http-peers "not present, skipped"
 fi
+# --- 4. relent-tower's layer (callgrind, optional) -----------------------------------------
+if [ -f adapters/tower/benches/callgrind.sh ]; then
+  if command -v valgrind >/dev/null; then
+    step tower "bash adapters/tower/benches/callgrind.sh"
+    bash adapters/tower/benches/callgrind.sh >"$report_dir/tower.md" 2>>"$log" ||
+      { echo "tower bench failed (see $log)" >&2; echo "## relent-tower: FAILED (see target/bench-report.log)" >"$report_dir/tower.md"; }
+  else
+    printf '## relent-tower\n\nSKIPPED: valgrind is not installed.\n' >"$report_dir/tower.md"
+  fi
+fi
 step done
 
 finished=$(date +%s)
@@ -190,6 +202,7 @@ took=$((finished - started))
     fi
   done
   echo "bash benches/size-probe/measure.sh"
+  echo "bash adapters/tower/benches/callgrind.sh"
   [ -d benches/http-peers ] && echo "cargo run --release --manifest-path benches/http-peers/Cargo.toml"
   echo "python3 benches/medians.py --markdown [GROUP ...]   # tables from target/criterion"
   echo '```'

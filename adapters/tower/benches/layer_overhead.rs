@@ -2,7 +2,7 @@
 
 //! What the retry layer costs per request over a bare hyper-util client, on loopback.
 //!
-//! `layer_overhead bare|layer N` sends N sequential GETs (keep-alive, HTTP/1.1) to a hyper
+//! `layer_overhead bare|layer|layer-untimed N` sends N sequential GETs (keep-alive, HTTP/1.1) to a hyper
 //! server on 127.0.0.1 inside `measured`, the one function callgrind is told to collect,
 //! with the client alone or under [`relent_tower::RetryLayer`]. The server runs on its own
 //! thread, which never enters `measured`, so only the client side is counted. Instructions
@@ -100,7 +100,15 @@ fn bench(mode: &str, n: u32, uri: &http::Uri) -> std::time::Duration {
         measured(|| rt.block_on(run(client, uri, n)));
     } else {
         let client = Client::builder(executor).build_http::<ReplayBody<Empty<Bytes>>>();
-        let layer = RetryLayer::builder().build().expect("layer");
+        // `layer`: the defaults (a 10 s per-attempt timeout, so one timer per request);
+        // `layer-untimed`: no time limits, configured like a bare retry loop.
+        let builder = RetryLayer::builder();
+        let builder = if mode == "layer-untimed" {
+            builder.policy(relent::retry::RetryPolicy::default().without_time_limits())
+        } else {
+            builder
+        };
+        let layer = builder.build().expect("layer");
         rt.block_on(run(layer.layer(client.clone()), uri, 10));
         start = Instant::now();
         measured(|| rt.block_on(run(layer.layer(client), uri, n)));
@@ -115,7 +123,7 @@ fn main() {
         .collect();
     let uri: http::Uri = format!("http://{}/", server()).parse().expect("uri");
     match args.first().map(String::as_str) {
-        Some(mode @ ("bare" | "layer")) => {
+        Some(mode @ ("bare" | "layer" | "layer-untimed")) => {
             let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
             let took = bench(mode, n, &uri);
             println!("{mode}: {n} requests, {:?} per request", took / n);
