@@ -383,3 +383,47 @@ fn rfc850_separator_is_checked_unlike_httpdate() {
         Ok(1_609_459_200)
     );
 }
+
+proptest! {
+    /// The delay-seconds fast path (1 to 19 bare digits) agrees with the general path: a
+    /// value and the same value padded with whitespace (which always takes the general
+    /// path) parse alike, and both equal a u128 model that saturates at `u64::MAX` seconds.
+    #[test]
+    fn delay_seconds_fast_path_agrees_with_the_general_path(
+        digits in "[0-9]{1,40}",
+        pad in prop::sample::select(vec![" ", "\t", "  "]),
+    ) {
+        let now = relent::UnixTime::from_secs(1_700_000_000);
+        let bare = parse_retry_after(digits.as_bytes(), now);
+        let padded = parse_retry_after(format!("{pad}{digits}{pad}").as_bytes(), now);
+        prop_assert_eq!(bare, padded);
+        let model = digits
+            .bytes()
+            .fold(0u128, |v, b| (v * 10 + u128::from(b - b'0')).min(u128::from(u64::MAX)));
+        let model = u64::try_from(model).unwrap_or(u64::MAX);
+        prop_assert_eq!(bare, Ok(RetryAfter::Delay(Duration::from_secs(model))));
+    }
+
+    /// Anything that is not all digits never takes the fast path's answer by mistake.
+    #[test]
+    fn a_short_value_with_one_non_digit_is_not_a_delay(
+        digits in "[0-9]{0,18}",
+        bad in prop::sample::select(vec![b'+', b'-', b'.', b' ', b'a', b'/', b':', 0x80u8]),
+        at in 0usize..19,
+    ) {
+        let mut value = digits.into_bytes();
+        let at = at.min(value.len());
+        value.insert(at, bad);
+        let now = relent::UnixTime::from_secs(1_700_000_000);
+        let parsed = parse_retry_after(&value, now);
+        // Leading/trailing whitespace is the only non-digit a delay may carry.
+        let trimmed_is_digits = {
+            let t: Vec<u8> = value.clone();
+            let t = t.trim_ascii();
+            !t.is_empty() && t.iter().all(u8::is_ascii_digit)
+        };
+        if !trimmed_is_digits {
+            prop_assert!(!matches!(parsed, Ok(RetryAfter::Delay(_))), "{:?} -> {:?}", value, parsed);
+        }
+    }
+}

@@ -89,6 +89,13 @@ impl RetryAfter {
 /// );
 /// ```
 pub fn parse_retry_after(value: &[u8], reference: UnixTime) -> Result<RetryAfter, ParseError> {
+    // The common form first: 1 to 19 bare digits (`120`), which cannot overflow a u64
+    // (10^19 − 1 < 2^64): one pass, no trimming, no saturation. Anything else (whitespace,
+    // more digits, a date, an error) takes the general path below, which gives the same
+    // answer for these inputs too (a property test checks the two agree).
+    if let Some(secs) = short_digits(value) {
+        return Ok(RetryAfter::Delay(Duration::from_secs(secs)));
+    }
     let s = trim_ows(value);
     // Every byte of a successful parse is checked against an ASCII literal or
     // digit, so success implies ASCII: the scan for non-ASCII bytes is only
@@ -110,6 +117,24 @@ pub fn parse_retry_after(value: &[u8], reference: UnixTime) -> Result<RetryAfter
             .map(RetryAfter::Date)
             .map_err(non_ascii_or),
     }
+}
+
+/// `value` as a number when it is 1 to 19 ASCII digits and nothing else.
+#[inline]
+fn short_digits(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || value.len() > 19 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in value {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        // At most 19 digits: v < 10^18 before this step, so no wrap.
+        v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+    }
+    Some(v)
 }
 
 #[cfg(test)]
