@@ -157,10 +157,7 @@ impl drive::Observe<Result<Response, Failure>> for Story {
                     Some(Err(failure)) => Observed::Transport(failure.kind),
                     None => Observed::Transport(TransportError::TimedOut),
                 };
-                let started = relent::Instant::from_nanos(
-                    at.as_nanos()
-                        .saturating_sub(took.as_nanos().try_into().unwrap_or(u64::MAX)),
-                );
+                let started = at.saturating_sub(took);
                 let event = Event::Attempt {
                     number: attempt,
                     at: started.saturating_duration_since(self.start),
@@ -176,11 +173,7 @@ impl drive::Observe<Result<Response, Failure>> for Story {
                 delay,
                 reason,
             } => {
-                let from = relent::Instant::from_nanos(
-                    until
-                        .as_nanos()
-                        .saturating_sub(delay.as_nanos().try_into().unwrap_or(u64::MAX)),
-                );
+                let from = until.saturating_sub(delay);
                 let event = Event::Wait {
                     at: from.saturating_duration_since(self.start),
                     duration: delay,

@@ -3,7 +3,7 @@
 use core::time::Duration;
 
 use super::BackoffPolicy;
-use super::walk::{Plan, Walk};
+use super::walk::Walk;
 use crate::Instant;
 use crate::time::{duration_to_nanos, nanos_to_duration};
 
@@ -67,10 +67,6 @@ pub struct Backoff {
     policy: BackoffPolicy,
     /// Where the schedule stands: step, previous delay and random stream.
     walk: Walk,
-    /// The policy's per-decision numbers, converted once at construction (`d_0`, floor,
-    /// cap and jitter in ns, the schedule's step), so that a decision converts no
-    /// `Duration`.
-    plan: Plan,
     taken: u32,
     /// `max_delays` widened to `u64`, `u64::MAX` when unlimited: `taken` (a `u32`) never
     /// reaches it then, so one compare covers both cases.
@@ -108,7 +104,6 @@ impl Backoff {
         };
         Backoff {
             walk: Walk::new(&policy, seed),
-            plan: Plan::of(&policy),
             policy,
             taken: 0,
             limit,
@@ -139,7 +134,7 @@ impl Backoff {
             self.exhausted = true;
             return None;
         }
-        let delay_ns = self.walk.next_planned(&self.plan);
+        let delay_ns = self.walk.next_planned(&self.policy.plan);
         self.taken = self.taken.saturating_add(1);
         Some(nanos_to_duration(delay_ns))
     }
@@ -160,7 +155,7 @@ impl Backoff {
         if self.exhausted || u64::from(self.taken) >= self.limit {
             return self.refuse(now);
         }
-        let delay_ns = self.walk.draw_planned(&self.plan);
+        let delay_ns = self.walk.draw_planned(&self.policy.plan);
         let delay = nanos_to_duration(delay_ns);
         if let Some(limit) = self.policy.max_elapsed {
             let elapsed = now.saturating_duration_since(started);
@@ -168,7 +163,7 @@ impl Backoff {
                 return self.refuse(now);
             }
         }
-        self.walk.advance_planned(&self.plan, delay_ns);
+        self.walk.advance_planned(&self.policy.plan, delay_ns);
         self.taken = self.taken.saturating_add(1);
         self.quiet_from = Some(Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)));
         Some(delay)
@@ -180,7 +175,7 @@ impl Backoff {
     /// it) and exhaustion. The random stream continues rather than restarting,
     /// so a reset client does not replay its earlier jitter.
     pub fn reset(&mut self) {
-        self.walk.reset(&self.policy, self.plan.base_ns);
+        self.walk.reset(&self.policy, self.policy.plan.base_ns);
         self.taken = 0;
         self.started = None;
         self.quiet_from = None;
