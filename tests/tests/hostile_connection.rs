@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use relent::retry::Forbidden;
 use relent_reqwest::{
-    Event, GiveUpReason, Observed, RequestBuilderExt, RetryEngine, TransportError, classify_error,
+    GiveUpReason, Observed, RequestBuilderExt, RetryEngine, Step, TransportError, classify_error,
 };
 use relent_tests::server::{Script, ScriptedServer, hang, ok, raw_then_reset, trickle};
 use reqwest_support::{history, plain, quick, retry_error, statuses, through};
@@ -177,7 +177,7 @@ async fn a_trickled_body_is_cut_off_by_the_overall_deadline() {
         .await
         .expect("head");
     let limit = match history(&response).events() {
-        [Event::Attempt { timeout, .. }] => timeout.expect("the deadline sets a limit"),
+        [Step::Attempt { timeout, .. }] => timeout.expect("the deadline sets a limit"),
         other => panic!("{other:?}"),
     };
     assert!(limit <= deadline, "{limit:?}");
@@ -210,7 +210,7 @@ async fn a_server_that_never_answers_costs_attempts_times_the_per_try_timeout() 
     assert!(retry.is_timeout());
     assert_eq!(retry.history().attempts(), 3);
     assert!(retry.history().events().iter().all(|e| match e {
-        Event::Attempt {
+        Step::Attempt {
             timeout, outcome, ..
         } => {
             *timeout == Some(per_try) && *outcome == Observed::Transport(TransportError::TimedOut)
@@ -274,7 +274,7 @@ async fn a_server_that_never_answers_is_bounded_by_the_deadline() {
         .events()
         .iter()
         .filter_map(|e| match e {
-            Event::Attempt { timeout, .. } => *timeout,
+            Step::Attempt { timeout, .. } => *timeout,
             _ => None,
         })
         .sum();

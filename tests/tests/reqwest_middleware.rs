@@ -10,7 +10,7 @@ use std::time::Duration;
 use relent::hint::{ExcessKind, ServerHint};
 use relent::retry::{BudgetConfig, Forbidden, RetryKind, TOKEN};
 use relent_reqwest::{
-    Event, GiveUpReason, Idempotent, KeyBy, NoRetry, Observed, RetryEngine, SharedBudget,
+    GiveUpReason, Idempotent, KeyBy, NoRetry, Observed, RetryEngine, SharedBudget, Step,
     TimeoutOverride, Timeouts, TransportError, WaitReason,
 };
 use relent_tests::server::{Script, ScriptedServer, hang, ok, reset, status, unused_local_addr};
@@ -176,7 +176,7 @@ async fn a_post_that_reached_the_server_is_not_retried() {
         retry.transport_error(),
         Some(TransportError::ResetAfterSend)
     );
-    assert!(retry.reqwest_error().is_some(), "{retry:?}");
+    assert!(retry.find::<reqwest::Error>().is_some(), "{retry:?}");
     assert_eq!(retry.history().attempts(), 1);
     assert_eq!(server.hits(), 2);
 }
@@ -205,9 +205,71 @@ async fn a_post_whose_connection_failed_is_retried() {
     );
     assert!(
         retry
-            .reqwest_error()
+            .find::<reqwest::Error>()
             .is_some_and(reqwest::Error::is_connect)
     );
+    // Every attempt's error is kept, not only the last (the error type is the one every
+    // relent adapter shares).
+    assert_eq!(retry.causes().len(), 3);
+    assert!(retry.causes().iter().all(|c| {
+        c.error()
+            .and_then(|e| e.downcast_ref::<reqwest::Error>())
+            .is_some_and(reqwest::Error::is_connect)
+    }));
+}
+
+#[tokio::test]
+async fn the_event_hook_sees_each_attempt_failure_and_wait_as_it_happens() {
+    use std::sync::{Arc, Mutex};
+    let server = ScriptedServer::start(
+        Script::new()
+            .then(status(503))
+            .then(reset())
+            .then(ok("done")),
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let engine = RetryEngine::builder()
+        .policy(quick())
+        .on_event(move |key, event| {
+            let line = match event {
+                relent_reqwest::Event::Attempt { attempt, .. } => format!("attempt {attempt}"),
+                relent_reqwest::Event::Ended { outcome, .. } => {
+                    format!("ended {:?}", outcome.seen())
+                }
+                relent_reqwest::Event::Failed(cause) => {
+                    format!("failed {} {}", cause.attempt, cause.error().is_some())
+                }
+                relent_reqwest::Event::Wait { delay, .. } => format!("wait {delay:?}"),
+                relent_reqwest::Event::GaveUp(report) => format!("gave up {}", report.reason),
+                _ => "other".to_string(),
+            };
+            log.lock().expect("lock").push(format!("{key} {line}"));
+        })
+        .build()
+        .expect("engine");
+    let response = through(&engine)
+        .get(server.url("/"))
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(response.status(), 200);
+    let origin = format!("http://{}", server.addr());
+    let want: Vec<String> = [
+        "attempt 1",
+        "ended Some(Status(503))",
+        "wait 10ms",
+        "attempt 2",
+        "ended Some(Transport(ResetAfterSend))",
+        "failed 2 true",
+        "wait 20ms",
+        "attempt 3",
+        "ended None",
+    ]
+    .iter()
+    .map(|l| format!("{origin} {l}"))
+    .collect();
+    assert_eq!(*seen.lock().expect("lock"), want);
 }
 
 #[tokio::test]
@@ -404,7 +466,7 @@ async fn each_attempt_is_bounded_by_the_per_try_timeout() {
         Some(Observed::Transport(TransportError::TimedOut))
     );
     assert!(
-        matches!(h.events()[0], Event::Attempt { timeout: Some(t), .. } if t == Duration::from_millis(200))
+        matches!(h.events()[0], Step::Attempt { timeout: Some(t), .. } if t == Duration::from_millis(200))
     );
     assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
@@ -463,10 +525,7 @@ async fn the_timeout_override_sets_or_disables_the_attempt_limit() {
         .expect("response");
     let h = history(&response);
     assert_eq!(response.text().await.expect("body"), "slow");
-    assert!(matches!(
-        h.events()[0],
-        Event::Attempt { timeout: None, .. }
-    ));
+    assert!(matches!(h.events()[0], Step::Attempt { timeout: None, .. }));
 
     // A Set without a total (connect only) leaves the attempt unlimited: only `total`
     // can be set per request in reqwest.
@@ -479,7 +538,7 @@ async fn the_timeout_override_sets_or_disables_the_attempt_limit() {
         .expect("response");
     assert!(matches!(
         history(&response).events()[0],
-        Event::Attempt { timeout: None, .. }
+        Step::Attempt { timeout: None, .. }
     ));
 }
 

@@ -102,7 +102,10 @@ async fn an_unbuildable_request_is_an_error_without_attempts() {
         .expect_err("not a URL");
     assert_eq!(err.report().attempts, 0);
     assert_eq!(err.reason(), GiveUpReason::NotRetryable);
-    assert!(err.reqwest_error().is_some_and(reqwest::Error::is_builder));
+    assert!(
+        err.find::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_builder)
+    );
 }
 
 #[tokio::test]
@@ -131,7 +134,7 @@ async fn real_reqwest_errors_are_classified_by_where_they_happened() {
         .expect_err("hang");
     assert_eq!(classify_error(&timed_out), TransportError::TimedOut);
     let ours = AttemptTimedOut {
-        after: Duration::from_secs(1),
+        limit: Duration::from_secs(1),
     };
     assert_eq!(classify_error(&ours), TransportError::TimedOut);
     assert_eq!(

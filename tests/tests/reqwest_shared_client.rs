@@ -40,7 +40,7 @@ async fn client_returns_a_usable_client_with_retries() {
     // The config's request timeout is the per-attempt limit.
     assert!(matches!(
         history(&response).events()[0],
-        relent_reqwest::Event::Attempt { timeout: Some(t), .. } if t == Duration::from_secs(5)
+        relent_reqwest::Step::Attempt { timeout: Some(t), .. } if t == Duration::from_secs(5)
     ));
 }
 

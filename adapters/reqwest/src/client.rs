@@ -6,10 +6,10 @@ use relent::http::{Classify, StandardClassifier};
 use relent::retry::{Action, Retry, RetryPolicy};
 use reqwest::{Request, Response};
 
-use crate::error::RetryError;
-use crate::history::AttemptHistory;
+use crate::error::{Failure, RetryError};
 use crate::overrides::Overrides;
 use crate::retry_engine::RetryEngine;
+use relent_tokio::AttemptHistory;
 
 /// A `reqwest::Client` with a [`RetryEngine`]: retries without reqwest-middleware.
 ///
@@ -121,5 +121,6 @@ fn unbuildable(error: reqwest::Error) -> RetryError {
     let Action::GiveUp(report) = machine.poll(now) else {
         unreachable!("an unsendable operation gives up");
     };
-    RetryError::new(report, AttemptHistory::new(key), Some(Box::new(error)))
+    let cause = Failure::from_reqwest(error).into_cause(report.attempts, now);
+    RetryError::new(vec![cause], AttemptHistory::new(key), report).with_error_chain()
 }

@@ -11,13 +11,15 @@ use std::time::Duration;
 use http::Extensions;
 use relent::drive::{self, Finished};
 use relent::http::{Attempt, Attempts, Classify, Observed, is_idempotent};
-use relent::retry::{Forbidden, Outcome, Report, Retry, RetryPolicy, Seen, TransportError};
-use relent_tokio::{TokioTimer, clock};
+use relent::retry::{Forbidden, Outcome, Retry, RetryPolicy, TransportError};
+use relent_tokio::{
+    AnyError, AttemptHistory, AttemptTimedOut, Cause, ErrorClass, Event, OnEvent, Step, TokioTimer,
+    clock,
+};
 use reqwest::{Request, Response};
 use reqwest_middleware::Next;
 
 use crate::error::{Failure, RetryError};
-use crate::history::{AttemptHistory, Event};
 use crate::overrides::Overrides;
 use crate::retry_engine::Inner;
 use crate::trace;
@@ -126,20 +128,40 @@ impl<C: Classify> drive::Judge<Result<Response, Failure>> for HttpJudge<'_, C> {
     }
 }
 
-/// Writes the request's history (and its trace events) from the driver's events.
-struct Story {
+/// Writes the request's history and causes, and reports each event to the hook and
+/// the trace, from the driver's events.
+struct Story<'h> {
     history: AttemptHistory,
+    /// Every failed attempt's error (or timeout), in order.
+    causes: Vec<Cause<AnyError>>,
+    hook: Option<&'h OnEvent<AnyError>>,
     start: relent::Instant,
     caller_timeout: Option<Duration>,
     /// The limit of the attempt in flight, as the request was given it.
     limit: Option<Duration>,
+    /// When the last attempt ended.
+    ended: relent::Instant,
 }
 
-impl drive::Observe<Result<Response, Failure>> for Story {
+impl Story<'_> {
+    fn notify(&self, event: &Event<'_, AnyError>) {
+        if let Some(hook) = self.hook {
+            hook.call(self.history.key(), event);
+        }
+    }
+}
+
+impl drive::Observe<Result<Response, Failure>> for Story<'_> {
     fn event(&mut self, event: &drive::Event<'_, Result<Response, Failure>>) {
         match *event {
-            drive::Event::Attempt { timeout, .. } => {
+            drive::Event::Attempt {
+                attempt, timeout, ..
+            } => {
                 self.limit = min_limit(timeout, self.caller_timeout);
+                self.notify(&Event::Attempt {
+                    attempt,
+                    timeout: self.limit,
+                });
             }
             drive::Event::Ended {
                 attempt,
@@ -148,8 +170,9 @@ impl drive::Observe<Result<Response, Failure>> for Story {
                 at,
                 took,
             } => {
+                self.ended = at;
                 // What the judge read: the status with the hint it found, or the failure.
-                let outcome = match output {
+                let observed = match output {
                     Some(Ok(response)) => Observed::Response {
                         status: response.status().as_u16(),
                         hint: outcome.hint(),
@@ -158,15 +181,52 @@ impl drive::Observe<Result<Response, Failure>> for Story {
                     None => Observed::Transport(TransportError::TimedOut),
                 };
                 let started = at.saturating_sub(took);
-                let event = Event::Attempt {
+                let step = Step::Attempt {
                     number: attempt,
                     at: started.saturating_duration_since(self.start),
                     took,
                     timeout: self.limit,
-                    outcome,
+                    outcome: observed,
                 };
-                trace::attempt(self.history.key(), &event);
-                self.history.push(event);
+                trace::attempt(self.history.key(), &step);
+                self.history.push(step);
+                self.notify(&Event::Ended {
+                    attempt,
+                    outcome,
+                    took,
+                });
+                match output {
+                    Some(Ok(_)) => {}
+                    Some(Err(failure)) => {
+                        if self.hook.is_some() {
+                            let cause = Cause {
+                                attempt,
+                                at,
+                                failure: relent_tokio::Failure::Error {
+                                    error: &failure.error,
+                                    class: ErrorClass::Transport(failure.kind),
+                                },
+                            };
+                            self.notify(&Event::Failed(&cause));
+                        }
+                    }
+                    // Abandoned at its limit: no error of its own, so the cause is kept now.
+                    None => {
+                        let timed_out = AttemptTimedOut {
+                            limit: self.limit.unwrap_or_default(),
+                        };
+                        self.notify(&Event::Failed(&Cause {
+                            attempt,
+                            at,
+                            failure: relent_tokio::Failure::TimedOut(timed_out),
+                        }));
+                        self.causes.push(Cause {
+                            attempt,
+                            at,
+                            failure: relent_tokio::Failure::TimedOut(timed_out),
+                        });
+                    }
+                }
             }
             drive::Event::Wait {
                 until,
@@ -174,15 +234,26 @@ impl drive::Observe<Result<Response, Failure>> for Story {
                 reason,
             } => {
                 let from = until.saturating_sub(delay);
-                let event = Event::Wait {
+                let step = Step::Wait {
                     at: from.saturating_duration_since(self.start),
                     duration: delay,
                     reason,
                 };
-                trace::wait(self.history.key(), &event);
-                self.history.push(event);
+                trace::wait(self.history.key(), &step);
+                self.history.push(step);
+                self.notify(&Event::Wait {
+                    until,
+                    delay,
+                    reason,
+                });
             }
             _ => {}
+        }
+    }
+
+    fn superseded(&mut self, attempt: u32, output: Result<Response, Failure>) {
+        if let Err(failure) = output {
+            self.causes.push(failure.into_cause(attempt, self.ended));
         }
     }
 }
@@ -267,9 +338,12 @@ where
     };
     let mut story = Story {
         history: AttemptHistory::new(key.clone()),
+        causes: Vec::new(),
+        hook: retrier.on_event.as_ref(),
         start,
         caller_timeout,
         limit: None,
+        ended: start,
     };
     let sender = Sender {
         transport,
@@ -279,7 +353,7 @@ where
     };
     let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
     let elapsed = clock::now().saturating_duration_since(start);
-    let (mut history, last_limit) = (story.history, story.limit);
+    let mut history = story.history;
     match finished {
         Finished::Succeeded(Ok(mut response)) => {
             history.finish(elapsed, None);
@@ -294,6 +368,10 @@ where
         Finished::GaveUp { report, last } => {
             history.finish(report.elapsed, Some(report));
             trace::give_up(history.key(), &report);
+            if let Some(hook) = story.hook {
+                hook.call(history.key(), &Event::GaveUp(&report));
+            }
+            let mut causes = story.causes;
             match last {
                 // Retries ran out on a status: the last response is the answer.
                 Some(Ok(mut response)) => {
@@ -303,24 +381,16 @@ where
                     response.extensions_mut().insert(history);
                     Ok(response)
                 }
-                Some(Err(failure)) => Err(give_up(report, history, Some(failure))),
-                // The last attempt was abandoned at its limit: say which.
-                None if matches!(
-                    report.last.and_then(|last| last.seen()),
-                    Some(Seen::Transport(TransportError::TimedOut))
-                ) =>
-                {
-                    let failure = Failure::timed_out(last_limit.unwrap_or_default());
-                    Err(give_up(report, history, Some(failure)))
+                // The last failure; one abandoned at its limit is already a cause.
+                last => {
+                    if let Some(Err(failure)) = last {
+                        causes.push(failure.into_cause(report.attempts, story.ended));
+                    }
+                    Err(RetryError::new(causes, history, report).with_error_chain())
                 }
-                None => Err(give_up(report, history, None)),
             }
         }
     }
-}
-
-fn give_up(report: Report, history: AttemptHistory, last: Option<Failure>) -> RetryError {
-    RetryError::new(report, history, last.map(|failure| failure.error))
 }
 
 #[cfg(test)]

@@ -1,16 +1,11 @@
 //! Errors: what failed, in the core's terms, with the whole history attached.
 
 use std::error::Error as StdError;
-use std::fmt;
 use std::io;
-use std::time::Duration;
 
-use relent::retry::{GiveUpReason, Report, Seen, TransportError};
-
-use crate::history::AttemptHistory;
-
-/// A boxed error, as the retry layer keeps the last attempt's failure.
-pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+use relent::retry::TransportError;
+pub use relent_tokio::{AnyError, AttemptTimedOut, BoxError};
+use relent_tokio::{Cause, ErrorClass};
 
 /// Where a failed attempt failed, in the terms that decide whether a retry is safe.
 ///
@@ -35,7 +30,7 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 ///
 /// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
 /// assert_eq!(classify_error(&reset), TransportError::ResetAfterSend);
-/// let timed_out = AttemptTimedOut { after: std::time::Duration::from_secs(1) };
+/// let timed_out = AttemptTimedOut { limit: std::time::Duration::from_secs(1) };
 /// assert_eq!(classify_error(&timed_out), TransportError::TimedOut);
 /// ```
 #[must_use]
@@ -76,37 +71,19 @@ pub fn classify_error(error: &(dyn StdError + 'static)) -> TransportError {
     }
 }
 
-/// relent's own per-attempt timer fired: the attempt took longer than
-/// `min(per-try timeout, time left before the deadline)`.
-///
-/// The same limit is also set as the request's reqwest timeout (so it keeps
-/// bounding the response body once you read it); this error appears when
-/// relent's timer fires first, for example because a middleware below the
-/// retry layer held the request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AttemptTimedOut {
-    /// The limit the attempt ran under.
-    pub after: Duration,
-}
-
-impl fmt::Display for AttemptTimedOut {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "attempt timed out after {:?}", self.after)
-    }
-}
-
-impl StdError for AttemptTimedOut {}
-
 /// One attempt's failure: its classification and the error itself.
 pub(crate) struct Failure {
     pub(crate) kind: TransportError,
-    pub(crate) error: BoxError,
+    pub(crate) error: AnyError,
 }
 
 impl Failure {
     pub(crate) fn new(error: BoxError) -> Self {
         let kind = classify_error(error.as_ref());
-        Failure { kind, error }
+        Failure {
+            kind,
+            error: AnyError(error),
+        }
     }
 
     pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
@@ -122,7 +99,7 @@ impl Failure {
                 let kind = classify_error(&*e);
                 Failure {
                     kind,
-                    error: e.into(),
+                    error: AnyError(e.into()),
                 }
             }
         }
@@ -132,14 +109,25 @@ impl Failure {
     pub(crate) fn body_not_replayable() -> Self {
         Failure {
             kind: TransportError::BodyNotReplayable,
-            error: "the request body is a stream that was already sent".into(),
+            error: AnyError("the request body is a stream that was already sent".into()),
         }
     }
 
-    pub(crate) fn timed_out(after: Duration) -> Self {
-        Failure {
-            kind: TransportError::TimedOut,
-            error: Box::new(AttemptTimedOut { after }),
+    /// The failure as the cause of attempt `attempt`, which ended at `at`: relent's own
+    /// timeout as [`relent_tokio::Failure::TimedOut`], anything else as the error with its
+    /// transport class.
+    pub(crate) fn into_cause(self, attempt: u32, at: relent::Instant) -> Cause<AnyError> {
+        let failure = match self.error.downcast_ref::<AttemptTimedOut>() {
+            Some(timed_out) => relent_tokio::Failure::TimedOut(*timed_out),
+            None => relent_tokio::Failure::Error {
+                error: self.error,
+                class: ErrorClass::Transport(self.kind),
+            },
+        };
+        Cause {
+            attempt,
+            at,
+            failure,
         }
     }
 }
@@ -148,159 +136,36 @@ impl Failure {
 /// failed below HTTP, or no attempt could be made (a deadline, a Retry-After
 /// beyond the limits, a request that could not be built).
 ///
-/// Carries the [`Report`] (why it gave up, attempts, time waited), the full
-/// [`AttemptHistory`], and the last attempt's error as its
-/// [`source`](StdError::source). Behind reqwest-middleware it arrives as
+/// The error type every relent adapter shares, [`relent_tokio::RetryError`], over
+/// [`AnyError`]: the [`Report`](relent::retry::Report) (why it gave up, attempts, time
+/// waited), the full [`AttemptHistory`](crate::AttemptHistory) (`history()`), every
+/// transport failure (`causes()`), and the last one as its
+/// [`source`](StdError::source). `find::<reqwest::Error>()`, `io_error()` and
+/// `root_cause()` search that source chain. Behind reqwest-middleware it arrives as
 /// `reqwest_middleware::Error::Middleware`; get it back with
 /// `anyhow_error.downcast_ref::<RetryError>()`.
 ///
 /// When retries run out on a *status* (a 503 after the last attempt), there
 /// is no error: the last response is returned, as reqwest-retry does, with
 /// the history in its extensions.
-#[derive(Debug)]
-pub struct RetryError {
-    report: Report,
-    history: AttemptHistory,
-    source: Option<BoxError>,
-}
-
-impl RetryError {
-    pub(crate) fn new(report: Report, history: AttemptHistory, source: Option<BoxError>) -> Self {
-        RetryError {
-            report,
-            history,
-            source,
-        }
-    }
-
-    /// Why the retry layer gave up, how many attempts it made and how long it waited.
-    #[must_use]
-    pub fn report(&self) -> &Report {
-        &self.report
-    }
-
-    /// The reason alone.
-    #[must_use]
-    pub fn reason(&self) -> GiveUpReason {
-        self.report.reason
-    }
-
-    /// Every attempt and wait.
-    #[must_use]
-    pub fn history(&self) -> &AttemptHistory {
-        &self.history
-    }
-
-    /// The history, by value.
-    #[must_use]
-    pub fn into_history(self) -> AttemptHistory {
-        self.history
-    }
-
-    /// How the last attempt failed below HTTP, if it did.
-    #[must_use]
-    pub fn transport_error(&self) -> Option<TransportError> {
-        match self.report.last.and_then(|last| last.seen()) {
-            Some(Seen::Transport(e)) => Some(e),
-            _ => None,
-        }
-    }
-
-    /// The last attempt's reqwest error, if there is one in the source chain.
-    #[must_use]
-    pub fn reqwest_error(&self) -> Option<&reqwest::Error> {
-        let mut next: Option<&(dyn StdError + 'static)> = self.source();
-        while let Some(e) = next {
-            if let Some(r) = e.downcast_ref::<reqwest::Error>() {
-                return Some(r);
-            }
-            next = e.source();
-        }
-        None
-    }
-
-    /// The `std::io::Error` below the last attempt's failure, if there is one in the
-    /// source chain (a reset, a refused connection): its `kind()` says which.
-    #[must_use]
-    pub fn io_error(&self) -> Option<&std::io::Error> {
-        let mut next: Option<&(dyn StdError + 'static)> = self.source();
-        while let Some(e) = next {
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                return Some(io);
-            }
-            next = e.source();
-        }
-        None
-    }
-
-    /// Whether the last attempt timed out.
-    #[must_use]
-    pub fn is_timeout(&self) -> bool {
-        self.transport_error() == Some(TransportError::TimedOut)
-    }
-
-    /// Whether the last attempt could not connect.
-    #[must_use]
-    pub fn is_connect(&self) -> bool {
-        self.transport_error() == Some(TransportError::ConnectFailed)
-    }
-}
-
-impl RetryError {
-    /// The innermost error of the source chain: the one that says what really happened
-    /// (`message head is too large`, `invalid HTTP status-code parsed`, a reset), where
-    /// the outer layers only say where (`error sending request for url (…)`). No
-    /// hand-written downcast chain needed.
-    #[must_use]
-    pub fn root_cause(&self) -> Option<&(dyn StdError + 'static)> {
-        let mut cause = self.source()?;
-        while let Some(next) = cause.source() {
-            cause = next;
-        }
-        Some(cause)
-    }
-}
-
-impl fmt::Display for RetryError {
-    /// `request to KEY: REPORT`, plus what the report alone cannot say:
-    ///
-    /// - for a last attempt that failed with [`TransportError::Other`], whose name says
-    ///   nothing about the cause, the innermost error of the source chain;
-    /// - for [`GiveUpReason::HintTooLong`], where the hint came from: a `RetryError`
-    ///   never carries a response, so the hint is not this request's own but one an
-    ///   earlier response recorded for the key in the shared Retry-After table.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "request to {}: {}", self.history.key(), self.report)?;
-        let own_response = matches!(
-            self.report.last.and_then(|last| last.seen()),
-            Some(Seen::Status(_))
-        );
-        if matches!(self.report.reason, GiveUpReason::HintTooLong { .. }) && !own_response {
-            f.write_str(
-                " (the wait is a Retry-After, or another server hint, that an earlier \
-                 response recorded for this key and that is still in force)",
-            )?;
-        }
-        if self.transport_error() == Some(TransportError::Other) {
-            if let Some(cause) = self.root_cause() {
-                write!(f, " (last error: {cause})")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl StdError for RetryError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
-    }
-}
+pub type RetryError = relent_tokio::RetryError<AnyError>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use relent::retry::{GiveUpReason, Report, Seen};
+    use relent_tokio::AttemptHistory;
+    use std::fmt;
+    use std::time::Duration;
+
+    /// The error of a run keyed `key` that gave up with `report`, its last attempt
+    /// failing with `last`, as the driver builds it.
+    fn give_up(report: Report, key: &str, last: Option<BoxError>) -> RetryError {
+        let causes = last
+            .map(|e| vec![Failure::new(e).into_cause(report.attempts, relent::Instant::ZERO)])
+            .unwrap_or_default();
+        RetryError::new(causes, AttemptHistory::new(key.into()), report).with_error_chain()
+    }
 
     /// An error that wraps another, as layers of middleware do.
     #[derive(Debug)]
@@ -372,9 +237,9 @@ mod tests {
         let deep: BoxError = Box::new(Wrapped(Box::new(io::Error::other(
             "invalid HTTP status-code parsed",
         ))));
-        let err = RetryError::new(
+        let err = give_up(
             failed_report(3, TransportError::Other),
-            AttemptHistory::new("http://a.example:80".into()),
+            "http://a.example:80",
             Some(deep),
         );
         assert_eq!(
@@ -384,11 +249,11 @@ mod tests {
              (last error: invalid HTTP status-code parsed)"
         );
         // A kind that names itself gets no addition.
-        let timed_out = RetryError::new(
+        let timed_out = give_up(
             failed_report(1, TransportError::TimedOut),
-            AttemptHistory::new("k".into()),
+            "k",
             Some(Box::new(AttemptTimedOut {
-                after: Duration::from_millis(5),
+                limit: Duration::from_millis(5),
             })),
         );
         assert!(!timed_out.to_string().contains("last error"), "{timed_out}");
@@ -412,7 +277,7 @@ mod tests {
             panic!("the hold is beyond the deadline");
         };
         assert_eq!(report.reason, hint_too_long);
-        let err = RetryError::new(report, AttemptHistory::new("k".into()), None);
+        let err = give_up(report, "k", None);
         let text = err.to_string();
         assert!(
             text.ends_with(

@@ -12,7 +12,6 @@
 mod client;
 mod drive;
 mod error;
-mod history;
 mod middleware;
 mod overrides;
 mod retry_engine;
@@ -23,10 +22,10 @@ mod trace;
 pub mod migrating {}
 
 pub use client::{RequestBuilderExt, RetryClient};
-pub use error::{AttemptTimedOut, BoxError, RetryError, classify_error};
-pub use history::{AttemptHistory, Event};
+pub use error::{AnyError, AttemptTimedOut, BoxError, RetryError, classify_error};
 pub use middleware::RetryMiddleware;
 pub use overrides::{Idempotent, NoRetry, Overrides};
+pub use relent_tokio::{AttemptHistory, Cause, Event, Failure, OnEvent, Step};
 pub use retry_engine::{
     BuildError, DEFAULT_TABLE_CAPACITY, KeyBy, RetryEngine, RetryEngineBuilder,
 };

@@ -8,7 +8,7 @@ use relent::hint::HintReader;
 use relent::http::{Classify, StandardClassifier};
 use relent::retry::RetryPolicy;
 use relent::table::CapacityError;
-use relent_tokio::{SharedBudget, SharedDeadlines};
+use relent_tokio::{AnyError, Event, OnEvent, SharedBudget, SharedDeadlines};
 use reqwest::{Request, Response, Url};
 
 use crate::drive::{self, ClientTransport};
@@ -139,6 +139,7 @@ pub(crate) struct Inner<C> {
     pub(crate) budget: Option<SharedBudget>,
     pub(crate) hints: HintReader,
     pub(crate) client_timeout: Option<Duration>,
+    pub(crate) on_event: Option<OnEvent<AnyError>>,
 }
 
 /// The retry engine, shared by every request of a client: the policy, the
@@ -253,6 +254,7 @@ pub struct RetryEngineBuilder<C = StandardClassifier> {
     budget: Option<SharedBudget>,
     hints: HintReader,
     client_timeout: Option<Duration>,
+    on_event: Option<OnEvent<AnyError>>,
 }
 
 impl Default for RetryEngineBuilder<StandardClassifier> {
@@ -272,6 +274,7 @@ impl RetryEngineBuilder<StandardClassifier> {
             budget: None,
             hints: HintReader::new(),
             client_timeout: None,
+            on_event: None,
         }
     }
 }
@@ -287,6 +290,7 @@ impl<C> RetryEngineBuilder<C> {
             budget: self.budget,
             hints: self.hints,
             client_timeout: self.client_timeout,
+            on_event: self.on_event,
         }
     }
 
@@ -335,6 +339,37 @@ impl<C> RetryEngineBuilder<C> {
         self
     }
 
+    /// Call `hook` with the request's key (its origin) and each [`Event`] of every
+    /// request: the event type every relent adapter reports (relent-tokio's `notify`,
+    /// relent-tower's `on_event`), for metrics and logs. It runs on the task sending the
+    /// request; keep it short.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// use relent_reqwest::{Event, RetryEngine};
+    ///
+    /// let retried = Arc::new(AtomicU32::new(0));
+    /// let counter = Arc::clone(&retried);
+    /// let engine = RetryEngine::builder()
+    ///     .on_event(move |origin, event| {
+    ///         if let Event::Wait { delay, reason, .. } = event {
+    ///             counter.fetch_add(1, Ordering::Relaxed);
+    ///             eprintln!("{origin}: retrying in {delay:?} ({reason})");
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(engine);
+    /// ```
+    pub fn on_event(
+        mut self,
+        hook: impl Fn(&str, &Event<'_, AnyError>) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_event = Some(OnEvent::new(hook));
+        self
+    }
+
     /// The retrier; fails only if a new table cannot be allocated with the requested capacity.
     pub fn build(self) -> Result<RetryEngine<C>, BuildError> {
         let table = match self.table {
@@ -349,6 +384,7 @@ impl<C> RetryEngineBuilder<C> {
                 budget: self.budget,
                 hints: self.hints,
                 client_timeout: self.client_timeout,
+                on_event: self.on_event,
             }),
         })
     }

@@ -2,20 +2,20 @@
 
 use relent::retry::Report;
 
-use crate::history::Event;
+use relent_tokio::Step;
 
 #[cfg(feature = "tracing")]
-use crate::history::{Secs, ShowOutcome};
+use relent_tokio::history::{Secs, ShowOutcome};
 
 /// An attempt ended (DEBUG; WARN-worthy outcomes are reported by the give-up event).
 #[cfg(feature = "tracing")]
-pub(crate) fn attempt(key: &str, event: &Event) {
-    if let Event::Attempt {
+pub(crate) fn attempt(key: &str, step: &Step) {
+    if let Step::Attempt {
         number,
         took,
         outcome,
         ..
-    } = event
+    } = step
     {
         tracing::debug!(
             target: "relent_reqwest",
@@ -33,10 +33,10 @@ pub(crate) fn attempt(key: &str, event: &Event) {
 
 /// The retry layer is about to wait (INFO: a wait is visible latency).
 #[cfg(feature = "tracing")]
-pub(crate) fn wait(key: &str, event: &Event) {
-    if let Event::Wait {
+pub(crate) fn wait(key: &str, step: &Step) {
+    if let Step::Wait {
         duration, reason, ..
-    } = event
+    } = step
     {
         tracing::info!(
             target: "relent_reqwest",
@@ -72,10 +72,10 @@ pub(crate) fn give_up(key: &str, report: &Report) {
 }
 
 #[cfg(not(feature = "tracing"))]
-pub(crate) fn attempt(_: &str, _: &Event) {}
+pub(crate) fn attempt(_: &str, _: &Step) {}
 
 #[cfg(not(feature = "tracing"))]
-pub(crate) fn wait(_: &str, _: &Event) {}
+pub(crate) fn wait(_: &str, _: &Step) {}
 
 #[cfg(not(feature = "tracing"))]
 pub(crate) fn give_up(_: &str, _: &Report) {}

@@ -1,17 +1,72 @@
-//! What a failed run hands back: every attempt's cause, and the machine's report.
+//! What a failed run hands back, in every relent adapter: every attempt's cause, the
+//! run's history and the machine's report.
 
 use core::fmt;
+use core::ops::Deref;
 use core::time::Duration;
+use std::error::Error as StdError;
 
 use relent::Instant;
-use relent::retry::{GiveUpReason, Report};
+use relent::retry::{GiveUpReason, Report, Seen, TransportError};
 
 use crate::ErrorClass;
+use crate::history::AttemptHistory;
+
+/// A boxed error, as the HTTP adapters receive them from the transports below.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Any error, boxed: the per-attempt error of the HTTP adapters, whose transports fail
+/// with many types (relent-reqwest: `RetryError<AnyError>`, relent-tower likewise).
+///
+/// Transparent: it displays as the error it holds and has that error's source, and it
+/// derefs to it, so `downcast_ref` and `source` work as on the boxed error itself.
+pub struct AnyError(pub BoxError);
+
+impl AnyError {
+    /// The boxed error.
+    #[must_use]
+    pub fn into_inner(self) -> BoxError {
+        self.0
+    }
+}
+
+impl From<BoxError> for AnyError {
+    fn from(error: BoxError) -> Self {
+        AnyError(error)
+    }
+}
+
+impl Deref for AnyError {
+    type Target = dyn StdError + Send + Sync + 'static;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for AnyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for AnyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl StdError for AnyError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
 
 /// An attempt ran past its time limit and was dropped.
 ///
 /// The limit is `min(per-try timeout, time left before the overall deadline)`,
-/// as the machine resolved it for that attempt.
+/// as the machine resolved it for that attempt (relent-reqwest: also the caller's own
+/// request or client timeout, if tighter). The same type in every adapter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AttemptTimedOut {
     /// The limit the attempt ran past.
@@ -112,14 +167,21 @@ impl<E: fmt::Display> fmt::Display for Cause<E> {
     }
 }
 
-/// A run that gave up: the cause of every failed attempt, in order, and the
-/// machine's [`Report`] saying why it stopped.
+/// A run that gave up: the cause of every failed attempt, in order, the run's
+/// [`AttemptHistory`], and the machine's [`Report`] saying why it stopped.
+///
+/// The one error type of every relent adapter: relent-tokio's runs return
+/// `RetryError<E>` with the operation's own error type; relent-reqwest and relent-tower
+/// return `RetryError<AnyError>` (their `RetryError` is this type).
 ///
 /// No error is ever silently discarded: each error the operation returned is in
 /// [`causes`](Self::causes), next to the attempts that timed out. The list may
 /// be empty when the machine gave up before the first attempt (for example a
 /// shared Retry-After deadline beyond the hint cap). [`source`](std::error::Error::source)
 /// is the last cause, so error reporters print the chain down to it.
+///
+/// Its `Display` is the machine's report, prefixed with `request to KEY: ` when the run
+/// has a key (an HTTP request's origin).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -139,7 +201,8 @@ impl<E: fmt::Display> fmt::Display for Cause<E> {
 /// assert_eq!(err.causes().len(), 3);
 /// assert_eq!(
 ///     err.to_string(),
-///     "gave up after 3 attempts in 200ms (200ms waiting): maximum attempts reached"
+///     "gave up after 3 attempts (last: a transient failure), 200ms waited, 200ms elapsed: \
+///      maximum attempts reached"
 /// );
 /// assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "refused");
 /// # }
@@ -152,26 +215,60 @@ pub struct RetryError<E> {
     inner: Box<Inner<E>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 struct Inner<E> {
     causes: Vec<Cause<E>>,
+    history: AttemptHistory,
     report: Report,
+    /// How to read an error as `std::error::Error`, when the adapter knows it is one:
+    /// `Display` then names the root cause of an unnamed transport failure.
+    chain: Option<fn(&E) -> &(dyn StdError + 'static)>,
 }
+
+/// Equal when what happened is equal (how `Display` reads the errors is not compared).
+impl<E: PartialEq> PartialEq for Inner<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.causes == other.causes && self.history == other.history && self.report == other.report
+    }
+}
+
+impl<E: Eq> Eq for Inner<E> {}
 
 impl<E: fmt::Debug> fmt::Debug for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryError")
             .field("causes", &self.inner.causes)
+            .field("history", &self.inner.history)
             .field("report", &self.inner.report)
             .finish()
     }
 }
 
 impl<E> RetryError<E> {
-    pub(crate) fn new(causes: Vec<Cause<E>>, report: Report) -> Self {
+    /// The error of a run that gave up, for the adapters that drive one: its causes, in
+    /// order, its history, and the report the machine gave up with (only the core writes
+    /// a [`Report`], so only a run can make one of these).
+    #[must_use]
+    pub fn new(causes: Vec<Cause<E>>, history: AttemptHistory, report: Report) -> Self {
         RetryError {
-            inner: Box::new(Inner { causes, report }),
+            inner: Box::new(Inner {
+                causes,
+                history,
+                report,
+                chain: None,
+            }),
         }
+    }
+
+    /// Let `Display` follow the last error's source chain (see [`RetryError`]'s `Display`):
+    /// for error types that are `std::error::Error`s.
+    #[must_use]
+    pub fn with_error_chain(mut self) -> Self
+    where
+        E: StdError + 'static,
+    {
+        self.inner.chain = Some(|e| e);
+        self
     }
 
     /// The machine's report: reason, attempts, time waited and elapsed.
@@ -241,7 +338,7 @@ impl<E> RetryError<E> {
     /// ```
     #[must_use]
     pub fn into_last(self) -> LastFailure<E> {
-        let Inner { causes, report } = *self.inner;
+        let Inner { causes, report, .. } = *self.inner;
         match causes.into_iter().next_back() {
             Some(Cause {
                 failure: Failure::Error { error, .. },
@@ -260,22 +357,157 @@ impl<E> RetryError<E> {
     pub fn into_parts(self) -> (Vec<Cause<E>>, Report) {
         (self.inner.causes, self.inner.report)
     }
-}
 
-impl<E> fmt::Display for RetryError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let r = &self.inner.report;
-        let plural = if r.attempts == 1 { "" } else { "s" };
-        write!(
-            f,
-            "gave up after {} attempt{plural} in {:?} ({:?} waiting): {}",
-            r.attempts, r.elapsed, r.waited, r.reason
-        )
+    /// Every attempt and wait of the run, and the report.
+    #[must_use]
+    pub fn history(&self) -> &AttemptHistory {
+        &self.inner.history
+    }
+
+    /// The history, by value.
+    #[must_use]
+    pub fn into_history(self) -> AttemptHistory {
+        self.inner.history
+    }
+
+    /// The run's key: an HTTP request's Retry-After table key (its origin); empty for a
+    /// relent-tokio run.
+    #[must_use]
+    pub fn key(&self) -> &str {
+        self.inner.history.key()
+    }
+
+    /// How the last attempt failed below the application, if it did: a transport
+    /// failure as the adapter classified it, or [`TransportError::TimedOut`] for an
+    /// attempt that ran past its limit.
+    #[must_use]
+    pub fn transport_error(&self) -> Option<TransportError> {
+        match self.inner.report.last.and_then(|last| last.seen()) {
+            Some(Seen::Transport(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the last attempt timed out.
+    #[must_use]
+    pub fn is_timeout(&self) -> bool {
+        self.transport_error() == Some(TransportError::TimedOut)
+    }
+
+    /// Whether the last attempt could not connect.
+    #[must_use]
+    pub fn is_connect(&self) -> bool {
+        self.transport_error() == Some(TransportError::ConnectFailed)
     }
 }
 
-impl<E: std::error::Error + 'static> std::error::Error for RetryError<E> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl<E: StdError + 'static> RetryError<E> {
+    /// The first error of type `T` in the last cause's source chain, the cause itself
+    /// included (an [`AnyError`] is looked through): `err.find::<reqwest::Error>()`,
+    /// `err.find::<std::io::Error>()`.
+    #[must_use]
+    pub fn find<T: StdError + 'static>(&self) -> Option<&T> {
+        let mut next = self.last_error_chain();
+        while let Some(e) = next {
+            if let Some(found) = e.downcast_ref::<T>() {
+                return Some(found);
+            }
+            next = e.source();
+        }
+        None
+    }
+
+    /// The `std::io::Error` below the last attempt's failure, if there is one in the
+    /// source chain (a reset, a refused connection): its `kind()` says which.
+    #[must_use]
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        self.find::<std::io::Error>()
+    }
+
+    /// The innermost error of the last cause's source chain: the one that says what
+    /// really happened (`message head is too large`, `invalid HTTP status-code parsed`,
+    /// a reset), where the outer layers only say where (`error sending request for url
+    /// (…)`). No hand-written downcast chain needed.
+    #[must_use]
+    pub fn root_cause(&self) -> Option<&(dyn StdError + 'static)> {
+        root_of(self.last_error_chain()?)
+    }
+
+    /// The last cause as the start of a source chain (the error an [`AnyError`] holds).
+    fn last_error_chain(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .causes
+            .last()
+            .map(|cause| look_through(cause.as_dyn_error()))
+    }
+}
+
+/// The error an [`AnyError`] holds, or the error itself.
+fn look_through<'e>(e: &'e (dyn StdError + 'static)) -> &'e (dyn StdError + 'static) {
+    match e.downcast_ref::<AnyError>() {
+        Some(any) => &*any.0,
+        None => e,
+    }
+}
+
+/// The innermost error of `e`'s source chain.
+fn root_of<'e>(mut e: &'e (dyn StdError + 'static)) -> Option<&'e (dyn StdError + 'static)> {
+    while let Some(next) = e.source() {
+        e = next;
+    }
+    Some(e)
+}
+
+impl<E> fmt::Display for RetryError<E> {
+    /// `[request to KEY: ]REPORT`, plus what the report alone cannot say:
+    ///
+    /// - for [`GiveUpReason::HintTooLong`] in a keyed run whose last attempt saw no
+    ///   response of its own, where the hint came from: an earlier response recorded it
+    ///   for the key in the shared Retry-After table;
+    /// - for a last attempt that failed with [`TransportError::Other`], whose name says
+    ///   nothing about the cause, the innermost error of its source chain (when the
+    ///   adapter built the error [`with_error_chain`](Self::with_error_chain)).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        let key = inner.history.key();
+        if !key.is_empty() {
+            write!(f, "request to {key}: ")?;
+        }
+        fmt::Display::fmt(&inner.report, f)?;
+        let own_response = matches!(
+            inner.report.last.and_then(|last| last.seen()),
+            Some(Seen::Status(_))
+        );
+        if !key.is_empty()
+            && matches!(inner.report.reason, GiveUpReason::HintTooLong { .. })
+            && !own_response
+        {
+            f.write_str(
+                " (the wait is a Retry-After, or another server hint, that an earlier \
+                 response recorded for this key and that is still in force)",
+            )?;
+        }
+        if self.transport_error() == Some(TransportError::Other) {
+            let root = match (inner.chain, inner.causes.last()) {
+                (
+                    Some(chain),
+                    Some(Cause {
+                        failure: Failure::Error { error, .. },
+                        ..
+                    }),
+                ) => root_of(look_through(chain(error))),
+                _ => None,
+            };
+            if let Some(cause) = root {
+                write!(f, " (last error: {cause})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<E: StdError + 'static> StdError for RetryError<E> {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.inner.causes.last().map(Cause::as_dyn_error)
     }
 }
@@ -283,7 +515,12 @@ impl<E: std::error::Error + 'static> std::error::Error for RetryError<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::error::Error as _;
+
+    impl<E> RetryError<E> {
+        fn new_for_test(causes: Vec<Cause<E>>, report: Report) -> Self {
+            RetryError::new(causes, AttemptHistory::new(String::new()), report)
+        }
+    }
 
     /// A report only the core can write: `attempts` failures (the first at 0, then one
     /// every 5 ms of backoff), and the 9 ms deadline passing at 9 ms.
@@ -317,7 +554,7 @@ mod tests {
 
     #[test]
     fn accessors_and_source() {
-        let e = RetryError::new(
+        let e = RetryError::new_for_test(
             vec![
                 Cause {
                     attempt: 1,
@@ -339,7 +576,9 @@ mod tests {
         );
         assert_eq!(
             e.to_string(),
-            "gave up after 2 attempts in 9ms (5ms waiting): \
+            // One format for every adapter since the error type is shared: the core's
+            // report (was "gave up after 2 attempts in 9ms (5ms waiting): ...").
+            "gave up after 2 attempts (last: a transient failure), 5ms waited, 9ms elapsed: \
              the overall deadline has passed"
         );
         assert_eq!(
@@ -368,7 +607,7 @@ mod tests {
 
     #[test]
     fn no_attempt_no_source() {
-        let e: RetryError<std::io::Error> = RetryError::new(Vec::new(), report(0));
+        let e: RetryError<std::io::Error> = RetryError::new_for_test(Vec::new(), report(0));
         assert!(e.source().is_none());
         assert!(e.to_string().starts_with("gave up after 0 attempts"));
         assert!(e.last_cause().is_none());

@@ -14,6 +14,7 @@
 mod class;
 pub mod clock;
 mod error;
+pub mod history;
 mod retry;
 pub mod seed;
 mod shared;
@@ -24,11 +25,12 @@ pub mod migrating {}
 
 pub use class::{AlwaysTransient, ClassifyError, ErrorClass, classify_io};
 pub use clock::TokioTimer;
-pub use error::{AttemptTimedOut, Cause, Failure, LastFailure, RetryError};
+pub use error::{AnyError, AttemptTimedOut, BoxError, Cause, Failure, LastFailure, RetryError};
+pub use history::{AttemptHistory, Step};
 
 // The policy types a run needs, so `relent-tokio` alone is enough for a simple retry.
 pub use relent::backoff::{BackoffBuilder, BackoffPolicy, Jitter};
 pub use relent::hint::HintPolicy;
 pub use relent::retry::{BudgetConfig, GiveUpReason, Report, RetryKind, RetryPolicy, WaitReason};
-pub use retry::{Event, Notify, Quiet, Retrier, retry};
+pub use retry::{Event, Notify, OnEvent, Quiet, Retrier, retry};
 pub use shared::{SharedBudget, SharedDeadlines, SharedGate};

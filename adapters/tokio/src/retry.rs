@@ -11,18 +11,25 @@ use core::time::Duration;
 
 use relent::Instant;
 use relent::drive::{self, Finished};
-use relent::http::{Attempt, Classify, StandardClassifier};
-use relent::retry::{Outcome, Retry, RetryPolicy, WaitReason};
+use relent::http::{Attempt, Classify, Observed, StandardClassifier};
+use relent::retry::{Outcome, Report, Retry, RetryPolicy, TransportError, WaitReason};
 
 use crate::class::{AlwaysTransient, ClassifyError, ErrorClass};
 use crate::clock::TokioTimer;
 use crate::error::{AttemptTimedOut, Cause, Failure, RetryError};
+use crate::history::{AttemptHistory, Step};
 use crate::{SharedBudget, SharedDeadlines, seed};
 
-/// Something that happened during a run, for logs and metrics.
+/// Something that happened during a run, for logs and metrics: the one event type of
+/// every relent adapter (relent-tokio's [`Retrier::notify`], relent-reqwest's and
+/// relent-tower's `on_event` hooks).
 ///
-/// Every failure is also kept in the final [`RetryError`]; events are for
-/// seeing them as they happen (kube-rs's watcher users log each error).
+/// Every failure is also kept in the final [`RetryError`] and its
+/// [`AttemptHistory`](crate::AttemptHistory); events are for seeing them as they happen
+/// (kube-rs's watcher users log each error). For each attempt, in order: `Attempt`,
+/// then `Ended`, then `Failed` if it failed with an error or ran past its limit (an HTTP
+/// response judged a failure is an `Ended` alone: it is an answer, not an error); then a
+/// `Wait` before the next attempt, or `GaveUp`.
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum Event<'a, E> {
@@ -32,6 +39,18 @@ pub enum Event<'a, E> {
         attempt: u32,
         /// The attempt's limit: `min(per-try timeout, time left)`.
         timeout: Option<Duration>,
+    },
+    /// Attempt number `attempt` ended after `took`, and the policy read it as `outcome`
+    /// (a success too).
+    Ended {
+        /// 1-based attempt number.
+        attempt: u32,
+        /// How the policy's classifier read it: success, retryable (which kind, with the
+        /// server's hint), or final; its `seen` says what it saw (a status, a transport
+        /// failure, an error).
+        outcome: Outcome,
+        /// How long it took.
+        took: Duration,
     },
     /// An attempt failed: the cause borrows the operation's error.
     Failed(&'a Cause<&'a E>),
@@ -44,6 +63,8 @@ pub enum Event<'a, E> {
         /// Why.
         reason: WaitReason,
     },
+    /// The run gave up, for the reason the report gives.
+    GaveUp(&'a Report),
 }
 
 /// Receives [`Event`]s. Implemented for every `Fn(&Event<'_, E>)`.
@@ -55,6 +76,39 @@ pub trait Notify<E> {
 impl<E, F: Fn(&Event<'_, E>)> Notify<E> for F {
     fn notify(&self, event: &Event<'_, E>) {
         self(event);
+    }
+}
+
+/// An event callback the HTTP adapters share between their clones and requests: called
+/// with the run's key (the request's origin) and each [`Event`], on the task that runs
+/// the request (keep it short). relent-reqwest's and relent-tower's `on_event` take one.
+pub struct OnEvent<E>(std::sync::Arc<EventFn<E>>);
+
+/// The callback behind an [`OnEvent`].
+type EventFn<E> = dyn Fn(&str, &Event<'_, E>) + Send + Sync;
+
+impl<E> OnEvent<E> {
+    /// Wrap `hook`.
+    pub fn new(hook: impl Fn(&str, &Event<'_, E>) + Send + Sync + 'static) -> Self {
+        OnEvent(std::sync::Arc::new(hook))
+    }
+
+    /// Call it with `key` and `event`.
+    #[inline]
+    pub fn call(&self, key: &str, event: &Event<'_, E>) {
+        (self.0)(key, event);
+    }
+}
+
+impl<E> Clone for OnEvent<E> {
+    fn clone(&self) -> Self {
+        OnEvent(std::sync::Arc::clone(&self.0))
+    }
+}
+
+impl<E> fmt::Debug for OnEvent<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OnEvent(..)")
     }
 }
 
@@ -337,6 +391,8 @@ where
         let mut observer = Collector {
             retrier: self,
             causes: Vec::new(),
+            history: AttemptHistory::new(String::new()),
+            start: now,
             timeout: None,
             ended: now,
         };
@@ -351,10 +407,13 @@ where
             // return an `Ok` as the output of a success.
             Finished::Succeeded(Err(_)) => unreachable!("an error was judged a success"),
             Finished::GaveUp { report, last } => {
+                self.notify.notify(&Event::GaveUp(&report));
                 if let Some(Err(error)) = last {
                     observer.keep(report.attempts, error);
                 }
-                Err(RetryError::new(observer.causes, report))
+                let mut history = observer.history;
+                history.finish(report.elapsed, Some(report));
+                Err(RetryError::new(observer.causes, history, report))
             }
         }
     }
@@ -406,10 +465,14 @@ where
     }
 }
 
-/// Turns the driver's events into relent-tokio's, and keeps every error.
+/// Turns the driver's events into relent-tokio's, and keeps every error and the history
+/// of every failed attempt and wait (a run that succeeds at once records nothing).
 struct Collector<'r, F, K, N, C, E> {
     retrier: &'r Retrier<F, K, N, C>,
     causes: Vec<Cause<E>>,
+    history: AttemptHistory,
+    /// When the run started.
+    start: Instant,
     /// The limit of the attempt in flight.
     timeout: Option<Duration>,
     /// When the last attempt ended.
@@ -450,12 +513,30 @@ where
                 output,
                 outcome,
                 at,
-                ..
+                took,
             } => {
                 self.ended = at;
+                notify.notify(&Event::Ended {
+                    attempt,
+                    outcome,
+                    took,
+                });
                 if matches!(outcome, Outcome::Success) {
                     return;
                 }
+                let observed = match output {
+                    Some(Err(error)) => self.retrier.classify.classify(error).observed(),
+                    _ => Observed::Transport(TransportError::TimedOut),
+                };
+                self.history.push(Step::Attempt {
+                    number: attempt,
+                    at: at
+                        .saturating_sub(took)
+                        .saturating_duration_since(self.start),
+                    took,
+                    timeout: self.timeout,
+                    outcome: observed,
+                });
                 match output {
                     Some(Err(error)) => {
                         let class = self.retrier.classify.classify(error);
@@ -487,11 +568,20 @@ where
                 until,
                 delay,
                 reason,
-            } => notify.notify(&Event::Wait {
-                until,
-                delay,
-                reason,
-            }),
+            } => {
+                self.history.push(Step::Wait {
+                    at: until
+                        .saturating_sub(delay)
+                        .saturating_duration_since(self.start),
+                    duration: delay,
+                    reason,
+                });
+                notify.notify(&Event::Wait {
+                    until,
+                    delay,
+                    reason,
+                });
+            }
             _ => {}
         }
     }

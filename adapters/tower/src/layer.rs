@@ -19,9 +19,12 @@ use http_body::Body;
 use relent::drive::{self, Finished};
 use relent::hint::HintReader;
 use relent::http::{Attempt, Classify, Observed, Overrides, StandardClassifier};
-use relent::retry::{Forbidden, Outcome, Report, Retry, RetryPolicy, TransportError, WaitReason};
+use relent::retry::{Forbidden, Outcome, Retry, RetryPolicy, Seen, TransportError};
 use relent::table::CapacityError;
-use relent_tokio::{SharedBudget, SharedDeadlines, TokioTimer, clock};
+use relent_tokio::{
+    AnyError, AttemptHistory, AttemptTimedOut, Cause, ErrorClass, Event, Failure, OnEvent,
+    SharedBudget, SharedDeadlines, Step, TokioTimer, clock,
+};
 use tower::{Layer, Service};
 
 use crate::BoxError;
@@ -41,64 +44,29 @@ use crate::classify::{
 /// ```
 pub use relent::http::Attempts;
 
-/// Why the layer returns no response: the machine's [`Report`], and the last attempt's
-/// error, if it ended with one (`source()`).
+/// Why the layer returns no response: the error type every relent adapter shares,
+/// [`relent_tokio::RetryError`] over [`AnyError`]: the machine's [`Report`](crate::Report), the
+/// request's [`AttemptHistory`], every failed attempt's error (`causes()`), and the last
+/// one as its `source()` (`last_error()`, `find::<hyper::Error>()`, `root_cause()`).
 ///
 /// A response is always returned when there is one, even after retries ran out on a
-/// status (with the [`Report`] in its extensions): for an HTTP client the last response
-/// is still the answer. This error means there was none: every attempt failed below
-/// HTTP, the last one timed out, or the shared table refused the request before it was
-/// sent.
-pub struct RetryError {
-    report: Report,
-    source: Option<BoxError>,
-}
+/// status (with the [`Report`](crate::Report) and the [`AttemptHistory`] in its extensions): for an
+/// HTTP client the last response is still the answer. This error means there was none:
+/// every attempt failed below HTTP, the last one timed out, or the shared table refused
+/// the request before it was sent. It reaches the caller boxed, as tower's `BoxError`:
+/// `err.downcast_ref::<relent_tower::RetryError>()`.
+pub type RetryError = relent_tokio::RetryError<AnyError>;
 
-impl RetryError {
-    /// Why the layer gave up, and what happened before.
-    #[must_use]
-    pub fn report(&self) -> &Report {
-        &self.report
-    }
-
-    /// The last attempt's error, if there was one.
-    #[must_use]
-    pub fn last_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
-        self.source.as_deref()
-    }
-}
-
-impl fmt::Debug for RetryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RetryError")
-            .field("report", &self.report)
-            .field("source", &self.source)
-            .finish()
-    }
-}
-
-impl fmt::Display for RetryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.report.fmt(f)?;
-        if let Some(e) = &self.source {
-            write!(f, "; last error: {e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for RetryError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.source {
-            Some(e) => Some(&**e),
-            None => None,
-        }
-    }
-}
-
-/// Something the layer did, for a notification hook ([`RetryLayerBuilder::on_notice`]).
+/// Something the layer did, for the hook of [`RetryLayerBuilder::on_notice`].
+///
+/// Superseded by [`Event`], the event type every relent adapter shares
+/// ([`RetryLayerBuilder::on_event`]); kept so that code written against the first
+/// release still builds.
 #[derive(Debug)]
 #[non_exhaustive]
+#[deprecated(
+    note = "use `RetryLayerBuilder::on_event` and `Event`, shared by every relent adapter"
+)]
 pub enum Notice<'a> {
     /// Attempt `attempt` to `key` is being sent, within `timeout`.
     Attempt {
@@ -127,18 +95,16 @@ pub enum Notice<'a> {
         /// How long.
         delay: Duration,
         /// Why.
-        reason: WaitReason,
+        reason: relent::retry::WaitReason,
     },
     /// The layer gave up.
     GaveUp {
         /// The Retry-After table key.
         key: &'a str,
         /// The machine's story.
-        report: &'a Report,
+        report: &'a relent::retry::Report,
     },
 }
-
-type Hook = Arc<dyn Fn(&Notice<'_>) + Send + Sync>;
 
 struct Config<C> {
     policy: RetryPolicy<C>,
@@ -146,7 +112,7 @@ struct Config<C> {
     budget: Option<SharedBudget>,
     hints: HintReader,
     body_cap: usize,
-    hook: Option<Hook>,
+    hook: Option<OnEvent<AnyError>>,
 }
 
 /// Retries for any tower HTTP client (a hyper-util `Client`, a tonic channel, kube's
@@ -241,7 +207,7 @@ pub struct RetryLayerBuilder<C = StandardClassifier> {
     budget: Option<SharedBudget>,
     hints: HintReader,
     body_cap: usize,
-    hook: Option<Hook>,
+    hook: Option<OnEvent<AnyError>>,
 }
 
 impl<C> RetryLayerBuilder<C> {
@@ -291,11 +257,59 @@ impl<C> RetryLayerBuilder<C> {
         self
     }
 
-    /// Call `hook` at every attempt, wait and give-up (metrics, logs). It runs on the
-    /// request's task: keep it short.
-    pub fn on_notice(mut self, hook: impl Fn(&Notice<'_>) + Send + Sync + 'static) -> Self {
-        self.hook = Some(Arc::new(hook));
+    /// Call `hook` with the request's key (its origin) and each [`Event`] of every
+    /// request: attempt, end, failure, wait, give-up; the event type every relent adapter
+    /// reports (relent-tokio's `notify`, relent-reqwest's `on_event`), for metrics and
+    /// logs. It runs on the request's task: keep it short.
+    ///
+    /// ```
+    /// use relent_tower::{Event, RetryLayer};
+    ///
+    /// let layer = RetryLayer::builder()
+    ///     .on_event(|origin, event| {
+    ///         if let Event::GaveUp(report) = event {
+    ///             eprintln!("{origin}: {report}");
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(layer);
+    /// ```
+    pub fn on_event(
+        mut self,
+        hook: impl Fn(&str, &Event<'_, AnyError>) + Send + Sync + 'static,
+    ) -> Self {
+        self.hook = Some(OnEvent::new(hook));
         self
+    }
+
+    /// Call `hook` at every attempt, wait and give-up, as a [`Notice`].
+    #[deprecated(note = "use `on_event`: the `Event` type every relent adapter shares")]
+    #[allow(deprecated)]
+    pub fn on_notice(self, hook: impl Fn(&Notice<'_>) + Send + Sync + 'static) -> Self {
+        self.on_event(move |key, event| {
+            let notice = match *event {
+                Event::Attempt { attempt, timeout } => Notice::Attempt {
+                    key,
+                    attempt,
+                    timeout,
+                },
+                Event::Ended {
+                    attempt,
+                    outcome,
+                    took,
+                } => Notice::Ended {
+                    key,
+                    attempt,
+                    outcome,
+                    took,
+                },
+                Event::Wait { delay, reason, .. } => Notice::Wait { key, delay, reason },
+                Event::GaveUp(report) => Notice::GaveUp { key, report },
+                _ => return,
+            };
+            hook(&notice);
+        })
     }
 
     /// The layer; fails only if a new table cannot have the requested capacity.
@@ -432,8 +446,8 @@ impl<B, C: Classify> HttpJudge<'_, B, C> {
     }
 }
 
-impl<B, RB, C: Classify> drive::Judge<Result<Response<RB>, AttemptError>> for HttpJudge<'_, B, C> {
-    fn judge(&mut self, output: &Result<Response<RB>, AttemptError>, attempt: u32) -> Outcome {
+impl<B, RB, C: Classify> drive::Judge<Result<Response<RB>, AnyError>> for HttpJudge<'_, B, C> {
+    fn judge(&mut self, output: &Result<Response<RB>, AnyError>, attempt: u32) -> Outcome {
         let observed = match output {
             Ok(r) => observe_response(r.status().as_u16(), r.headers(), self.grpc, self.hints),
             Err(e) => Observed::Transport(classify_error(&*e.0)),
@@ -446,52 +460,128 @@ impl<B, RB, C: Classify> drive::Judge<Result<Response<RB>, AttemptError>> for Ht
     }
 }
 
-/// Reports the run: the notification hook and `tracing` events.
+/// Reports the run: its history and causes, the event hook and `tracing` events.
 struct Story<'a> {
     key: &'a str,
-    hook: Option<&'a Hook>,
+    hook: Option<&'a OnEvent<AnyError>>,
     attempts: u32,
+    history: AttemptHistory,
+    /// Every failed attempt's error (or timeout), in order.
+    causes: Vec<Cause<AnyError>>,
+    start: relent::Instant,
+    /// The limit of the attempt in flight.
+    limit: Option<Duration>,
+    /// When the last attempt ended.
+    ended: relent::Instant,
 }
 
 impl Story<'_> {
-    fn notify(&self, notice: &Notice<'_>) {
+    fn notify(&self, event: &Event<'_, AnyError>) {
         if let Some(hook) = self.hook {
-            hook(notice);
+            hook.call(self.key, event);
         }
     }
 }
 
-impl<R> drive::Observe<R> for Story<'_> {
-    fn event(&mut self, event: &drive::Event<'_, R>) {
+/// The class of an attempt's error, as the judge read it.
+fn class_of(outcome: &Outcome) -> ErrorClass {
+    match outcome.seen() {
+        Some(Seen::Transport(e)) => ErrorClass::Transport(e),
+        _ => ErrorClass::Transport(TransportError::Other),
+    }
+}
+
+impl<RB> drive::Observe<Result<Response<RB>, AnyError>> for Story<'_> {
+    fn event(&mut self, event: &drive::Event<'_, Result<Response<RB>, AnyError>>) {
         match *event {
             drive::Event::Attempt {
                 attempt, timeout, ..
             } => {
                 self.attempts = attempt;
-                self.notify(&Notice::Attempt {
-                    key: self.key,
-                    attempt,
-                    timeout,
-                });
+                self.limit = timeout;
+                self.notify(&Event::Attempt { attempt, timeout });
             }
             drive::Event::Ended {
                 attempt,
+                output,
                 outcome,
+                at,
                 took,
-                ..
             } => {
+                self.ended = at;
                 crate::trace::ended(self.key, attempt, &outcome, took);
-                self.notify(&Notice::Ended {
-                    key: self.key,
+                let observed = match output {
+                    Some(Ok(response)) => Observed::Response {
+                        status: response.status().as_u16(),
+                        hint: outcome.hint(),
+                    },
+                    Some(Err(_)) => match class_of(&outcome) {
+                        ErrorClass::Transport(e) => Observed::Transport(e),
+                        _ => Observed::Transport(TransportError::Other),
+                    },
+                    None => Observed::Transport(TransportError::TimedOut),
+                };
+                self.history.push(Step::Attempt {
+                    number: attempt,
+                    at: at
+                        .saturating_sub(took)
+                        .saturating_duration_since(self.start),
+                    took,
+                    timeout: self.limit,
+                    outcome: observed,
+                });
+                self.notify(&Event::Ended {
                     attempt,
                     outcome,
                     took,
                 });
+                match output {
+                    Some(Ok(_)) => {}
+                    Some(Err(error)) => {
+                        if self.hook.is_some() {
+                            self.notify(&Event::Failed(&Cause {
+                                attempt,
+                                at,
+                                failure: Failure::Error {
+                                    error,
+                                    class: class_of(&outcome),
+                                },
+                            }));
+                        }
+                    }
+                    // Abandoned at its limit: no error of its own, so the cause is kept now.
+                    None => {
+                        let timed_out = AttemptTimedOut {
+                            limit: self.limit.unwrap_or_default(),
+                        };
+                        self.notify(&Event::Failed(&Cause {
+                            attempt,
+                            at,
+                            failure: Failure::TimedOut(timed_out),
+                        }));
+                        self.causes.push(Cause {
+                            attempt,
+                            at,
+                            failure: Failure::TimedOut(timed_out),
+                        });
+                    }
+                }
             }
-            drive::Event::Wait { delay, reason, .. } => {
+            drive::Event::Wait {
+                until,
+                delay,
+                reason,
+            } => {
                 crate::trace::wait(self.key, self.attempts, delay, &reason);
-                self.notify(&Notice::Wait {
-                    key: self.key,
+                self.history.push(Step::Wait {
+                    at: until
+                        .saturating_sub(delay)
+                        .saturating_duration_since(self.start),
+                    duration: delay,
+                    reason,
+                });
+                self.notify(&Event::Wait {
+                    until,
                     delay,
                     reason,
                 });
@@ -499,12 +589,21 @@ impl<R> drive::Observe<R> for Story<'_> {
             _ => {}
         }
     }
-}
 
-/// An attempt's error. A named type rather than `BoxError` itself: the driver's output
-/// type must not carry a trait object's lifetime, or the request future cannot be
-/// proven `Send` for every lifetime.
-struct AttemptError(BoxError);
+    fn superseded(&mut self, attempt: u32, output: Result<Response<RB>, AnyError>) {
+        if let Err(error) = output {
+            let class = match self.history.outcomes().last() {
+                Some(Observed::Transport(e)) => ErrorClass::Transport(e),
+                _ => ErrorClass::Transport(TransportError::Other),
+            };
+            self.causes.push(Cause {
+                attempt,
+                at: self.ended,
+                failure: Failure::Error { error, class },
+            });
+        }
+    }
+}
 
 /// Sends each attempt: a copy of the request head with a new body handle, to a clone
 /// of the inner service made ready first. gRPC calls carry `grpc-previous-rpc-attempts`
@@ -518,7 +617,7 @@ struct Sender<'a, S, B> {
     ready: bool,
 }
 
-impl<S, B, RB> drive::Operation<Result<Response<RB>, AttemptError>> for Sender<'_, S, B>
+impl<S, B, RB> drive::Operation<Result<Response<RB>, AnyError>> for Sender<'_, S, B>
 where
     S: Service<Request<ReplayBody<B>>, Response = Response<RB>>,
     S::Error: Into<BoxError>,
@@ -527,7 +626,7 @@ where
         &mut self,
         attempt: u32,
         _: Option<Duration>,
-    ) -> impl Future<Output = Result<Response<RB>, AttemptError>> {
+    ) -> impl Future<Output = Result<Response<RB>, AnyError>> {
         let body = if attempt <= 1 {
             self.body.first()
         } else {
@@ -553,19 +652,14 @@ where
         async move {
             let Some(request) = request else {
                 // Unreachable while the judge refuses retries of such bodies.
-                return Err(AttemptError(Box::new(
-                    crate::body::ReplayError::OriginalFailed,
-                )));
+                return Err(AnyError(Box::new(crate::body::ReplayError::OriginalFailed)));
             };
             if !ready {
                 poll_fn(|cx| service.poll_ready(cx))
                     .await
-                    .map_err(|e| AttemptError(e.into()))?;
+                    .map_err(|e| AnyError(e.into()))?;
             }
-            service
-                .call(request)
-                .await
-                .map_err(|e| AttemptError(e.into()))
+            service.call(request).await.map_err(|e| AnyError(e.into()))
         }
     }
 }
@@ -612,6 +706,11 @@ where
         key: &key,
         hook: config.hook.as_ref(),
         attempts: 0,
+        history: AttemptHistory::new(String::clone(&key)),
+        causes: Vec::new(),
+        start,
+        limit: None,
+        ended: start,
     };
     let sender = Sender {
         service,
@@ -622,9 +721,13 @@ where
         ready: true,
     };
     let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
+    let mut history = std::mem::take(&mut story.history);
+    let elapsed = clock::now().saturating_duration_since(start);
     match finished {
         Finished::Succeeded(Ok(mut response)) => {
+            history.finish(elapsed, None);
             response.extensions_mut().insert(Attempts(story.attempts));
+            response.extensions_mut().insert(history);
             Ok(response)
         }
         // The judge never reads an error as a success; if a custom classifier does, the
@@ -632,24 +735,34 @@ where
         Finished::Succeeded(Err(e)) => Err(e.0),
         Finished::GaveUp { report, last } => {
             crate::trace::give_up(&key, &report);
-            story.notify(&Notice::GaveUp {
-                key: &key,
-                report: &report,
-            });
+            story.notify(&Event::GaveUp(&report));
+            history.finish(report.elapsed, Some(report));
             match last {
                 Some(Ok(mut response)) => {
                     response.extensions_mut().insert(Attempts(report.attempts));
                     response.extensions_mut().insert(report);
+                    response.extensions_mut().insert(history);
                     Ok(response)
                 }
-                Some(Err(e)) => Err(Box::new(RetryError {
-                    report,
-                    source: Some(e.0),
-                })),
-                None => Err(Box::new(RetryError {
-                    report,
-                    source: None,
-                })),
+                last => {
+                    let mut causes = std::mem::take(&mut story.causes);
+                    if let Some(Err(error)) = last {
+                        causes.push(Cause {
+                            attempt: report.attempts,
+                            at: story.ended,
+                            failure: Failure::Error {
+                                error,
+                                class: match report.last.and_then(|o| o.seen()) {
+                                    Some(Seen::Transport(e)) => ErrorClass::Transport(e),
+                                    _ => ErrorClass::Transport(TransportError::Other),
+                                },
+                            },
+                        });
+                    }
+                    Err(Box::new(
+                        RetryError::new(causes, history, report).with_error_chain(),
+                    ))
+                }
             }
         }
     }

@@ -21,8 +21,10 @@ pub use body::{DEFAULT_BODY_CAP, ReplayBody, ReplayError};
 pub use classify::{
     AsStdError, classify_error, grpc_status, is_grpc, origin_key, request_is_idempotent,
 };
+#[allow(deprecated)]
+pub use layer::Notice;
 pub use layer::{
-    Attempts, Notice, ResponseFuture, RetryError, RetryLayer, RetryLayerBuilder, RetryService,
+    Attempts, ResponseFuture, RetryError, RetryLayer, RetryLayerBuilder, RetryService,
 };
 pub use policy::Policy;
 pub use timeout::{Elapsed, Timeout, TimeoutLayer};
@@ -31,7 +33,10 @@ pub use timeout::{Elapsed, Timeout, TimeoutLayer};
 pub use relent::http::{Idempotent, NoRetry, Overrides};
 pub use relent::retry::{GiveUpReason, Outcome, Report, RetryPolicy, TransportError};
 pub use relent::timeout::{TimeoutOverride, Timeouts};
-pub use relent_tokio::{SharedBudget, SharedDeadlines};
+pub use relent_tokio::{
+    AnyError, AttemptHistory, AttemptTimedOut, Cause, Event, Failure, OnEvent, SharedBudget,
+    SharedDeadlines, Step,
+};
 
 /// The error type of tower's middleware: any error, boxed.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use relent_tokio::BoxError;

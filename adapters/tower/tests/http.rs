@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Method, Response, StatusCode};
 use relent::retry::{Forbidden, GiveUpReason, Report, Seen, TransportError, WaitReason};
 use relent::{UnixTime, hint::format_imf_fixdate};
-use relent_tower::{Attempts, Idempotent, Notice, RetryError, RetryLayer, TimeoutOverride};
+use relent_tower::{Attempts, Event, Idempotent, RetryError, RetryLayer, TimeoutOverride};
 use support::{Server, channel_body, client, full, quick, reply, request};
 use tower::{Layer, Service, ServiceExt};
 
@@ -94,8 +94,8 @@ async fn a_429_with_a_retry_after_date_is_waited_out() {
         let layer = RetryLayer::builder()
             .policy(quick())
             .shared_table(table)
-            .on_notice(move |n| {
-                if let Notice::Wait { reason, .. } = n {
+            .on_event(move |_, n| {
+                if let Event::Wait { reason, .. } = n {
                     // While it waits, the origin is held back for every request.
                     let held = t.not_before(origin.as_str()).is_some();
                     w.lock().expect("lock").push((*reason, held));
@@ -190,7 +190,104 @@ async fn a_connect_failure_is_retried_for_a_post() {
             Some(Seen::Transport(TransportError::ConnectFailed))
         );
         assert!(err.last_error().is_some());
+        // The shared error type keeps every attempt's error and the whole story.
+        assert_eq!(err.causes().len(), 3);
+        assert!(err.is_connect());
+        assert_eq!(err.history().attempts(), 3);
+        assert_eq!(err.history().waits().count(), 2);
+        assert_eq!(err.key(), format!("http://{addr}"));
+        assert!(
+            err.to_string().starts_with(&format!(
+                "request to http://{addr}: gave up after 3 attempts"
+            )),
+            "{err}"
+        );
     }
+}
+
+#[tokio::test]
+async fn the_hook_sees_every_event_in_order_and_the_response_carries_the_history() {
+    for http2 in [false, true] {
+        let server = Server::start(|n| reply(if n == 0 { 503 } else { 200 })).await;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let layer = RetryLayer::builder()
+            .policy(quick())
+            .on_event(move |key, event| {
+                let line = match event {
+                    Event::Attempt { attempt, .. } => format!("attempt {attempt}"),
+                    Event::Ended {
+                        attempt, outcome, ..
+                    } => {
+                        format!("ended {attempt} {:?}", outcome.seen())
+                    }
+                    Event::Failed(cause) => format!("failed {}", cause.attempt),
+                    Event::Wait { .. } => "wait".to_string(),
+                    Event::GaveUp(report) => format!("gave up {}", report.reason),
+                    _ => "other".to_string(),
+                };
+                log.lock().expect("lock").push(format!("{key} {line}"));
+            })
+            .build()
+            .expect("layer");
+        let resp = send(
+            &layer,
+            http2,
+            request(Method::GET, &server.url("/"), full("")),
+        )
+        .await
+        .expect("response");
+        assert_eq!(resp.status(), StatusCode::OK);
+        let origin = format!("http://{}", server.addr);
+        let want: Vec<String> = [
+            "attempt 1",
+            "ended 1 Some(Status(503))",
+            "wait",
+            "attempt 2",
+            "ended 2 None",
+        ]
+        .iter()
+        .map(|l| format!("{origin} {l}"))
+        .collect();
+        assert_eq!(*seen.lock().expect("lock"), want);
+        let history = resp
+            .extensions()
+            .get::<relent_tower::AttemptHistory>()
+            .expect("the history rides on the response");
+        assert_eq!(history.key(), origin);
+        assert_eq!(history.attempts(), 2);
+        assert_eq!(history.waits().count(), 1);
+        assert!(history.report().is_none());
+    }
+}
+
+#[tokio::test]
+#[allow(deprecated)]
+async fn the_first_release_notice_hook_still_reports_waits() {
+    let server = Server::start(|n| reply(if n == 0 { 503 } else { 200 })).await;
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    let w = Arc::clone(&waits);
+    let layer = RetryLayer::builder()
+        .policy(quick())
+        .on_notice(move |n| {
+            if let relent_tower::Notice::Wait { key, reason, .. } = n {
+                w.lock().expect("lock").push((key.to_string(), *reason));
+            }
+        })
+        .build()
+        .expect("layer");
+    let resp = send(
+        &layer,
+        false,
+        request(Method::GET, &server.url("/"), full("")),
+    )
+    .await
+    .expect("response");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let waits = waits.lock().expect("lock");
+    assert_eq!(waits.len(), 1);
+    assert_eq!(waits[0].0, format!("http://{}", server.addr));
+    assert!(matches!(waits[0].1, WaitReason::Backoff(_)));
 }
 
 #[tokio::test]

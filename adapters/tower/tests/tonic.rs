@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes};
 use http::uri::PathAndQuery;
 use relent::retry::WaitReason;
-use relent_tower::{Attempts, Notice, RetryLayer};
+use relent_tower::{Attempts, Event, RetryLayer};
 use tokio::net::TcpListener;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::{Code, Status};
@@ -155,8 +155,8 @@ fn layer_with_hook() -> (RetryLayer, Arc<Mutex<Vec<WaitReason>>>) {
     let s = Arc::clone(&seen);
     let layer = RetryLayer::builder()
         .policy(support::quick())
-        .on_notice(move |n| {
-            if let Notice::Wait { reason, .. } = n {
+        .on_event(move |_, n| {
+            if let Event::Wait { reason, .. } = n {
                 s.lock().expect("lock").push(*reason);
             }
         })

@@ -40,7 +40,7 @@ use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use relent::backoff::presets::kube_watcher;
 use relent::timeout::{KUBE_WATCH_IDLE_MARGIN, ServerTimeout, Timeouts, stream_timeouts};
-use relent_tower::{Notice, ReplayBody, RetryLayer, RetryPolicy};
+use relent_tower::{Event, ReplayBody, RetryLayer, RetryPolicy};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type ServerBody = BoxBody<Bytes, Infallible>;
@@ -290,8 +290,8 @@ async fn main() -> Result<(), BoxError> {
     let w = Arc::clone(&waits);
     let retry = RetryLayer::builder()
         .policy(RetryPolicy::kube_client())
-        .on_notice(move |n| {
-            if let Notice::Wait { key, delay, reason } = n {
+        .on_event(move |key, n| {
+            if let Event::Wait { delay, reason, .. } = n {
                 println!("  retry layer: {key}: waiting {delay:?} ({reason})");
                 w.lock()
                     .unwrap_or_else(|p| p.into_inner())

@@ -1,0 +1,248 @@
+//! The story of one run: every attempt, every wait, and how it ended, the same record in
+//! every relent adapter.
+//!
+//! A retry layer that only hands back the final answer hides what happened on the way:
+//! that the 200 came after a 503, a 1 s `Retry-After` and a reset connection; that the
+//! 503 you got is the third one. [`AttemptHistory`] keeps that story. Every
+//! [`RetryError`](crate::RetryError) carries one, and the HTTP adapters (relent-reqwest,
+//! relent-tower) also attach it to every response they return, in its extensions.
+//! Its entries are [`Step`]s: owned, `Copy`, timed from the start of the run.
+
+use std::fmt;
+use std::time::Duration;
+
+use relent::hint::ServerHint;
+use relent::http::Observed;
+use relent::retry::{GiveUpReason, Report, WaitReason};
+
+/// One step of a run's history, timed from the moment the run started.
+///
+/// The record of what the live [`Event`](crate::Event)s reported: an attempt once it
+/// ended (what it saw, how long it took) and each wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// An attempt was sent and ended.
+    Attempt {
+        /// 1-based attempt number.
+        number: u32,
+        /// When it started, measured from the start of the operation.
+        at: Duration,
+        /// How long it took until a response head or an error.
+        took: Duration,
+        /// The limit it ran under, `min(per-try timeout, time left)`; `None`: no limit.
+        timeout: Option<Duration>,
+        /// What it saw: a status (with the server's hint, if any), a transport error, or
+        /// (relent-tokio) the caller's class of its error.
+        outcome: Observed,
+    },
+    /// The retry layer waited before the next attempt.
+    Wait {
+        /// When the wait started, measured from the start of the operation.
+        at: Duration,
+        /// How long the wait was scheduled for.
+        duration: Duration,
+        /// Why: a backoff, a server hint, or another request's Retry-After for the same key.
+        reason: WaitReason,
+    },
+}
+
+/// Every attempt and wait of one run, and the give-up report if it gave up.
+///
+/// Carried by every [`RetryError`](crate::RetryError) (`err.history()`); the HTTP
+/// adapters also put it in the extensions of every response they return
+/// (`response.extensions().get::<AttemptHistory>()`). Its `Display` is a timeline, one
+/// line per step.
+///
+/// Adapters write it as the run goes ([`new`](Self::new), [`push`](Self::push),
+/// [`finish`](Self::finish)); a relent-tokio run records only its failed attempts and
+/// its waits, so a run that succeeds at once allocates nothing for it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// use std::time::Duration;
+/// use relent_tokio::{BackoffBuilder, Retrier, RetryPolicy, Step};
+///
+/// let policy = RetryPolicy::default()
+///     .with_backoff(BackoffBuilder::constant(Duration::from_millis(100)).build().unwrap())
+///     .with_max_attempts(2);
+/// let err = Retrier::new(policy)
+///     .run(|| async { Err::<(), _>(std::io::Error::other("refused")) })
+///     .await
+///     .unwrap_err();
+/// let history = err.history();
+/// assert_eq!(history.attempts(), 2);
+/// assert!(matches!(history.steps()[1], Step::Wait { duration, .. } if duration == Duration::from_millis(100)));
+/// assert_eq!(history.elapsed(), Duration::from_millis(100));
+/// # }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttemptHistory {
+    key: String,
+    steps: Vec<Step>,
+    report: Option<Report>,
+    elapsed: Duration,
+}
+
+impl AttemptHistory {
+    /// An empty history for a run keyed `key` (the Retry-After table key of an HTTP
+    /// request, its origin; empty for a run that has no text key).
+    #[must_use]
+    pub fn new(key: String) -> Self {
+        AttemptHistory {
+            key,
+            // Allocated at the first step, not before: a run that records nothing costs nothing.
+            steps: Vec::new(),
+            report: None,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// Record the next step.
+    pub fn push(&mut self, step: Step) {
+        self.steps.push(step);
+    }
+
+    /// Record how the run ended: its length, and the report if it gave up.
+    pub fn finish(&mut self, elapsed: Duration, report: Option<Report>) {
+        self.elapsed = elapsed;
+        self.report = report;
+    }
+
+    /// The Retry-After table key of the request (relent-reqwest: its origin, or its URL,
+    /// per its `KeyBy`; relent-tower: its origin); empty for a relent-tokio run.
+    #[must_use]
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Every step, in order.
+    #[must_use]
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// Every step, in order (the name earlier relent-reqwest releases used).
+    #[must_use]
+    pub fn events(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// How many attempts were sent.
+    #[must_use]
+    pub fn attempts(&self) -> u32 {
+        let n = self
+            .steps
+            .iter()
+            .filter(|e| matches!(e, Step::Attempt { .. }))
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// How each attempt ended, in order.
+    pub fn outcomes(&self) -> impl Iterator<Item = Observed> + '_ {
+        self.steps.iter().filter_map(|e| match e {
+            Step::Attempt { outcome, .. } => Some(*outcome),
+            Step::Wait { .. } => None,
+        })
+    }
+
+    /// Every wait, as `(duration, reason)`, in order.
+    pub fn waits(&self) -> impl Iterator<Item = (Duration, WaitReason)> + '_ {
+        self.steps.iter().filter_map(|e| match e {
+            Step::Wait {
+                duration, reason, ..
+            } => Some((*duration, *reason)),
+            Step::Attempt { .. } => None,
+        })
+    }
+
+    /// The give-up report, if the run gave up (the response or error you hold is then
+    /// the last one, not a success).
+    #[must_use]
+    pub fn report(&self) -> Option<&Report> {
+        self.report.as_ref()
+    }
+
+    /// Why the run gave up, if it did.
+    #[must_use]
+    pub fn gave_up(&self) -> Option<GiveUpReason> {
+        self.report.map(|r| r.reason)
+    }
+
+    /// Time from the start of the run to its end.
+    #[must_use]
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+}
+
+/// A duration as seconds with millisecond precision, e.g. `1.250s` (as histories and
+/// the adapters' logs print them).
+#[derive(Clone, Copy, Debug)]
+pub struct Secs(pub Duration);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:03}s", self.0.as_secs(), self.0.subsec_millis())
+    }
+}
+
+/// An attempt's outcome in words: `status 503`, `status 429, server hint 1.000s`, the
+/// transport error, or `transient failure` (as histories and the adapters' logs print them).
+#[derive(Clone, Copy, Debug)]
+pub struct ShowOutcome(pub Observed);
+
+impl fmt::Display for ShowOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Observed::Response { status, hint } => {
+                write!(f, "status {status}")?;
+                match hint {
+                    Some(ServerHint::After(d)) => write!(f, ", server hint {}", Secs(d)),
+                    Some(ServerHint::DoNotRetry) => f.write_str(", server said do not retry"),
+                    None => Ok(()),
+                }
+            }
+            Observed::Transport(e) => write!(f, "{e}"),
+            Observed::Failure {
+                retry: Some(kind), ..
+            } => write!(f, "{} failure", kind.as_str()),
+            Observed::Failure { retry: None, .. } => f.write_str("permanent failure"),
+            _ => f.write_str("failure"),
+        }
+    }
+}
+
+impl fmt::Display for AttemptHistory {
+    /// One line per step (`+0.102s  attempt 2 -> status 429, server hint 1.000s  (3 ms)`),
+    /// then the give-up reason, if any.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for step in &self.steps {
+            match step {
+                Step::Attempt {
+                    number,
+                    at,
+                    took,
+                    outcome,
+                    ..
+                } => writeln!(
+                    f,
+                    "+{}  attempt {number} -> {}  ({} ms)",
+                    Secs(*at),
+                    ShowOutcome(*outcome),
+                    took.as_millis()
+                )?,
+                Step::Wait {
+                    at,
+                    duration,
+                    reason,
+                } => writeln!(f, "+{}  wait {}: {reason}", Secs(*at), Secs(*duration))?,
+            }
+        }
+        if let Some(report) = &self.report {
+            writeln!(f, "+{}  gave up: {}", Secs(self.elapsed), report.reason)?;
+        }
+        Ok(())
+    }
+}
