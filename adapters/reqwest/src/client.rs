@@ -6,7 +6,7 @@ use relent::http::{Classify, StandardClassifier};
 use relent::retry::{Action, Retry, RetryPolicy};
 use reqwest::{Request, Response};
 
-use crate::error::{Failure, RetryError};
+use crate::error::{RetryError, SendFailure};
 use crate::overrides::Overrides;
 use crate::retry_engine::RetryEngine;
 use relent_tokio::AttemptHistory;
@@ -121,6 +121,6 @@ fn unbuildable(error: reqwest::Error) -> RetryError {
     let Action::GiveUp(report) = machine.poll(now) else {
         unreachable!("an unsendable operation gives up");
     };
-    let cause = Failure::from_reqwest(error).into_cause(report.attempts, now);
+    let cause = SendFailure::from_reqwest(error).into_cause(report.attempts, now);
     RetryError::new(vec![cause], AttemptHistory::new(key), report).with_error_chain()
 }

@@ -19,14 +19,17 @@ use relent_tokio::{
 use reqwest::{Request, Response};
 use reqwest_middleware::Next;
 
-use crate::error::{Failure, RetryError};
+use crate::error::{RetryError, SendFailure};
 use crate::overrides::Overrides;
 use crate::retry_engine::Inner;
 use crate::trace;
 
 /// How one attempt is sent.
 pub(crate) trait Transport {
-    fn send(&mut self, request: Request) -> impl Future<Output = Result<Response, Failure>> + Send;
+    fn send(
+        &mut self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, SendFailure>> + Send;
 }
 
 /// A plain `reqwest::Client`.
@@ -35,9 +38,12 @@ pub(crate) struct ClientTransport<'c> {
 }
 
 impl Transport for ClientTransport<'_> {
-    fn send(&mut self, request: Request) -> impl Future<Output = Result<Response, Failure>> + Send {
+    fn send(
+        &mut self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, SendFailure>> + Send {
         let pending = self.client.execute(request);
-        async move { pending.await.map_err(Failure::from_reqwest) }
+        async move { pending.await.map_err(SendFailure::from_reqwest) }
     }
 }
 
@@ -48,9 +54,12 @@ pub(crate) struct MiddlewareTransport<'a> {
 }
 
 impl Transport for MiddlewareTransport<'_> {
-    fn send(&mut self, request: Request) -> impl Future<Output = Result<Response, Failure>> + Send {
+    fn send(
+        &mut self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, SendFailure>> + Send {
         let pending = self.next.clone().run(request, self.extensions);
-        async move { pending.await.map_err(Failure::from_middleware) }
+        async move { pending.await.map_err(SendFailure::from_middleware) }
     }
 }
 
@@ -102,8 +111,8 @@ impl<C: Classify> HttpJudge<'_, C> {
     }
 }
 
-impl<C: Classify> drive::Judge<Result<Response, Failure>> for HttpJudge<'_, C> {
-    fn judge(&mut self, output: &Result<Response, Failure>, attempt: u32) -> Outcome {
+impl<C: Classify> drive::Judge<Result<Response, SendFailure>> for HttpJudge<'_, C> {
+    fn judge(&mut self, output: &Result<Response, SendFailure>, attempt: u32) -> Outcome {
         let observed = match output {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -151,8 +160,8 @@ impl Story<'_> {
     }
 }
 
-impl drive::Observe<Result<Response, Failure>> for Story<'_> {
-    fn event(&mut self, event: &drive::Event<'_, Result<Response, Failure>>) {
+impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
+    fn event(&mut self, event: &drive::Event<'_, Result<Response, SendFailure>>) {
         match *event {
             drive::Event::Attempt {
                 attempt, timeout, ..
@@ -251,7 +260,7 @@ impl drive::Observe<Result<Response, Failure>> for Story<'_> {
         }
     }
 
-    fn superseded(&mut self, attempt: u32, output: Result<Response, Failure>) {
+    fn superseded(&mut self, attempt: u32, output: Result<Response, SendFailure>) {
         if let Err(failure) = output {
             self.causes.push(failure.into_cause(attempt, self.ended));
         }
@@ -268,7 +277,7 @@ struct Sender<'t, T> {
     caller_timeout: Option<Duration>,
 }
 
-impl<T: Transport> drive::Operation<Result<Response, Failure>> for Sender<'_, T> {
+impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<'_, T> {
     /// reqwest enforces the limit it is given as the request's timeout (and keeps
     /// bounding the body with it once the response is returned), so the driver runs no
     /// second timer: a timed-out attempt comes back as reqwest's timeout error, which
@@ -281,7 +290,7 @@ impl<T: Transport> drive::Operation<Result<Response, Failure>> for Sender<'_, T>
         &mut self,
         _: u32,
         timeout: Option<Duration>,
-    ) -> impl Future<Output = Result<Response, Failure>> {
+    ) -> impl Future<Output = Result<Response, SendFailure>> {
         let request = next_request(&mut self.original, self.replayable);
         let sent = request.map(|mut request| {
             // Never longer than the caller's own timeout (the request's or the client's);
@@ -297,7 +306,7 @@ impl<T: Transport> drive::Operation<Result<Response, Failure>> for Sender<'_, T>
             match sent {
                 Some(sent) => sent.await,
                 // Only reachable if a replayable body stopped cloning: nothing left to send.
-                None => Err(Failure::body_not_replayable()),
+                None => Err(SendFailure::body_not_replayable()),
             }
         }
     }

@@ -72,32 +72,32 @@ pub fn classify_error(error: &(dyn StdError + 'static)) -> TransportError {
 }
 
 /// One attempt's failure: its classification and the error itself.
-pub(crate) struct Failure {
+pub(crate) struct SendFailure {
     pub(crate) kind: TransportError,
     pub(crate) error: AnyError,
 }
 
-impl Failure {
+impl SendFailure {
     pub(crate) fn new(error: BoxError) -> Self {
         let kind = classify_error(error.as_ref());
-        Failure {
+        SendFailure {
             kind,
             error: AnyError(error),
         }
     }
 
     pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
-        Failure::new(Box::new(error))
+        SendFailure::new(Box::new(error))
     }
 
     pub(crate) fn from_middleware(error: reqwest_middleware::Error) -> Self {
         match error {
-            reqwest_middleware::Error::Reqwest(e) => Failure::from_reqwest(e),
+            reqwest_middleware::Error::Reqwest(e) => SendFailure::from_reqwest(e),
             reqwest_middleware::Error::Middleware(e) => {
                 // Classify the error anyhow wraps (its `Deref` is the original error),
                 // so a reqwest or io error inside is still recognised.
                 let kind = classify_error(&*e);
-                Failure {
+                SendFailure {
                     kind,
                     error: AnyError(e.into()),
                 }
@@ -107,7 +107,7 @@ impl Failure {
 
     /// The request's body is a stream that was already sent.
     pub(crate) fn body_not_replayable() -> Self {
-        Failure {
+        SendFailure {
             kind: TransportError::BodyNotReplayable,
             error: AnyError("the request body is a stream that was already sent".into()),
         }
@@ -162,7 +162,7 @@ mod tests {
     /// failing with `last`, as the driver builds it.
     fn give_up(report: Report, key: &str, last: Option<BoxError>) -> RetryError {
         let causes = last
-            .map(|e| vec![Failure::new(e).into_cause(report.attempts, relent::Instant::ZERO)])
+            .map(|e| vec![SendFailure::new(e).into_cause(report.attempts, relent::Instant::ZERO)])
             .unwrap_or_default();
         RetryError::new(causes, AttemptHistory::new(key.into()), report).with_error_chain()
     }
