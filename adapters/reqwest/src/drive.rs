@@ -140,6 +140,8 @@ impl<C: Classify> drive::Judge<Result<Response, SendFailure>> for HttpJudge<'_, 
 /// Writes the request's history and causes, and reports each event to the hook and
 /// the trace, from the driver's events.
 struct Story<'h> {
+    /// The request's table key (moved into the history once the run is over).
+    key: &'h str,
     history: AttemptHistory,
     /// Every failed attempt's error (or timeout), in order.
     causes: Vec<Cause<AnyError>>,
@@ -155,7 +157,7 @@ struct Story<'h> {
 impl Story<'_> {
     fn notify(&self, event: &Event<'_, AnyError>) {
         if let Some(hook) = self.hook {
-            hook.call(self.history.key(), event);
+            hook.call(self.key, event);
         }
     }
 }
@@ -197,7 +199,7 @@ impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
                     timeout: self.limit,
                     outcome: observed,
                 };
-                trace::attempt(self.history.key(), &step);
+                trace::attempt(self.key, &step);
                 self.history.push(step);
                 self.notify(&Event::Ended {
                     attempt,
@@ -248,7 +250,7 @@ impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
                     duration: delay,
                     reason,
                 };
-                trace::wait(self.history.key(), &step);
+                trace::wait(self.key, &step);
                 self.history.push(step);
                 self.notify(&Event::Wait {
                     until,
@@ -346,7 +348,8 @@ where
         replayable,
     };
     let mut story = Story {
-        history: AttemptHistory::new(key.clone()),
+        key: &key,
+        history: AttemptHistory::new(String::new()),
         causes: Vec::new(),
         hook: retrier.on_event.as_ref(),
         start,
@@ -361,8 +364,11 @@ where
         caller_timeout,
     };
     let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
-    let elapsed = clock::now().saturating_duration_since(start);
-    let mut history = story.history;
+    let (mut history, ended, causes) = (story.history, story.ended, story.causes);
+    history.set_key(key);
+    // The run ended when its last attempt did (or, when it gave up, as the report says):
+    // the driver read the clock then, so no second read is needed.
+    let elapsed = ended.saturating_duration_since(start);
     match finished {
         Finished::Succeeded(Ok(mut response)) => {
             history.finish(elapsed, None);
@@ -377,10 +383,10 @@ where
         Finished::GaveUp { report, last } => {
             history.finish(report.elapsed, Some(report));
             trace::give_up(history.key(), &report);
-            if let Some(hook) = story.hook {
+            if let Some(hook) = &retrier.on_event {
                 hook.call(history.key(), &Event::GaveUp(&report));
             }
-            let mut causes = story.causes;
+            let mut causes = causes;
             match last {
                 // Retries ran out on a status: the last response is the answer.
                 Some(Ok(mut response)) => {
@@ -393,7 +399,7 @@ where
                 // The last failure; one abandoned at its limit is already a cause.
                 last => {
                     if let Some(Err(failure)) = last {
-                        causes.push(failure.into_cause(report.attempts, story.ended));
+                        causes.push(failure.into_cause(report.attempts, ended));
                     }
                     Err(RetryError::new(causes, history, report).with_error_chain())
                 }

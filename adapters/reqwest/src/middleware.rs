@@ -95,7 +95,12 @@ where
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        let overrides = Overrides::<C>::from_extensions(extensions);
+        // Most requests carry no extension at all: skip the lookups then.
+        let overrides = if extensions.is_empty() {
+            Overrides::default()
+        } else {
+            Overrides::<C>::from_extensions(extensions)
+        };
         let mut transport = MiddlewareTransport { next, extensions };
         drive::run(&self.retrier.inner, req, overrides, &mut transport)
             .await

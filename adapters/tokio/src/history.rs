@@ -98,6 +98,12 @@ impl AttemptHistory {
         }
     }
 
+    /// Set the key: for an adapter that holds the key elsewhere while the run goes
+    /// (its table entry borrows it) and moves it in at the end instead of copying it.
+    pub fn set_key(&mut self, key: String) {
+        self.key = key;
+    }
+
     /// Record the next step.
     pub fn push(&mut self, step: Step) {
         self.steps.push(step);

@@ -722,7 +722,8 @@ where
     };
     let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
     let mut history = std::mem::take(&mut story.history);
-    let elapsed = clock::now().saturating_duration_since(start);
+    // The run ended when its last attempt did (the driver read the clock then).
+    let elapsed = story.ended.saturating_duration_since(start);
     match finished {
         Finished::Succeeded(Ok(mut response)) => {
             history.finish(elapsed, None);
