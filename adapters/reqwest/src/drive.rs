@@ -12,10 +12,8 @@ use http::Extensions;
 use relent::drive::{self, Finished};
 use relent::http::{Attempt, Attempts, Classify, Observed, is_idempotent};
 use relent::retry::{Forbidden, Outcome, Retry, RetryPolicy, TransportError};
-use relent_tokio::{
-    AnyError, AttemptHistory, AttemptTimedOut, Cause, ErrorClass, Event, OnEvent, Step, TokioTimer,
-    clock,
-};
+use relent_tokio::history::{Left, Recorder};
+use relent_tokio::{AnyError, ErrorClass, Event, OnEvent, TokioTimer, clock};
 use reqwest::{Request, Response};
 use reqwest_middleware::Next;
 
@@ -137,42 +135,30 @@ impl<C: Classify> drive::Judge<Result<Response, SendFailure>> for HttpJudge<'_, 
     }
 }
 
-/// Writes the request's history and causes, and reports each event to the hook and
-/// the trace, from the driver's events.
+/// Writes the request's history and causes through the shared [`Recorder`], and reports
+/// each event to the hook and the trace.
 struct Story<'h> {
     /// The request's table key (moved into the history once the run is over).
     key: &'h str,
-    history: AttemptHistory,
-    /// Every failed attempt's error (or timeout), in order.
-    causes: Vec<Cause<AnyError>>,
+    recorder: Recorder<AnyError>,
     hook: Option<&'h OnEvent<AnyError>>,
-    start: relent::Instant,
     caller_timeout: Option<Duration>,
-    /// The limit of the attempt in flight, as the request was given it.
-    limit: Option<Duration>,
-    /// When the last attempt ended.
-    ended: relent::Instant,
-}
-
-impl Story<'_> {
-    fn notify(&self, event: &Event<'_, AnyError>) {
-        if let Some(hook) = self.hook {
-            hook.call(self.key, event);
-        }
-    }
 }
 
 impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
     fn event(&mut self, event: &drive::Event<'_, Result<Response, SendFailure>>) {
+        let (key, hook) = (self.key, self.hook);
+        let notify = |e: &Event<'_, AnyError>| {
+            if let Some(hook) = hook {
+                hook.call(key, e);
+            }
+        };
         match *event {
             drive::Event::Attempt {
                 attempt, timeout, ..
             } => {
-                self.limit = min_limit(timeout, self.caller_timeout);
-                self.notify(&Event::Attempt {
-                    attempt,
-                    timeout: self.limit,
-                });
+                let limit = min_limit(timeout, self.caller_timeout);
+                self.recorder.attempt(attempt, limit, notify);
             }
             drive::Event::Ended {
                 attempt,
@@ -181,62 +167,29 @@ impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
                 at,
                 took,
             } => {
-                self.ended = at;
                 // What the judge read: the status with the hint it found, or the failure.
-                let observed = match output {
-                    Some(Ok(response)) => Observed::Response {
-                        status: response.status().as_u16(),
-                        hint: outcome.hint(),
-                    },
-                    Some(Err(failure)) => Observed::Transport(failure.kind),
-                    None => Observed::Transport(TransportError::TimedOut),
+                let (observed, left) = match output {
+                    Some(Ok(response)) => (
+                        Observed::Response {
+                            status: response.status().as_u16(),
+                            hint: outcome.hint(),
+                        },
+                        Left::Answer,
+                    ),
+                    Some(Err(failure)) => (
+                        Observed::Transport(failure.kind),
+                        Left::Error(&failure.error, ErrorClass::Transport(failure.kind)),
+                    ),
+                    None => (
+                        Observed::Transport(TransportError::TimedOut),
+                        Left::TimedOut,
+                    ),
                 };
-                let started = at.saturating_sub(took);
-                let step = Step::Attempt {
-                    number: attempt,
-                    at: started.saturating_duration_since(self.start),
-                    took,
-                    timeout: self.limit,
-                    outcome: observed,
-                };
-                trace::attempt(self.key, &step);
-                self.history.push(step);
-                self.notify(&Event::Ended {
-                    attempt,
-                    outcome,
-                    took,
-                });
-                match output {
-                    Some(Ok(_)) => {}
-                    Some(Err(failure)) => {
-                        if self.hook.is_some() {
-                            let cause = Cause {
-                                attempt,
-                                at,
-                                failure: relent_tokio::Failure::Error {
-                                    error: &failure.error,
-                                    class: ErrorClass::Transport(failure.kind),
-                                },
-                            };
-                            self.notify(&Event::Failed(&cause));
-                        }
-                    }
-                    // Abandoned at its limit: no error of its own, so the cause is kept now.
-                    None => {
-                        let timed_out = AttemptTimedOut {
-                            limit: self.limit.unwrap_or_default(),
-                        };
-                        self.notify(&Event::Failed(&Cause {
-                            attempt,
-                            at,
-                            failure: relent_tokio::Failure::TimedOut(timed_out),
-                        }));
-                        self.causes.push(Cause {
-                            attempt,
-                            at,
-                            failure: relent_tokio::Failure::TimedOut(timed_out),
-                        });
-                    }
+                let step = self
+                    .recorder
+                    .ended(attempt, at, took, outcome, observed, left, notify);
+                if let Some(step) = step {
+                    trace::attempt(key, &step);
                 }
             }
             drive::Event::Wait {
@@ -244,19 +197,8 @@ impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
                 delay,
                 reason,
             } => {
-                let from = until.saturating_sub(delay);
-                let step = Step::Wait {
-                    at: from.saturating_duration_since(self.start),
-                    duration: delay,
-                    reason,
-                };
-                trace::wait(self.key, &step);
-                self.history.push(step);
-                self.notify(&Event::Wait {
-                    until,
-                    delay,
-                    reason,
-                });
+                let step = self.recorder.wait(until, delay, reason, notify);
+                trace::wait(key, &step);
             }
             _ => {}
         }
@@ -264,7 +206,8 @@ impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
 
     fn superseded(&mut self, attempt: u32, output: Result<Response, SendFailure>) {
         if let Err(failure) = output {
-            self.causes.push(failure.into_cause(attempt, self.ended));
+            self.recorder
+                .keep(attempt, failure.error, ErrorClass::Transport(failure.kind));
         }
     }
 }
@@ -349,13 +292,9 @@ where
     };
     let mut story = Story {
         key: &key,
-        history: AttemptHistory::new(String::new()),
-        causes: Vec::new(),
+        recorder: Recorder::new(start, true),
         hook: retrier.on_event.as_ref(),
-        start,
         caller_timeout,
-        limit: None,
-        ended: start,
     };
     let sender = Sender {
         transport,
@@ -364,14 +303,12 @@ where
         caller_timeout,
     };
     let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
-    let (mut history, ended, causes) = (story.history, story.ended, story.causes);
-    history.set_key(key);
-    // The run ended when its last attempt did (or, when it gave up, as the report says):
-    // the driver read the clock then, so no second read is needed.
-    let elapsed = ended.saturating_duration_since(start);
+    let mut recorder = story.recorder;
     match finished {
         Finished::Succeeded(Ok(mut response)) => {
-            history.finish(elapsed, None);
+            // The run ended when its last attempt did: the driver read the clock then.
+            let elapsed = recorder.last_ended().saturating_duration_since(start);
+            let (history, _) = recorder.finish(key, elapsed, None);
             response
                 .extensions_mut()
                 .insert(Attempts(history.attempts()));
@@ -381,15 +318,14 @@ where
         // The judge reads a transport failure as a failure, never a success.
         Finished::Succeeded(Err(_)) => unreachable!("a transport failure was judged a success"),
         Finished::GaveUp { report, last } => {
-            history.finish(report.elapsed, Some(report));
-            trace::give_up(history.key(), &report);
+            trace::give_up(&key, &report);
             if let Some(hook) = &retrier.on_event {
-                hook.call(history.key(), &Event::GaveUp(&report));
+                hook.call(&key, &Event::GaveUp(&report));
             }
-            let mut causes = causes;
             match last {
                 // Retries ran out on a status: the last response is the answer.
                 Some(Ok(mut response)) => {
+                    let (history, _) = recorder.finish(key, report.elapsed, Some(report));
                     response
                         .extensions_mut()
                         .insert(Attempts(history.attempts()));
@@ -399,8 +335,13 @@ where
                 // The last failure; one abandoned at its limit is already a cause.
                 last => {
                     if let Some(Err(failure)) = last {
-                        causes.push(failure.into_cause(report.attempts, ended));
+                        recorder.keep(
+                            report.attempts,
+                            failure.error,
+                            ErrorClass::Transport(failure.kind),
+                        );
                     }
+                    let (history, causes) = recorder.finish(key, report.elapsed, Some(report));
                     Err(RetryError::new(causes, history, report).with_error_chain())
                 }
             }

@@ -11,9 +11,13 @@
 use std::fmt;
 use std::time::Duration;
 
+use relent::Instant;
 use relent::hint::ServerHint;
 use relent::http::Observed;
-use relent::retry::{GiveUpReason, Report, WaitReason};
+use relent::retry::{GiveUpReason, Outcome, Report, WaitReason};
+
+use crate::error::{AttemptTimedOut, Cause, Failure};
+use crate::{ErrorClass, Event};
 
 /// One step of a run's history, timed from the moment the run started.
 ///
@@ -250,5 +254,188 @@ impl fmt::Display for AttemptHistory {
             writeln!(f, "+{}  gave up: {}", Secs(self.elapsed), report.reason)?;
         }
         Ok(())
+    }
+}
+
+/// What an attempt left behind, as its adapter read the attempt's output.
+#[derive(Debug)]
+pub enum Left<'a, E> {
+    /// An answer: a success, or a response judged a failure. No error to keep.
+    Answer,
+    /// An error, with its class.
+    Error(&'a E, ErrorClass),
+    /// Nothing: the attempt was abandoned at its time limit.
+    TimedOut,
+}
+
+/// Writes a run's [`AttemptHistory`] and its causes from the driver's events, and reports
+/// each as an [`Event`]: the one observer every relent adapter runs with (relent-tokio's
+/// [`Retrier`](crate::Retrier), relent-reqwest, relent-tower), so every adapter records
+/// and reports the same way.
+///
+/// An adapter calls [`attempt`](Self::attempt), [`ended`](Self::ended) and
+/// [`wait`](Self::wait) from its [`relent::drive::Observe::event`], and
+/// [`keep`](Self::keep) for each error it is handed back, with a function that passes each
+/// event on to its hook.
+#[derive(Debug)]
+pub struct Recorder<E> {
+    history: AttemptHistory,
+    causes: Vec<Cause<E>>,
+    start: Instant,
+    /// The limit of the attempt in flight.
+    limit: Option<Duration>,
+    /// When the last attempt ended.
+    ended: Instant,
+    /// Whether answered attempts are recorded too (an HTTP adapter's history shows the
+    /// 200; relent-tokio's error only ever shows failures, so it records nothing for
+    /// a run that succeeds at once).
+    answers: bool,
+}
+
+impl<E> Recorder<E> {
+    /// A recorder for a run that started at `start`, recording answered attempts too
+    /// when `answers` is set.
+    #[must_use]
+    pub fn new(start: Instant, answers: bool) -> Self {
+        Recorder {
+            history: AttemptHistory::new(String::new()),
+            causes: Vec::new(),
+            start,
+            limit: None,
+            ended: start,
+            answers,
+        }
+    }
+
+    /// Attempt number `attempt` starts with this limit (`None`: none).
+    pub fn attempt(
+        &mut self,
+        attempt: u32,
+        timeout: Option<Duration>,
+        notify: impl FnOnce(&Event<'_, E>),
+    ) {
+        self.limit = timeout;
+        notify(&Event::Attempt { attempt, timeout });
+    }
+
+    /// Attempt number `attempt` ended at `at` after `took`; the policy read it as
+    /// `outcome`, the adapter saw `observed`, and it left `left`. Returns the step it
+    /// recorded, if any.
+    #[allow(clippy::too_many_arguments)]
+    pub fn ended(
+        &mut self,
+        attempt: u32,
+        at: Instant,
+        took: Duration,
+        outcome: Outcome,
+        observed: Observed,
+        left: Left<'_, E>,
+        notify: impl Fn(&Event<'_, E>),
+    ) -> Option<Step> {
+        self.ended = at;
+        let step = (self.answers || !matches!(outcome, Outcome::Success)).then(|| {
+            let step = Step::Attempt {
+                number: attempt,
+                at: at
+                    .saturating_sub(took)
+                    .saturating_duration_since(self.start),
+                took,
+                timeout: self.limit,
+                outcome: observed,
+            };
+            self.history.push(step);
+            step
+        });
+        notify(&Event::Ended {
+            attempt,
+            outcome,
+            took,
+        });
+        match left {
+            Left::Error(error, class) => notify(&Event::Failed(&Cause {
+                attempt,
+                at,
+                failure: Failure::Error { error, class },
+            })),
+            Left::TimedOut => {
+                let timed_out = AttemptTimedOut {
+                    limit: self.limit.unwrap_or_default(),
+                };
+                notify(&Event::Failed(&Cause {
+                    attempt,
+                    at,
+                    failure: Failure::TimedOut(timed_out),
+                }));
+                // No error of its own will come back: the cause is kept now.
+                self.causes.push(Cause {
+                    attempt,
+                    at,
+                    failure: Failure::TimedOut(timed_out),
+                });
+            }
+            Left::Answer => {}
+        }
+        step
+    }
+
+    /// The run waits `delay`, until `until`, for `reason`. Returns the step it recorded.
+    pub fn wait(
+        &mut self,
+        until: Instant,
+        delay: Duration,
+        reason: WaitReason,
+        notify: impl FnOnce(&Event<'_, E>),
+    ) -> Step {
+        let step = Step::Wait {
+            at: until
+                .saturating_sub(delay)
+                .saturating_duration_since(self.start),
+            duration: delay,
+            reason,
+        };
+        self.history.push(step);
+        notify(&Event::Wait {
+            until,
+            delay,
+            reason,
+        });
+        step
+    }
+
+    /// Keep attempt `attempt`'s error, of class `class`, as its cause (the driver hands
+    /// an output back once the run has moved past it, or at the end).
+    pub fn keep(&mut self, attempt: u32, error: E, class: ErrorClass) {
+        self.causes.push(Cause {
+            attempt,
+            at: self.ended,
+            failure: Failure::Error { error, class },
+        });
+    }
+
+    /// When the last attempt ended (the run's start before any did).
+    #[must_use]
+    pub fn last_ended(&self) -> Instant {
+        self.ended
+    }
+
+    /// The history so far (its key is set by [`finish`](Self::finish)).
+    #[must_use]
+    pub fn history(&self) -> &AttemptHistory {
+        &self.history
+    }
+
+    /// The history, keyed `key`, finished after `elapsed` with `report` if the run gave
+    /// up, and the causes.
+    #[must_use]
+    pub fn finish(
+        self,
+        key: String,
+        elapsed: Duration,
+        report: Option<Report>,
+    ) -> (AttemptHistory, Vec<Cause<E>>) {
+        let mut history = self.history;
+        history.set_key(key);
+        history.finish(elapsed, report);
+        (history, self.causes)
     }
 }

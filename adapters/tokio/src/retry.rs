@@ -16,8 +16,8 @@ use relent::retry::{Outcome, Report, Retry, RetryPolicy, TransportError, WaitRea
 
 use crate::class::{AlwaysTransient, ClassifyError, ErrorClass};
 use crate::clock::TokioTimer;
-use crate::error::{AttemptTimedOut, Cause, Failure, RetryError};
-use crate::history::{AttemptHistory, Step};
+use crate::error::{Cause, RetryError};
+use crate::history::{Left, Recorder};
 use crate::{SharedBudget, SharedDeadlines, seed};
 
 /// Something that happened during a run, for logs and metrics: the one event type of
@@ -390,11 +390,7 @@ where
         };
         let mut observer = Collector {
             retrier: self,
-            causes: Vec::new(),
-            history: AttemptHistory::new(String::new()),
-            start: now,
-            timeout: None,
-            ended: now,
+            recorder: Recorder::new(now, false),
         };
         let finished = drive::run(machine, &timer, judge, &mut observer, |_, _| operation()).await;
         match finished {
@@ -408,12 +404,14 @@ where
             Finished::Succeeded(Err(_)) => unreachable!("an error was judged a success"),
             Finished::GaveUp { report, last } => {
                 self.notify.notify(&Event::GaveUp(&report));
+                let mut recorder = observer.recorder;
                 if let Some(Err(error)) = last {
-                    observer.keep(report.attempts, error);
+                    let class = self.classify.classify(&error);
+                    recorder.keep(report.attempts, error, class);
                 }
-                let mut history = observer.history;
-                history.finish(report.elapsed, Some(report));
-                Err(RetryError::new(observer.causes, history, report))
+                let (history, causes) =
+                    recorder.finish(String::new(), report.elapsed, Some(report));
+                Err(RetryError::new(causes, history, report))
             }
         }
     }
@@ -465,33 +463,12 @@ where
     }
 }
 
-/// Turns the driver's events into relent-tokio's, and keeps every error and the history
-/// of every failed attempt and wait (a run that succeeds at once records nothing).
+/// Turns the driver's events into relent-tokio's through the shared [`Recorder`], which
+/// keeps every error and the history of every failed attempt and wait (a run that
+/// succeeds at once records nothing).
 struct Collector<'r, F, K, N, C, E> {
     retrier: &'r Retrier<F, K, N, C>,
-    causes: Vec<Cause<E>>,
-    history: AttemptHistory,
-    /// When the run started.
-    start: Instant,
-    /// The limit of the attempt in flight.
-    timeout: Option<Duration>,
-    /// When the last attempt ended.
-    ended: Instant,
-}
-
-impl<F, K, N, C, E> Collector<'_, F, K, N, C, E>
-where
-    F: ClassifyError<E>,
-{
-    /// Keep attempt `attempt`'s error, as the cause it was reported as.
-    fn keep(&mut self, attempt: u32, error: E) {
-        let class = self.retrier.classify.classify(&error);
-        self.causes.push(Cause {
-            attempt,
-            at: self.ended,
-            failure: Failure::Error { error, class },
-        });
-    }
+    recorder: Recorder<E>,
 }
 
 impl<T, E, F, K, N, C> drive::Observe<Result<T, E>> for Collector<'_, F, K, N, C, E>
@@ -500,14 +477,12 @@ where
     N: Notify<E>,
 {
     fn event(&mut self, event: &drive::Event<'_, Result<T, E>>) {
-        let notify = &self.retrier.notify;
+        let retrier = self.retrier;
+        let notify = |e: &Event<'_, E>| retrier.notify.notify(e);
         match *event {
             drive::Event::Attempt {
                 attempt, timeout, ..
-            } => {
-                self.timeout = timeout;
-                notify.notify(&Event::Attempt { attempt, timeout });
-            }
+            } => self.recorder.attempt(attempt, timeout, notify),
             drive::Event::Ended {
                 attempt,
                 output,
@@ -515,72 +490,34 @@ where
                 at,
                 took,
             } => {
-                self.ended = at;
-                notify.notify(&Event::Ended {
-                    attempt,
-                    outcome,
-                    took,
-                });
-                if matches!(outcome, Outcome::Success) {
-                    return;
-                }
-                let observed = match output {
-                    Some(Err(error)) => self.retrier.classify.classify(error).observed(),
-                    _ => Observed::Transport(TransportError::TimedOut),
-                };
-                self.history.push(Step::Attempt {
-                    number: attempt,
-                    at: at
-                        .saturating_sub(took)
-                        .saturating_duration_since(self.start),
-                    took,
-                    timeout: self.timeout,
-                    outcome: observed,
-                });
-                match output {
+                let (observed, left) = match output {
                     Some(Err(error)) => {
-                        let class = self.retrier.classify.classify(error);
-                        notify.notify(&Event::Failed(&Cause {
-                            attempt,
-                            at,
-                            failure: Failure::Error { error, class },
-                        }));
+                        let class = retrier.classify.classify(error);
+                        (class.observed(), Left::Error(error, class))
                     }
-                    Some(Ok(_)) => {}
-                    None => {
-                        let timed_out = AttemptTimedOut {
-                            limit: self.timeout.unwrap_or_default(),
-                        };
-                        notify.notify(&Event::Failed(&Cause {
-                            attempt,
-                            at,
-                            failure: Failure::TimedOut(timed_out),
-                        }));
-                        self.causes.push(Cause {
-                            attempt,
-                            at,
-                            failure: Failure::TimedOut(timed_out),
-                        });
-                    }
-                }
+                    // A success: relent-tokio's history keeps failures only, so this
+                    // reading is never recorded.
+                    Some(Ok(_)) => (
+                        Observed::Failure {
+                            retry: None,
+                            hint: None,
+                        },
+                        Left::Answer,
+                    ),
+                    None => (
+                        Observed::Transport(TransportError::TimedOut),
+                        Left::TimedOut,
+                    ),
+                };
+                self.recorder
+                    .ended(attempt, at, took, outcome, observed, left, notify);
             }
             drive::Event::Wait {
                 until,
                 delay,
                 reason,
             } => {
-                self.history.push(Step::Wait {
-                    at: until
-                        .saturating_sub(delay)
-                        .saturating_duration_since(self.start),
-                    duration: delay,
-                    reason,
-                });
-                notify.notify(&Event::Wait {
-                    until,
-                    delay,
-                    reason,
-                });
+                self.recorder.wait(until, delay, reason, notify);
             }
             _ => {}
         }
@@ -588,7 +525,8 @@ where
 
     fn superseded(&mut self, attempt: u32, output: Result<T, E>) {
         if let Err(error) = output {
-            self.keep(attempt, error);
+            let class = self.retrier.classify.classify(&error);
+            self.recorder.keep(attempt, error, class);
         }
     }
 }

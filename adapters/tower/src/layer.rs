@@ -21,9 +21,9 @@ use relent::hint::HintReader;
 use relent::http::{Attempt, Classify, Observed, Overrides, StandardClassifier};
 use relent::retry::{Forbidden, Outcome, Retry, RetryPolicy, Seen, TransportError};
 use relent::table::CapacityError;
+use relent_tokio::history::{Left, Recorder};
 use relent_tokio::{
-    AnyError, AttemptHistory, AttemptTimedOut, Cause, ErrorClass, Event, Failure, OnEvent,
-    SharedBudget, SharedDeadlines, Step, TokioTimer, clock,
+    AnyError, ErrorClass, Event, OnEvent, SharedBudget, SharedDeadlines, TokioTimer, clock,
 };
 use tower::{Layer, Service};
 
@@ -460,19 +460,13 @@ impl<B, RB, C: Classify> drive::Judge<Result<Response<RB>, AnyError>> for HttpJu
     }
 }
 
-/// Reports the run: its history and causes, the event hook and `tracing` events.
+/// Reports the run: its history and causes through the shared [`Recorder`], the event
+/// hook and `tracing` events.
 struct Story<'a> {
     key: &'a str,
     hook: Option<&'a OnEvent<AnyError>>,
     attempts: u32,
-    history: AttemptHistory,
-    /// Every failed attempt's error (or timeout), in order.
-    causes: Vec<Cause<AnyError>>,
-    start: relent::Instant,
-    /// The limit of the attempt in flight.
-    limit: Option<Duration>,
-    /// When the last attempt ended.
-    ended: relent::Instant,
+    recorder: Recorder<AnyError>,
 }
 
 impl Story<'_> {
@@ -493,13 +487,18 @@ fn class_of(outcome: &Outcome) -> ErrorClass {
 
 impl<RB> drive::Observe<Result<Response<RB>, AnyError>> for Story<'_> {
     fn event(&mut self, event: &drive::Event<'_, Result<Response<RB>, AnyError>>) {
+        let (key, hook) = (self.key, self.hook);
+        let notify = |e: &Event<'_, AnyError>| {
+            if let Some(hook) = hook {
+                hook.call(key, e);
+            }
+        };
         match *event {
             drive::Event::Attempt {
                 attempt, timeout, ..
             } => {
                 self.attempts = attempt;
-                self.limit = timeout;
-                self.notify(&Event::Attempt { attempt, timeout });
+                self.recorder.attempt(attempt, timeout, notify);
             }
             drive::Event::Ended {
                 attempt,
@@ -508,83 +507,38 @@ impl<RB> drive::Observe<Result<Response<RB>, AnyError>> for Story<'_> {
                 at,
                 took,
             } => {
-                self.ended = at;
-                crate::trace::ended(self.key, attempt, &outcome, took);
-                let observed = match output {
-                    Some(Ok(response)) => Observed::Response {
-                        status: response.status().as_u16(),
-                        hint: outcome.hint(),
-                    },
-                    Some(Err(_)) => match class_of(&outcome) {
-                        ErrorClass::Transport(e) => Observed::Transport(e),
-                        _ => Observed::Transport(TransportError::Other),
-                    },
-                    None => Observed::Transport(TransportError::TimedOut),
-                };
-                self.history.push(Step::Attempt {
-                    number: attempt,
-                    at: at
-                        .saturating_sub(took)
-                        .saturating_duration_since(self.start),
-                    took,
-                    timeout: self.limit,
-                    outcome: observed,
-                });
-                self.notify(&Event::Ended {
-                    attempt,
-                    outcome,
-                    took,
-                });
-                match output {
-                    Some(Ok(_)) => {}
+                crate::trace::ended(key, attempt, &outcome, took);
+                let (observed, left) = match output {
+                    Some(Ok(response)) => (
+                        Observed::Response {
+                            status: response.status().as_u16(),
+                            hint: outcome.hint(),
+                        },
+                        Left::Answer,
+                    ),
                     Some(Err(error)) => {
-                        if self.hook.is_some() {
-                            self.notify(&Event::Failed(&Cause {
-                                attempt,
-                                at,
-                                failure: Failure::Error {
-                                    error,
-                                    class: class_of(&outcome),
-                                },
-                            }));
-                        }
-                    }
-                    // Abandoned at its limit: no error of its own, so the cause is kept now.
-                    None => {
-                        let timed_out = AttemptTimedOut {
-                            limit: self.limit.unwrap_or_default(),
+                        let class = class_of(&outcome);
+                        let observed = match class {
+                            ErrorClass::Transport(e) => Observed::Transport(e),
+                            _ => Observed::Transport(TransportError::Other),
                         };
-                        self.notify(&Event::Failed(&Cause {
-                            attempt,
-                            at,
-                            failure: Failure::TimedOut(timed_out),
-                        }));
-                        self.causes.push(Cause {
-                            attempt,
-                            at,
-                            failure: Failure::TimedOut(timed_out),
-                        });
+                        (observed, Left::Error(error, class))
                     }
-                }
+                    None => (
+                        Observed::Transport(TransportError::TimedOut),
+                        Left::TimedOut,
+                    ),
+                };
+                self.recorder
+                    .ended(attempt, at, took, outcome, observed, left, notify);
             }
             drive::Event::Wait {
                 until,
                 delay,
                 reason,
             } => {
-                crate::trace::wait(self.key, self.attempts, delay, &reason);
-                self.history.push(Step::Wait {
-                    at: until
-                        .saturating_sub(delay)
-                        .saturating_duration_since(self.start),
-                    duration: delay,
-                    reason,
-                });
-                self.notify(&Event::Wait {
-                    until,
-                    delay,
-                    reason,
-                });
+                crate::trace::wait(key, self.attempts, delay, &reason);
+                self.recorder.wait(until, delay, reason, notify);
             }
             _ => {}
         }
@@ -592,18 +546,18 @@ impl<RB> drive::Observe<Result<Response<RB>, AnyError>> for Story<'_> {
 
     fn superseded(&mut self, attempt: u32, output: Result<Response<RB>, AnyError>) {
         if let Err(error) = output {
-            let class = match self.history.outcomes().last() {
+            let class = match self.recorder.history().outcomes().last() {
                 Some(Observed::Transport(e)) => ErrorClass::Transport(e),
                 _ => ErrorClass::Transport(TransportError::Other),
             };
-            self.causes.push(Cause {
-                attempt,
-                at: self.ended,
-                failure: Failure::Error { error, class },
-            });
+            self.recorder.keep(attempt, error, class);
         }
     }
 }
+
+// An attempt's error is an `AnyError`, a named type rather than `BoxError` itself: the
+// driver's output type must not carry a trait object's lifetime, or the request future
+// cannot be proven `Send` for every lifetime.
 
 /// Sends each attempt: a copy of the request head with a new body handle, to a clone
 /// of the inner service made ready first. gRPC calls carry `grpc-previous-rpc-attempts`
@@ -706,11 +660,7 @@ where
         key: &key,
         hook: config.hook.as_ref(),
         attempts: 0,
-        history: AttemptHistory::new(String::clone(&key)),
-        causes: Vec::new(),
-        start,
-        limit: None,
-        ended: start,
+        recorder: Recorder::new(start, true),
     };
     let sender = Sender {
         service,
@@ -721,13 +671,13 @@ where
         ready: true,
     };
     let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
-    let mut history = std::mem::take(&mut story.history);
-    // The run ended when its last attempt did (the driver read the clock then).
-    let elapsed = story.ended.saturating_duration_since(start);
+    let attempts = story.attempts;
     match finished {
         Finished::Succeeded(Ok(mut response)) => {
-            history.finish(elapsed, None);
-            response.extensions_mut().insert(Attempts(story.attempts));
+            // The run ended when its last attempt did (the driver read the clock then).
+            let elapsed = story.recorder.last_ended().saturating_duration_since(start);
+            let (history, _) = story.recorder.finish(String::clone(&key), elapsed, None);
+            response.extensions_mut().insert(Attempts(attempts));
             response.extensions_mut().insert(history);
             Ok(response)
         }
@@ -737,35 +687,36 @@ where
         Finished::GaveUp { report, last } => {
             crate::trace::give_up(&key, &report);
             story.notify(&Event::GaveUp(&report));
-            history.finish(report.elapsed, Some(report));
+            let mut recorder = story.recorder;
             match last {
                 Some(Ok(mut response)) => {
+                    let (history, _) =
+                        recorder.finish(String::clone(&key), report.elapsed, Some(report));
                     response.extensions_mut().insert(Attempts(report.attempts));
                     response.extensions_mut().insert(report);
                     response.extensions_mut().insert(history);
                     Ok(response)
                 }
                 last => {
-                    let mut causes = std::mem::take(&mut story.causes);
                     if let Some(Err(error)) = last {
-                        causes.push(Cause {
-                            attempt: report.attempts,
-                            at: story.ended,
-                            failure: Failure::Error {
-                                error,
-                                class: match report.last.and_then(|o| o.seen()) {
-                                    Some(Seen::Transport(e)) => ErrorClass::Transport(e),
-                                    _ => ErrorClass::Transport(TransportError::Other),
-                                },
-                            },
-                        });
+                        recorder.keep(report.attempts, error, class_of_last(&report));
                     }
+                    let (history, causes) =
+                        recorder.finish(String::clone(&key), report.elapsed, Some(report));
                     Err(Box::new(
                         RetryError::new(causes, history, report).with_error_chain(),
                     ))
                 }
             }
         }
+    }
+}
+
+/// The class of the last attempt's error, as the report shows it.
+fn class_of_last(report: &relent::retry::Report) -> ErrorClass {
+    match report.last {
+        Some(outcome) => class_of(&outcome),
+        None => ErrorClass::Transport(TransportError::Other),
     }
 }
 
