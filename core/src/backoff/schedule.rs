@@ -190,8 +190,14 @@ pub(crate) struct Stepper {
 impl Stepper {
     /// The state before any delay was taken: `current = d_0`.
     pub(crate) const fn start(schedule: &Schedule) -> Stepper {
+        Stepper::at(duration_to_nanos(schedule.first()))
+    }
+
+    /// The state before any delay was taken, from `d_0` already in nanoseconds.
+    #[inline]
+    pub(crate) const fn at(first_ns: u64) -> Stepper {
         Stepper {
-            current: duration_to_nanos(schedule.first()),
+            current: first_ns,
             previous: 0,
         }
     }

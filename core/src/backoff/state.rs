@@ -67,10 +67,21 @@ pub struct Backoff {
     policy: BackoffPolicy,
     /// Where the schedule stands: step, previous delay and random stream.
     walk: Walk,
-    taken: u32,
-    /// `max_delays` widened to `u64`, `u64::MAX` when unlimited: `taken` (a `u32`) never
-    /// reaches it then, so one compare covers both cases.
+    /// Delays handed out since the start or the last reset, counted in a `u64` so that
+    /// counting one more is a plain add: it only happens after `taken < limit` was
+    /// checked, and `limit <= u64::MAX`, so it cannot overflow. (With no `max_delays`,
+    /// `limit` is `u64::MAX`; reaching it would take 2^64 − 1 delays, which a clock in
+    /// nanoseconds cannot even time.) [`delays_taken`](Backoff::delays_taken) reports it
+    /// saturated to a `u32`.
+    taken: u64,
+    /// `max_delays` widened to `u64`, `u64::MAX` when unlimited, so one compare covers
+    /// both cases.
     limit: u64,
+    /// The limit the in-line path of [`next_delay`](Backoff::next_delay) compares with:
+    /// `limit` without a time rule, `0` with one. A timed backoff thus fails the one
+    /// compare on every call and takes the full path, and an untimed one pays nothing
+    /// for the time rules it does not have.
+    fast_limit: u64,
     /// True when the policy has a time rule (`max_elapsed`, or a quiet period short
     /// enough for an `Instant` difference to reach). Without one, `now` changes no
     /// answer, and a decision skips the clock bookkeeping (`latest`, `started`,
@@ -92,7 +103,11 @@ impl Backoff {
     /// Give each client (or each request) its own seed, e.g. from OS entropy in
     /// the adapter, so that clients do not jitter alike; a fixed seed makes a
     /// test or simulation reproducible.
+    ///
+    /// In line, so that the policy is moved once, straight into the new backoff (an
+    /// out-of-line constructor receives a copy and copies it again).
     #[must_use]
+    #[inline]
     pub const fn new(policy: BackoffPolicy, seed: u64) -> Backoff {
         let quiet_ns = match policy.reset_after_quiet {
             Some(q) if q.as_nanos() <= u64::MAX as u128 => Some(duration_to_nanos(q)),
@@ -102,12 +117,14 @@ impl Backoff {
             Some(max) => max as u64,
             None => u64::MAX,
         };
+        let timed = quiet_ns.is_some() || policy.max_elapsed.is_some();
         Backoff {
             walk: Walk::new(&policy, seed),
             policy,
             taken: 0,
             limit,
-            timed: quiet_ns.is_some() || policy.max_elapsed.is_some(),
+            fast_limit: if timed { 0 } else { limit },
+            timed,
             started: None,
             quiet_from: None,
             latest: Instant::ZERO,
@@ -123,24 +140,28 @@ impl Backoff {
     #[must_use = "the delay is the decision: wait it, or give up on `None`"]
     #[inline]
     pub fn next_delay(&mut self, now: Instant) -> Option<Duration> {
-        if self.timed {
-            return self.next_delay_timed(now);
-        }
-        // No time rule: rules 1, 2 and 6 cannot apply. Rule 3 needs no check of its own:
-        // without a time rule the only refusal is rule 4's, and `taken` only falls on a
-        // reset, which also clears `exhausted`, so an exhausted backoff still has
-        // `taken >= limit`.
-        if u64::from(self.taken) >= self.limit {
-            self.exhausted = true;
-            return None;
+        // `taken < fast_limit` only without a time rule (a timed backoff has
+        // `fast_limit = 0`): rules 1, 2 and 6 cannot apply, and rule 4 passes. Rule 3
+        // needs no check of its own: without a time rule the only refusal is rule 4's,
+        // and `taken` only falls on a reset, which also clears `exhausted`, so an
+        // exhausted backoff still has `taken >= limit`.
+        if self.taken >= self.fast_limit {
+            return self.next_delay_full(now);
         }
         let delay_ns = self.walk.next_planned(&self.policy.plan);
-        self.taken = self.taken.saturating_add(1);
+        // taken < fast_limit <= u64::MAX: the add cannot wrap.
+        self.taken = self.taken.wrapping_add(1);
         Some(nanos_to_duration(delay_ns))
     }
 
-    /// [`next_delay`](Self::next_delay) for a policy with a time rule: every rule, in order.
-    fn next_delay_timed(&mut self, now: Instant) -> Option<Duration> {
+    /// [`next_delay`](Self::next_delay) when its one compare failed: an untimed backoff
+    /// at its limit (rule 4 refuses), or a policy with a time rule (every rule, in order).
+    #[inline(never)]
+    fn next_delay_full(&mut self, now: Instant) -> Option<Duration> {
+        if !self.timed {
+            self.exhausted = true;
+            return None;
+        }
         // Integer nanoseconds throughout (the policy's numbers were converted at
         // construction); one conversion to `Duration` for the answer.
         let now = now.max(self.latest);
@@ -152,7 +173,7 @@ impl Backoff {
             }
         }
         let started = *self.started.get_or_insert(now);
-        if self.exhausted || u64::from(self.taken) >= self.limit {
+        if self.exhausted || self.taken >= self.limit {
             return self.refuse(now);
         }
         let delay_ns = self.walk.draw_planned(&self.policy.plan);
@@ -164,7 +185,8 @@ impl Backoff {
             }
         }
         self.walk.advance_planned(&self.policy.plan, delay_ns);
-        self.taken = self.taken.saturating_add(1);
+        // taken < limit <= u64::MAX (checked above): the add cannot wrap.
+        self.taken = self.taken.wrapping_add(1);
         self.quiet_from = Some(Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)));
         Some(delay)
     }
@@ -185,7 +207,11 @@ impl Backoff {
     /// How many delays were handed out since construction or the last reset.
     #[must_use]
     pub const fn delays_taken(&self) -> u32 {
-        self.taken
+        if self.taken > u32::MAX as u64 {
+            u32::MAX
+        } else {
+            self.taken as u32
+        }
     }
 
     /// True once [`next_delay`](Self::next_delay) returned `None`, until the next reset.
@@ -444,7 +470,7 @@ mod tests {
     fn attempt_counter_saturates() {
         let p = BackoffBuilder::constant(MS).build().unwrap();
         let mut b = Backoff::new(p, 0);
-        b.taken = u32::MAX - 1;
+        b.taken = u64::from(u32::MAX - 1);
         assert!(b.next_delay(Instant::ZERO).is_some());
         assert!(b.next_delay(Instant::ZERO).is_some());
         assert_eq!(b.delays_taken(), u32::MAX);

@@ -59,18 +59,32 @@ pub(crate) struct Walk {
 
 impl Walk {
     /// At the start of `policy`'s schedule, with jitter drawn from `SplitMix64::new(seed)`.
+    ///
+    /// Reads `d_0` from the policy's [`Plan`] (`base_ns`, converted when the policy was
+    /// built) instead of converting the schedule's first `Duration` again.
+    #[inline]
     pub(crate) const fn new(policy: &BackoffPolicy, seed: u64) -> Walk {
+        Walk::planned(&policy.plan, seed)
+    }
+
+    /// At the start of the schedule `plan` describes, with jitter drawn from
+    /// `SplitMix64::new(seed)`.
+    #[inline]
+    pub(crate) const fn planned(plan: &Plan, seed: u64) -> Walk {
         Walk {
             rng: SplitMix64::new(seed),
-            stepper: Stepper::start(&policy.schedule),
-            previous: duration_to_nanos(policy.schedule.first()),
+            stepper: Stepper::at(plan.base_ns),
+            previous: plan.base_ns,
         }
     }
 
     /// Back to the first step. The random stream continues, so a reset walk does not
     /// replay its earlier jitter.
-    pub(crate) fn reset(&mut self, policy: &BackoffPolicy, base_ns: u64) {
-        self.stepper = Stepper::start(&policy.schedule);
+    ///
+    /// `base_ns` is `d_0` (the plan's `base_ns`); the policy is not read, and is kept in
+    /// the signature for the callers that hold one.
+    pub(crate) fn reset(&mut self, _policy: &BackoffPolicy, base_ns: u64) {
+        self.stepper = Stepper::at(base_ns);
         self.previous = base_ns;
     }
 
@@ -114,6 +128,11 @@ impl Walk {
     /// The same arithmetic as [`draw`](Self::draw), arranged for the common cases: no
     /// jitter and full jitter are tested first and computed in line; the other kinds
     /// go through [`Jitter::apply`] out of line.
+    ///
+    /// For those two the final `min(cap)` is left out, because it cannot change the
+    /// value: `nominal <= cap`, a full-jitter draw is at most `nominal`, and
+    /// `floor <= cap` (a built policy), so `max(jittered, floor) <= cap` already. The
+    /// other kinds can draw above `nominal` and clamp to the cap out of line.
     #[inline]
     pub(crate) fn draw_planned(&mut self, plan: &Plan) -> u64 {
         let nominal = self.stepper.current().min(plan.cap_ns);
@@ -122,17 +141,20 @@ impl Walk {
         } else if let Jitter::Full = plan.jitter {
             self.rng.below_or_equal(nominal)
         } else {
-            self.jitter_other(plan, nominal)
+            return self.jitter_other(plan, nominal);
         };
-        // `floor <= cap` holds for a built policy.
-        jittered.max(plan.floor_ns).min(plan.cap_ns)
+        jittered.max(plan.floor_ns)
     }
 
-    /// The jitter kinds [`draw_planned`](Self::draw_planned) does not compute in line.
+    /// The jitter kinds [`draw_planned`](Self::draw_planned) does not compute in line,
+    /// clamped to `[floor, cap]`.
     #[inline(never)]
     fn jitter_other(&mut self, plan: &Plan, nominal: u64) -> u64 {
-        plan.jitter
-            .apply(nominal, plan.base_ns, self.previous, &mut self.rng)
+        let jittered = plan
+            .jitter
+            .apply(nominal, plan.base_ns, self.previous, &mut self.rng);
+        // `floor <= cap` holds for a built policy.
+        jittered.max(plan.floor_ns).min(plan.cap_ns)
     }
 
     /// Take `delay_ns` as the delay handed out, and step the schedule under `plan`.
@@ -161,5 +183,105 @@ impl Walk {
         let delay = self.draw_planned(plan);
         self.advance_planned(plan, delay);
         delay
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backoff::{BackoffBuilder, Factor, Schedule};
+    use core::time::Duration;
+    use proptest::prelude::*;
+
+    /// Durations from nothing to past `u64::MAX` ns, weighted towards the edges.
+    fn duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            (0u64..=5_000_000_000).prop_map(Duration::from_nanos),
+            any::<u64>().prop_map(Duration::from_nanos),
+            (u64::MAX - 1_000..=u64::MAX).prop_map(Duration::from_nanos),
+            Just(Duration::MAX),
+        ]
+    }
+
+    fn jitter() -> impl Strategy<Value = Jitter> {
+        prop_oneof![
+            Just(Jitter::None),
+            Just(Jitter::Full),
+            Just(Jitter::Equal),
+            (0..=1_000_000u64).prop_map(|m| Jitter::Proportional(Factor::from_millionths(m))),
+            Just(Jitter::Decorrelated),
+        ]
+    }
+
+    fn schedule() -> impl Strategy<Value = Schedule> {
+        prop_oneof![
+            duration().prop_map(|delay| Schedule::Constant { delay }),
+            (duration(), duration()).prop_map(|(base, step)| Schedule::Linear { base, step }),
+            (duration(), 1_000_001u64..=5_000_000).prop_map(|(base, m)| {
+                Schedule::Exponential {
+                    base,
+                    factor: Factor::from_millionths(m),
+                }
+            }),
+            (duration(), 2u64..=10, any::<u64>()).prop_map(|(base, k, m)| {
+                // Whole factors (the `Step::Times` path) and any factor at all.
+                let m = if m % 2 == 0 {
+                    k * Factor::SCALE
+                } else {
+                    m.max(1_000_001)
+                };
+                Schedule::Exponential {
+                    base,
+                    factor: Factor::from_millionths(m),
+                }
+            }),
+            duration().prop_map(|base| Schedule::Fibonacci { base }),
+        ]
+    }
+
+    fn policy() -> impl Strategy<Value = BackoffPolicy> {
+        (schedule(), jitter(), duration(), duration()).prop_filter_map(
+            "the builder refused it",
+            |(schedule, jitter, a, b)| {
+                let (floor, cap) = if a <= b { (a, b) } else { (b, a) };
+                BackoffBuilder::new(schedule)
+                    .jitter(jitter)
+                    .floor(floor)
+                    .cap(cap)
+                    .max_delays(1)
+                    .build()
+                    .ok()
+            },
+        )
+    }
+
+    proptest! {
+        /// The planned path (`next_planned`: jitter and step split into in-line and
+        /// out-of-line cases, no final `min(cap)` for no and full jitter) gives the
+        /// reference path's delays (`draw` then `advance`: `Jitter::apply`, the full
+        /// clamp, `Stepper::advance` from the schedule), and leaves the walk in the same
+        /// state, step after step, for every schedule, jitter, floor and cap.
+        #[test]
+        fn planned_path_agrees_with_the_reference(policy in policy(), seed in any::<u64>()) {
+            let (floor_ns, cap_ns) = policy.floor_cap_nanos();
+            let base_ns = duration_to_nanos(policy.schedule.first());
+            let mut planned = Walk::new(&policy, seed);
+            let mut reference = Walk {
+                rng: SplitMix64::new(seed),
+                stepper: Stepper::start(&policy.schedule),
+                previous: base_ns,
+            };
+            prop_assert_eq!(&planned, &reference);
+            for _ in 0..40 {
+                let want = reference.draw(policy.jitter, base_ns, floor_ns, cap_ns);
+                reference.advance(&policy, want);
+                prop_assert_eq!(planned.next_planned(&policy.plan), want);
+                prop_assert_eq!(&planned, &reference);
+            }
+            planned.reset(&policy, policy.plan.base_ns);
+            reference.stepper = Stepper::start(&policy.schedule);
+            reference.previous = base_ns;
+            prop_assert_eq!(&planned, &reference);
+        }
     }
 }
