@@ -68,11 +68,10 @@ pub struct Backoff {
     /// Where the schedule stands: step, previous delay and random stream.
     walk: Walk,
     /// Delays handed out since the start or the last reset, counted in a `u64` so that
-    /// counting one more is a plain add: it only happens after `taken < limit` was
-    /// checked, and `limit <= u64::MAX`, so it cannot overflow. (With no `max_delays`,
-    /// `limit` is `u64::MAX`; reaching it would take 2^64 − 1 delays, which a clock in
-    /// nanoseconds cannot even time.) [`delays_taken`](Backoff::delays_taken) reports it
-    /// saturated to a `u32`.
+    /// the in-line path counts one more with a plain add: it does so only after
+    /// `taken < fast_limit <= u64::MAX`, so the add cannot wrap. The full path saturates
+    /// (an unlimited backoff reaches `u64::MAX` after 2^64 − 1 delays, and goes on).
+    /// [`delays_taken`](Backoff::delays_taken) reports it saturated to a `u32`.
     taken: u64,
     /// `max_delays` widened to `u64`, `u64::MAX` when unlimited, so one compare covers
     /// both cases.
@@ -155,10 +154,13 @@ impl Backoff {
     }
 
     /// [`next_delay`](Self::next_delay) when its one compare failed: an untimed backoff
-    /// at its limit (rule 4 refuses), or a policy with a time rule (every rule, in order).
+    /// at its limit (rule 4 refuses), a policy with a time rule (every rule, in order),
+    /// or an untimed, unlimited backoff whose count reached `u64::MAX`, which decides on
+    /// through the same rules (without a time rule only rules 3 to 5 can act; the clock
+    /// fields they set are read by no rule of its policy).
     #[inline(never)]
     fn next_delay_full(&mut self, now: Instant) -> Option<Duration> {
-        if !self.timed {
+        if !self.timed && self.policy.max_delays.is_some() {
             self.exhausted = true;
             return None;
         }
@@ -173,7 +175,7 @@ impl Backoff {
             }
         }
         let started = *self.started.get_or_insert(now);
-        if self.exhausted || self.taken >= self.limit {
+        if self.exhausted || self.at_limit() {
             return self.refuse(now);
         }
         let delay_ns = self.walk.draw_planned(&self.policy.plan);
@@ -185,10 +187,16 @@ impl Backoff {
             }
         }
         self.walk.advance_planned(&self.policy.plan, delay_ns);
-        // taken < limit <= u64::MAX (checked above): the add cannot wrap.
-        self.taken = self.taken.wrapping_add(1);
+        self.taken = self.taken.saturating_add(1);
         self.quiet_from = Some(Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)));
         Some(delay)
+    }
+
+    /// Rule 4: `max_delays` delays were handed out. Never without `max_delays`: `limit` is
+    /// `u64::MAX` then, and a count that reaches it (after 2^64 − 1 delays) stays there
+    /// while the backoff goes on deciding, as the `u32` count it reports saturates.
+    const fn at_limit(&self) -> bool {
+        self.taken >= self.limit && self.policy.max_delays.is_some()
     }
 
     /// Start over from the first delay, as after a success.
@@ -464,6 +472,25 @@ mod tests {
             b.next_delay(Instant::MAX),
             Some(nanos_to_duration(u64::MAX))
         );
+    }
+
+    #[test]
+    fn unlimited_backoff_never_runs_out_of_count() {
+        // An untimed and a timed policy without max_delays, their u64 count at its end.
+        let untimed = BackoffBuilder::constant(MS).build().unwrap();
+        let timed = BackoffBuilder::constant(MS)
+            .reset_after_quiet(Duration::from_secs(3_600))
+            .build()
+            .unwrap();
+        for p in [untimed, timed] {
+            let mut b = Backoff::new(p, 0);
+            b.taken = u64::MAX - 1;
+            for _ in 0..3 {
+                assert_eq!(b.next_delay(Instant::ZERO), Some(MS));
+            }
+            assert_eq!(b.delays_taken(), u32::MAX);
+            assert!(!b.is_exhausted());
+        }
     }
 
     #[test]
