@@ -145,7 +145,14 @@ impl Backoff {
         // and `taken` only falls on a reset, which also clears `exhausted`, so an
         // exhausted backoff still has `taken >= limit`.
         if self.taken >= self.fast_limit {
-            return self.next_delay_full(now);
+            // Tested here rather than in `next_delay_full`, so that a policy known to have
+            // no time rule and a `max_delays` (a firmware's fixed policy) compiles the full
+            // path away.
+            if self.timed || self.policy.max_delays.is_none() {
+                return self.next_delay_full(now);
+            }
+            self.exhausted = true;
+            return None;
         }
         let delay_ns = self.walk.next_planned(&self.policy.plan);
         // taken < fast_limit <= u64::MAX: the add cannot wrap.
@@ -153,17 +160,13 @@ impl Backoff {
         Some(nanos_to_duration(delay_ns))
     }
 
-    /// [`next_delay`](Self::next_delay) when its one compare failed: an untimed backoff
-    /// at its limit (rule 4 refuses), a policy with a time rule (every rule, in order),
-    /// or an untimed, unlimited backoff whose count reached `u64::MAX`, which decides on
-    /// through the same rules (without a time rule only rules 3 to 5 can act; the clock
-    /// fields they set are read by no rule of its policy).
+    /// [`next_delay`](Self::next_delay) when its one compare failed, for a policy with a
+    /// time rule (every rule, in order), or an untimed, unlimited backoff whose count
+    /// reached `u64::MAX`, which decides on through the same rules (without a time rule
+    /// only rules 3 to 5 can act; the clock fields they set are read by no rule of its
+    /// policy).
     #[inline(never)]
     fn next_delay_full(&mut self, now: Instant) -> Option<Duration> {
-        if !self.timed && self.policy.max_delays.is_some() {
-            self.exhausted = true;
-            return None;
-        }
         // Integer nanoseconds throughout (the policy's numbers were converted at
         // construction); one conversion to `Duration` for the answer.
         let now = now.max(self.latest);
