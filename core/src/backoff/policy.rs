@@ -217,7 +217,7 @@ pub(crate) const fn to_nanos(d: Duration) -> u64 {
 }
 
 /// `a > b`, in a `const` context.
-const fn duration_gt(a: Duration, b: Duration) -> bool {
+pub(super) const fn duration_gt(a: Duration, b: Duration) -> bool {
     a.as_secs() > b.as_secs() || (a.as_secs() == b.as_secs() && a.subsec_nanos() > b.subsec_nanos())
 }
 
@@ -566,6 +566,11 @@ mod tests {
                 nanos_to_duration(duration_to_nanos(d))
             );
             proptest::prop_assert_eq!(to_nanos(d), duration_to_nanos(d));
+            // Backoff::new's test for a quiet period no `Instant` difference can reach.
+            proptest::prop_assert_eq!(
+                !duration_gt(d, BackoffPolicy::MAX_DELAY),
+                d.as_nanos() <= u128::from(u64::MAX)
+            );
         }
     }
 

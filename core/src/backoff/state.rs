@@ -3,9 +3,10 @@
 use core::time::Duration;
 
 use super::BackoffPolicy;
+use super::policy::{duration_gt, to_nanos};
 use super::walk::Walk;
 use crate::Instant;
-use crate::time::{duration_to_nanos, nanos_to_duration};
+use crate::time::nanos_to_duration;
 
 /// A [`BackoffPolicy`] in motion: hands out one delay per failure, fed with the time.
 ///
@@ -108,8 +109,10 @@ impl Backoff {
     #[must_use]
     #[inline]
     pub const fn new(policy: BackoffPolicy, seed: u64) -> Backoff {
+        // A quiet period above `MAX_DELAY` (`u64::MAX` ns) is one no `Instant` difference
+        // can reach: compared as a `Duration`, without the `u128` product of `as_nanos`.
         let quiet_ns = match policy.reset_after_quiet {
-            Some(q) if q.as_nanos() <= u64::MAX as u128 => Some(duration_to_nanos(q)),
+            Some(q) if !duration_gt(q, BackoffPolicy::MAX_DELAY) => Some(to_nanos(q)),
             _ => None,
         };
         let limit = match policy.max_delays {
