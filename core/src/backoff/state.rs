@@ -184,15 +184,20 @@ impl Backoff {
         if self.exhausted || self.at_limit() {
             return self.refuse(now);
         }
-        let delay_ns = self.walk.draw_planned(&self.policy.plan);
+        // Draw and step with the call the in-line path makes (on bare-metal targets one
+        // shared copy), then put the step back if rule 6 refuses the delay: the random
+        // stream keeps the draw either way, exactly as a draw followed by a conditional
+        // step would.
+        let before = self.walk.position();
+        let delay_ns = self.walk.next_planned(&self.policy.plan);
         let delay = nanos_to_duration(delay_ns);
         if let Some(limit) = self.policy.max_elapsed {
             let elapsed = now.saturating_duration_since(started);
             if elapsed.saturating_add(delay) > limit {
+                self.walk.rewind(before);
                 return self.refuse(now);
             }
         }
-        self.walk.advance_planned(&self.policy.plan, delay_ns);
         self.taken = self.taken.saturating_add(1);
         self.quiet_from = Some(Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)));
         Some(delay)

@@ -59,7 +59,32 @@ pub(crate) struct Walk {
     previous: u64,
 }
 
+/// Where a walk stands on its schedule, without its random stream: what
+/// [`Walk::rewind`] puts back when a drawn delay is refused.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Position {
+    stepper: Stepper,
+    previous: u64,
+}
+
 impl Walk {
+    /// The current step and previous delay, to [`rewind`](Self::rewind) to.
+    #[inline]
+    pub(crate) const fn position(&self) -> Position {
+        Position {
+            stepper: self.stepper,
+            previous: self.previous,
+        }
+    }
+
+    /// Back to `position`, keeping the random stream where it is: after
+    /// [`next_planned`](Self::next_planned), the state a draw without a step leaves.
+    #[inline]
+    pub(crate) fn rewind(&mut self, position: Position) {
+        self.stepper = position.stepper;
+        self.previous = position.previous;
+    }
+
     /// At the start of `policy`'s schedule, with jitter drawn from `SplitMix64::new(seed)`.
     ///
     /// Reads `d_0` from the policy's [`Plan`] (`base_ns`, converted when the policy was
@@ -180,7 +205,12 @@ impl Walk {
     }
 
     /// [`draw_planned`](Self::draw_planned) then [`advance_planned`](Self::advance_planned).
-    #[inline]
+    ///
+    /// In line where speed is what counts; out of line on bare-metal targets
+    /// (`target_os = "none"`), where flash is, so that a firmware holds one copy of the
+    /// decision for every caller (a backoff's in-line and full paths, the retry machine).
+    #[cfg_attr(not(target_os = "none"), inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub(crate) fn next_planned(&mut self, plan: &Plan) -> u64 {
         let delay = self.draw_planned(plan);
         self.advance_planned(plan, delay);
@@ -280,6 +310,12 @@ mod tests {
                 prop_assert_eq!(planned.next_planned(&policy.plan), want);
                 prop_assert_eq!(&planned, &reference);
             }
+            // A refused delay: a step then a rewind leaves what a draw alone leaves.
+            let before = planned.position();
+            let drawn = planned.next_planned(&policy.plan);
+            planned.rewind(before);
+            prop_assert_eq!(drawn, reference.draw(policy.jitter, base_ns, floor_ns, cap_ns));
+            prop_assert_eq!(&planned, &reference);
             planned.reset(&policy, policy.plan.base_ns);
             reference.stepper = Stepper::start(&policy.schedule);
             reference.previous = base_ns;
