@@ -67,6 +67,12 @@ pub(crate) struct Position {
     previous: u64,
 }
 
+/// Whether [`Walk::advance_planned`] computes a whole-factor step ([`Step::Times`]) in
+/// line. Not on bare-metal targets (`target_os = "none"`): there a 64-bit saturating
+/// multiply is a sizeable sequence (a library call per partial product on Cortex-M0), and
+/// [`Stepper::advance_by`], out of line, already holds one.
+const TIMES_IN_LINE: bool = !cfg!(target_os = "none");
+
 impl Walk {
     /// The current step and previous delay, to [`rewind`](Self::rewind) to.
     #[inline]
@@ -187,10 +193,18 @@ impl Walk {
     /// Take `delay_ns` as the delay handed out, and step the schedule under `plan`.
     ///
     /// A whole exponential factor (the common `× 2`) is one saturating multiply in
-    /// line; the other steps go through [`Stepper::advance_by`] out of line.
+    /// line; the other steps go through [`Stepper::advance_by`] out of line. On
+    /// bare-metal targets every step goes out of line ([`TIMES_IN_LINE`]).
     #[inline]
     pub(crate) fn advance_planned(&mut self, plan: &Plan, delay_ns: u64) {
-        if let Step::Times(k) = plan.step {
+        self.advance_planned_with(plan, delay_ns, TIMES_IN_LINE);
+    }
+
+    /// [`advance_planned`](Self::advance_planned), with the choice of computing
+    /// [`Step::Times`] in line as a parameter, so that tests on any target check both.
+    #[inline(always)]
+    fn advance_planned_with(&mut self, plan: &Plan, delay_ns: u64, times_in_line: bool) {
+        if let (true, Step::Times(k)) = (times_in_line, plan.step) {
             self.stepper.times(k);
         } else {
             self.advance_other(plan.step);
@@ -305,10 +319,16 @@ mod tests {
             };
             prop_assert_eq!(&planned, &reference);
             for _ in 0..40 {
+                // The other choice of where a whole-factor step is computed (out of line on
+                // bare-metal targets, in line elsewhere) takes the same step.
+                let mut other = planned.clone();
+                let d = other.draw_planned(&policy.plan);
+                other.advance_planned_with(&policy.plan, d, !TIMES_IN_LINE);
                 let want = reference.draw(policy.jitter, base_ns, floor_ns, cap_ns);
                 reference.advance(&policy, want);
                 prop_assert_eq!(planned.next_planned(&policy.plan), want);
                 prop_assert_eq!(&planned, &reference);
+                prop_assert_eq!(&other, &reference);
             }
             // A refused delay: a step then a rewind leaves what a draw alone leaves.
             let before = planned.position();
