@@ -44,30 +44,36 @@ impl SplitMix64 {
     /// Uses Lemire's multiply-and-reject method ("Fast Random Integer
     /// Generation in an Interval", ACM TOMACS 2019), so there is no modulo bias
     /// and, in expectation, fewer than two draws.
+    ///
+    /// The in-line part is one draw, one widening multiply by `range = max + 1` and one
+    /// compare: a draw whose low half is above `max` (at least `range`) is accepted at
+    /// once, since the rejection threshold `2^64 mod range` is below `range`. Everything
+    /// else, including `max = u64::MAX` (where `range` wraps to zero, so the low half is
+    /// zero and never above `max`), goes to [`below_or_equal_slow`](Self::below_or_equal_slow).
     #[inline]
     pub(crate) fn below_or_equal(&mut self, max: u64) -> u64 {
-        if max == u64::MAX {
-            return self.next_u64();
-        }
-        // max < u64::MAX here, so the range size cannot overflow.
+        let x = self.next_u64();
         let range = max.wrapping_add(1);
-        let m = u128::from(self.next_u64()).wrapping_mul(u128::from(range));
-        // A draw is rejected when its low half is below `threshold = 2^64 mod range`,
-        // which is itself below `range`: a low half of at least `range` (almost every
-        // draw) is accepted without computing the threshold's division at all.
-        if (m as u64) >= range {
+        let m = u128::from(x).wrapping_mul(u128::from(range));
+        if (m as u64) > max {
             return (m >> 64) as u64;
         }
-        self.below_or_equal_slow(range, m)
+        self.below_or_equal_slow(max, x)
     }
 
-    /// The rest of [`below_or_equal`](Self::below_or_equal) once a draw's low half fell
-    /// below `range`: compare it with the exact threshold, redraw while it is below.
+    /// The rest of [`below_or_equal`](Self::below_or_equal) once the first draw `x` was
+    /// not accepted at once: `max = u64::MAX` takes `x` itself (every value is in range);
+    /// otherwise compare the low half with the exact threshold and redraw while it is below.
     #[cold]
-    fn below_or_equal_slow(&mut self, range: u64, first: u128) -> u64 {
-        // `range` is at least 1 here, so the remainder always exists.
+    fn below_or_equal_slow(&mut self, max: u64, x: u64) -> u64 {
+        if max == u64::MAX {
+            return x;
+        }
+        // max < u64::MAX here, so the range size cannot overflow and is at least 1, and
+        // the remainder always exists.
+        let range = max.wrapping_add(1);
         let threshold = range.wrapping_neg().checked_rem(range).unwrap_or(0);
-        let mut m = first;
+        let mut m = u128::from(x).wrapping_mul(u128::from(range));
         while (m as u64) < threshold {
             m = u128::from(self.next_u64()).wrapping_mul(u128::from(range));
         }
@@ -122,6 +128,63 @@ mod tests {
             assert!((10..=50).contains(&v));
         }
         assert_eq!(r.between(5, 5), 5);
+    }
+
+    /// Lemire's draw as first written: the `u64::MAX` case tested up front, the threshold
+    /// computed before every draw. The model the fast path must agree with.
+    fn below_or_equal_model(rng: &mut SplitMix64, max: u64) -> u64 {
+        if max == u64::MAX {
+            return rng.next_u64();
+        }
+        let range = u128::from(max) + 1;
+        let threshold = (1u128 << 64) % range;
+        loop {
+            let m = u128::from(rng.next_u64()) * range;
+            if m % (1u128 << 64) >= threshold {
+                return (m >> 64) as u64;
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The in-line accept and the cold path give the model's value and leave the
+        /// generator in the model's state, for every `max` (small ranges, where rejection
+        /// is likely, huge ranges, and the `u64::MAX` edge).
+        #[test]
+        fn draw_agrees_with_the_model(
+            seed in proptest::num::u64::ANY,
+            max in proptest::prop_oneof![
+                0u64..=16,
+                proptest::num::u64::ANY,
+                (u64::MAX - 16)..=u64::MAX,
+                (1u64 << 63)..=(1u64 << 63) + 16,
+            ],
+        ) {
+            let mut fast = SplitMix64::new(seed);
+            let mut model = SplitMix64::new(seed);
+            for _ in 0..8 {
+                proptest::prop_assert_eq!(
+                    fast.below_or_equal(max),
+                    below_or_equal_model(&mut model, max)
+                );
+                proptest::prop_assert_eq!(&fast, &model);
+            }
+        }
+    }
+
+    #[test]
+    fn rejections_match_the_model() {
+        // max = 2^63: range 2^63 + 1, so almost half the draws are rejected.
+        let max = 1u64 << 63;
+        let mut fast = SplitMix64::new(5);
+        let mut model = SplitMix64::new(5);
+        for _ in 0..10_000 {
+            assert_eq!(
+                fast.below_or_equal(max),
+                below_or_equal_model(&mut model, max)
+            );
+        }
+        assert_eq!(fast, model);
     }
 
     #[test]

@@ -145,31 +145,44 @@ impl Factor {
     /// `u64` divide by a constant, which compiles to a multiply and a shift; otherwise
     /// [`split_product`] computes the same value in `u64` pieces (no `u128`, whose
     /// multiply and divide are large library routines on 32-bit targets).
+    #[inline]
     pub(crate) const fn mul_nanos_ceil(self, nanos: u64) -> u64 {
-        if let Some(product) = nanos.checked_mul(self.0) {
-            if let Some(up) = product.checked_add(999_999) {
-                return up / Self::SCALE;
-            }
-        }
-        split_product(nanos, self.0, true)
+        self.mul_nanos(nanos, true)
     }
 
     /// `⌊nanos × self⌋`, saturating at `u64::MAX`; a `u64` divide when the product fits.
+    #[inline]
     pub(crate) const fn mul_nanos_floor(self, nanos: u64) -> u64 {
+        self.mul_nanos(nanos, false)
+    }
+
+    /// `⌈nanos × self⌉` when `ceil`, else `⌊nanos × self⌋`, saturating at `u64::MAX`.
+    ///
+    /// One body for both roundings (adding `999_999`, or nothing, before dividing by
+    /// 10⁶; the `+ 0` cannot overflow, so the floor takes the fast path whenever the
+    /// product fits): in line where speed counts, where `ceil` is a constant; one
+    /// out-of-line copy on bare-metal targets (`target_os = "none"`), where flash counts.
+    #[cfg_attr(not(target_os = "none"), inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
+    const fn mul_nanos(self, nanos: u64, ceil: bool) -> u64 {
+        let round = if ceil { Self::SCALE - 1 } else { 0 };
         if let Some(product) = nanos.checked_mul(self.0) {
-            return product / Self::SCALE;
+            if let Some(up) = product.checked_add(round) {
+                return up / Self::SCALE;
+            }
         }
-        split_product(nanos, self.0, false)
+        split_product(nanos, self.0, ceil)
     }
 }
 
 /// `⌊n × m / 10⁶⌋` (or `⌈…⌉` when `ceil`), saturating at `u64::MAX`, in `u64` steps.
 ///
 /// With `S = 10⁶`, `n = q·S + r` and `m = a·S + b` (`r, b < S`):
-/// `n·m / S = q·a·S + q·b + r·a + r·b / S`. The first three terms are whole numbers and
+/// `n·m / S = q·m + r·a + r·b / S`. The first two terms are whole numbers and
 /// `r·b < S²` fits a `u64`, so only the last term needs rounding. Every term is
 /// non-negative, so a saturating step saturates exactly when the true value exceeds
-/// `u64::MAX`.
+/// `u64::MAX`. (`q·m` is `q·a·S + q·b` in one saturating multiply instead of three
+/// operations: less code on 32-bit targets, where each is a call to a multiply routine.)
 const fn split_product(n: u64, m: u64, ceil: bool) -> u64 {
     let (q, r) = (n / Factor::SCALE, n % Factor::SCALE);
     let (a, b) = (m / Factor::SCALE, m % Factor::SCALE);
@@ -180,9 +193,7 @@ const fn split_product(n: u64, m: u64, ceil: bool) -> u64 {
     } else {
         low / Factor::SCALE
     };
-    q.saturating_mul(a)
-        .saturating_mul(Factor::SCALE)
-        .saturating_add(q.saturating_mul(b))
+    q.saturating_mul(m)
         .saturating_add(r.saturating_mul(a))
         .saturating_add(low)
 }

@@ -145,7 +145,7 @@ impl BackoffPolicy {
 
     /// The floor and cap in nanoseconds (each saturating at `u64::MAX`).
     pub(crate) const fn floor_cap_nanos(&self) -> (u64, u64) {
-        (duration_to_nanos(self.floor), duration_to_nanos(self.cap))
+        (to_nanos(self.floor), to_nanos(self.cap))
     }
 
     /// `clamp(v, floor, cap)` in nanoseconds; `floor <= cap` holds for a built policy.
@@ -195,8 +195,29 @@ impl BackoffPolicy {
     }
 }
 
+/// `min(d, MAX_DELAY)`: what a round trip through whole nanoseconds
+/// (`nanos_to_duration(duration_to_nanos(d))`) gives, since every duration up to
+/// [`BackoffPolicy::MAX_DELAY`] is a whole number of nanoseconds below 2^64 and comes
+/// back unchanged, and every longer one saturates to it. A compare instead of a
+/// multiply and a 64-bit division (a library routine on 32-bit targets).
+const fn at_most_max_delay(d: Duration) -> Duration {
+    if duration_gt(d, BackoffPolicy::MAX_DELAY) {
+        BackoffPolicy::MAX_DELAY
+    } else {
+        d
+    }
+}
+
+/// [`duration_to_nanos`], out of line: the policy's conversions run once per policy,
+/// and one shared copy of the multiply and its overflow checks is smaller than one per
+/// call site (a 64-bit multiply is several instructions on 32-bit targets).
+#[inline(never)]
+pub(crate) const fn to_nanos(d: Duration) -> u64 {
+    duration_to_nanos(d)
+}
+
 /// `a > b`, in a `const` context.
-const fn duration_gt(a: Duration, b: Duration) -> bool {
+pub(super) const fn duration_gt(a: Duration, b: Duration) -> bool {
     a.as_secs() > b.as_secs() || (a.as_secs() == b.as_secs() && a.subsec_nanos() > b.subsec_nanos())
 }
 
@@ -406,7 +427,7 @@ impl BackoffBuilder {
     ///
     /// Values above [`BackoffPolicy::MAX_DELAY`] are stored as `MAX_DELAY`.
     pub const fn floor(mut self, floor: Duration) -> BackoffBuilder {
-        self.policy.floor = nanos_to_duration(duration_to_nanos(floor));
+        self.policy.floor = at_most_max_delay(floor);
         self
     }
 
@@ -414,7 +435,7 @@ impl BackoffBuilder {
     ///
     /// Values above [`BackoffPolicy::MAX_DELAY`] are stored as `MAX_DELAY`.
     pub const fn cap(mut self, cap: Duration) -> BackoffBuilder {
-        self.policy.cap = nanos_to_duration(duration_to_nanos(cap));
+        self.policy.cap = at_most_max_delay(cap);
         self
     }
 
@@ -526,6 +547,32 @@ mod tests {
     extern crate std;
     use super::*;
     use std::string::ToString;
+
+    proptest::proptest! {
+        /// The builder's compare-based clamp equals the round trip through whole
+        /// nanoseconds it replaced, on both sides of `MAX_DELAY` and at its edge.
+        #[test]
+        fn clamp_equals_the_nanosecond_round_trip(
+            secs in proptest::prop_oneof![
+                0u64..=100,
+                proptest::num::u64::ANY,
+                18_446_744_070u64..=18_446_744_076,
+            ],
+            nanos in proptest::prop_oneof![0u32..1_000_000_000, 709_551_610u32..=709_551_620],
+        ) {
+            let d = Duration::new(secs, nanos);
+            proptest::prop_assert_eq!(
+                at_most_max_delay(d),
+                nanos_to_duration(duration_to_nanos(d))
+            );
+            proptest::prop_assert_eq!(to_nanos(d), duration_to_nanos(d));
+            // Backoff::new's test for a quiet period no `Instant` difference can reach.
+            proptest::prop_assert_eq!(
+                !duration_gt(d, BackoffPolicy::MAX_DELAY),
+                d.as_nanos() <= u128::from(u64::MAX)
+            );
+        }
+    }
 
     const S: Duration = Duration::from_secs(1);
 

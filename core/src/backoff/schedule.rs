@@ -190,8 +190,14 @@ pub(crate) struct Stepper {
 impl Stepper {
     /// The state before any delay was taken: `current = d_0`.
     pub(crate) const fn start(schedule: &Schedule) -> Stepper {
+        Stepper::at(duration_to_nanos(schedule.first()))
+    }
+
+    /// The state before any delay was taken, from `d_0` already in nanoseconds.
+    #[inline]
+    pub(crate) const fn at(first_ns: u64) -> Stepper {
         Stepper {
-            current: duration_to_nanos(schedule.first()),
+            current: first_ns,
             previous: 0,
         }
     }
@@ -254,7 +260,7 @@ impl Step {
     pub(crate) const fn of(schedule: &Schedule) -> Step {
         match *schedule {
             Schedule::Constant { .. } => Step::Constant,
-            Schedule::Linear { step, .. } => Step::Add(duration_to_nanos(step)),
+            Schedule::Linear { step, .. } => Step::Add(super::policy::to_nanos(step)),
             Schedule::Exponential { factor, .. } => {
                 let m = factor.millionths();
                 if m % Factor::SCALE == 0 {

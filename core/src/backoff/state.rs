@@ -3,9 +3,10 @@
 use core::time::Duration;
 
 use super::BackoffPolicy;
+use super::policy::{duration_gt, to_nanos};
 use super::walk::Walk;
 use crate::Instant;
-use crate::time::{duration_to_nanos, nanos_to_duration};
+use crate::time::nanos_to_duration;
 
 /// A [`BackoffPolicy`] in motion: hands out one delay per failure, fed with the time.
 ///
@@ -67,10 +68,20 @@ pub struct Backoff {
     policy: BackoffPolicy,
     /// Where the schedule stands: step, previous delay and random stream.
     walk: Walk,
-    taken: u32,
-    /// `max_delays` widened to `u64`, `u64::MAX` when unlimited: `taken` (a `u32`) never
-    /// reaches it then, so one compare covers both cases.
+    /// Delays handed out since the start or the last reset, counted in a `u64` so that
+    /// the in-line path counts one more with a plain add: it does so only after
+    /// `taken < fast_limit <= u64::MAX`, so the add cannot wrap. The full path saturates
+    /// (an unlimited backoff reaches `u64::MAX` after 2^64 − 1 delays, and goes on).
+    /// [`delays_taken`](Backoff::delays_taken) reports it saturated to a `u32`.
+    taken: u64,
+    /// `max_delays` widened to `u64`, `u64::MAX` when unlimited, so one compare covers
+    /// both cases.
     limit: u64,
+    /// The limit the in-line path of [`next_delay`](Backoff::next_delay) compares with:
+    /// `limit` without a time rule, `0` with one. A timed backoff thus fails the one
+    /// compare on every call and takes the full path, and an untimed one pays nothing
+    /// for the time rules it does not have.
+    fast_limit: u64,
     /// True when the policy has a time rule (`max_elapsed`, or a quiet period short
     /// enough for an `Instant` difference to reach). Without one, `now` changes no
     /// answer, and a decision skips the clock bookkeeping (`latest`, `started`,
@@ -92,22 +103,30 @@ impl Backoff {
     /// Give each client (or each request) its own seed, e.g. from OS entropy in
     /// the adapter, so that clients do not jitter alike; a fixed seed makes a
     /// test or simulation reproducible.
+    ///
+    /// In line, so that the policy is moved once, straight into the new backoff (an
+    /// out-of-line constructor receives a copy and copies it again).
     #[must_use]
+    #[inline]
     pub const fn new(policy: BackoffPolicy, seed: u64) -> Backoff {
+        // A quiet period above `MAX_DELAY` (`u64::MAX` ns) is one no `Instant` difference
+        // can reach: compared as a `Duration`, without the `u128` product of `as_nanos`.
         let quiet_ns = match policy.reset_after_quiet {
-            Some(q) if q.as_nanos() <= u64::MAX as u128 => Some(duration_to_nanos(q)),
+            Some(q) if !duration_gt(q, BackoffPolicy::MAX_DELAY) => Some(to_nanos(q)),
             _ => None,
         };
         let limit = match policy.max_delays {
             Some(max) => max as u64,
             None => u64::MAX,
         };
+        let timed = quiet_ns.is_some() || policy.max_elapsed.is_some();
         Backoff {
             walk: Walk::new(&policy, seed),
             policy,
             taken: 0,
             limit,
-            timed: quiet_ns.is_some() || policy.max_elapsed.is_some(),
+            fast_limit: if timed { 0 } else { limit },
+            timed,
             started: None,
             quiet_from: None,
             latest: Instant::ZERO,
@@ -123,24 +142,34 @@ impl Backoff {
     #[must_use = "the delay is the decision: wait it, or give up on `None`"]
     #[inline]
     pub fn next_delay(&mut self, now: Instant) -> Option<Duration> {
-        if self.timed {
-            return self.next_delay_timed(now);
-        }
-        // No time rule: rules 1, 2 and 6 cannot apply. Rule 3 needs no check of its own:
-        // without a time rule the only refusal is rule 4's, and `taken` only falls on a
-        // reset, which also clears `exhausted`, so an exhausted backoff still has
-        // `taken >= limit`.
-        if u64::from(self.taken) >= self.limit {
+        // `taken < fast_limit` only without a time rule (a timed backoff has
+        // `fast_limit = 0`): rules 1, 2 and 6 cannot apply, and rule 4 passes. Rule 3
+        // needs no check of its own: without a time rule the only refusal is rule 4's,
+        // and `taken` only falls on a reset, which also clears `exhausted`, so an
+        // exhausted backoff still has `taken >= limit`.
+        if self.taken >= self.fast_limit {
+            // Tested here rather than in `next_delay_full`, so that a policy known to have
+            // no time rule and a `max_delays` (a firmware's fixed policy) compiles the full
+            // path away.
+            if self.timed || self.policy.max_delays.is_none() {
+                return self.next_delay_full(now);
+            }
             self.exhausted = true;
             return None;
         }
         let delay_ns = self.walk.next_planned(&self.policy.plan);
-        self.taken = self.taken.saturating_add(1);
+        // taken < fast_limit <= u64::MAX: the add cannot wrap.
+        self.taken = self.taken.wrapping_add(1);
         Some(nanos_to_duration(delay_ns))
     }
 
-    /// [`next_delay`](Self::next_delay) for a policy with a time rule: every rule, in order.
-    fn next_delay_timed(&mut self, now: Instant) -> Option<Duration> {
+    /// [`next_delay`](Self::next_delay) when its one compare failed, for a policy with a
+    /// time rule (every rule, in order), or an untimed, unlimited backoff whose count
+    /// reached `u64::MAX`, which decides on through the same rules (without a time rule
+    /// only rules 3 to 5 can act; the clock fields they set are read by no rule of its
+    /// policy).
+    #[inline(never)]
+    fn next_delay_full(&mut self, now: Instant) -> Option<Duration> {
         // Integer nanoseconds throughout (the policy's numbers were converted at
         // construction); one conversion to `Duration` for the answer.
         let now = now.max(self.latest);
@@ -152,21 +181,33 @@ impl Backoff {
             }
         }
         let started = *self.started.get_or_insert(now);
-        if self.exhausted || u64::from(self.taken) >= self.limit {
+        if self.exhausted || self.at_limit() {
             return self.refuse(now);
         }
-        let delay_ns = self.walk.draw_planned(&self.policy.plan);
+        // Draw and step with the call the in-line path makes (on bare-metal targets one
+        // shared copy), then put the step back if rule 6 refuses the delay: the random
+        // stream keeps the draw either way, exactly as a draw followed by a conditional
+        // step would.
+        let before = self.walk.position();
+        let delay_ns = self.walk.next_planned(&self.policy.plan);
         let delay = nanos_to_duration(delay_ns);
         if let Some(limit) = self.policy.max_elapsed {
             let elapsed = now.saturating_duration_since(started);
             if elapsed.saturating_add(delay) > limit {
+                self.walk.rewind(before);
                 return self.refuse(now);
             }
         }
-        self.walk.advance_planned(&self.policy.plan, delay_ns);
         self.taken = self.taken.saturating_add(1);
         self.quiet_from = Some(Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)));
         Some(delay)
+    }
+
+    /// Rule 4: `max_delays` delays were handed out. Never without `max_delays`: `limit` is
+    /// `u64::MAX` then, and a count that reaches it (after 2^64 − 1 delays) stays there
+    /// while the backoff goes on deciding, as the `u32` count it reports saturates.
+    const fn at_limit(&self) -> bool {
+        self.taken >= self.limit && self.policy.max_delays.is_some()
     }
 
     /// Start over from the first delay, as after a success.
@@ -185,7 +226,11 @@ impl Backoff {
     /// How many delays were handed out since construction or the last reset.
     #[must_use]
     pub const fn delays_taken(&self) -> u32 {
-        self.taken
+        if self.taken > u32::MAX as u64 {
+            u32::MAX
+        } else {
+            self.taken as u32
+        }
     }
 
     /// True once [`next_delay`](Self::next_delay) returned `None`, until the next reset.
@@ -441,10 +486,29 @@ mod tests {
     }
 
     #[test]
+    fn unlimited_backoff_never_runs_out_of_count() {
+        // An untimed and a timed policy without max_delays, their u64 count at its end.
+        let untimed = BackoffBuilder::constant(MS).build().unwrap();
+        let timed = BackoffBuilder::constant(MS)
+            .reset_after_quiet(Duration::from_secs(3_600))
+            .build()
+            .unwrap();
+        for p in [untimed, timed] {
+            let mut b = Backoff::new(p, 0);
+            b.taken = u64::MAX - 1;
+            for _ in 0..3 {
+                assert_eq!(b.next_delay(Instant::ZERO), Some(MS));
+            }
+            assert_eq!(b.delays_taken(), u32::MAX);
+            assert!(!b.is_exhausted());
+        }
+    }
+
+    #[test]
     fn attempt_counter_saturates() {
         let p = BackoffBuilder::constant(MS).build().unwrap();
         let mut b = Backoff::new(p, 0);
-        b.taken = u32::MAX - 1;
+        b.taken = u64::from(u32::MAX - 1);
         assert!(b.next_delay(Instant::ZERO).is_some());
         assert!(b.next_delay(Instant::ZERO).is_some());
         assert_eq!(b.delays_taken(), u32::MAX);
