@@ -125,6 +125,9 @@ pub(crate) fn parse_trimmed(s: &[u8], reference: UnixTime) -> Result<UnixTime, P
             return asctime_fields(b);
         }
     }
+    if let Some(t) = fast::rfc850(s, reference) {
+        return Ok(t);
+    }
     rfc850_fields(s, reference)
 }
 
@@ -177,6 +180,18 @@ mod fast {
         // set (and a carry out of a byte only comes from a byte that already failed).
         let t = (w ^ ZEROS) & mask;
         (t | t.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080
+    }
+
+    /// Zero when every byte of `w` is either the byte of `pattern` (where `add` has
+    /// `0x7f`) or an ASCII digit (where `pattern` has `0x30` and `add` has `0x76`).
+    #[inline(always)]
+    const fn pattern_faults(w: u64, pattern: u64, add: u64) -> u64 {
+        // XOR maps the expected literal to 0 and the digits to 0..=9. A literal byte t
+        // keeps t + 0x7f ≤ 0x7f only for t = 0, a digit byte t + 0x76 ≤ 0x7f only for
+        // t ≤ 9; any other t has its top bit set in t or in the sum (and a carry out of
+        // a byte only comes from a byte that already failed).
+        let t = w ^ pattern;
+        (t | t.wrapping_add(add)) & 0x8080_8080_8080_8080
     }
 
     /// Every byte `i` of the result is `10 × digit_i + digit_{i+1}` (the value of the
@@ -283,9 +298,10 @@ mod fast {
             return None;
         }
         // Years counted from 1 March, so that the leap day ends the year: with
-        // y' = year − [month ≤ 2] ∈ 1969..=9999 the days since 0000-03-01 are
+        // y' = year − [month ≤ 2] ∈ 1969..=10049 (four digits, or an RFC 850 year at most
+        // 50 years after a reference in 9999) the days since 0000-03-01 are
         // 365·y' + ⌊y'/4⌋ − ⌊y'/100⌋ + ⌊y'/400⌋ + offset + day − 1, below 2³².
-        // Every value below is under 2³² (y' ≤ 9999, days ≤ 3.7·10⁶, tod < 86 400),
+        // Every value below is under 2³² (y' ≤ 10 049, days ≤ 3.7·10⁶, tod < 86 400),
         // so the wrapping steps are exact.
         let y = year.wrapping_sub(u32::from(month <= 2));
         let centuries = y / 100;
@@ -362,6 +378,143 @@ mod fast {
         let year = byte(p2, 4).wrapping_mul(100).wrapping_add(byte(p2, 6));
         let time = (byte(p1, 3), byte(p1, 6), byte(p2, 1));
         to_unix(year, month, day, time, weekday)
+    }
+
+    /// Slot (the [`DAYS`] hash of the first three letters) → (the long day name's first six
+    /// bytes, its length minus 3, weekday 0 = Sunday).
+    ///
+    /// Six bytes and the `day` that every long name ends with cover the whole name: the
+    /// longest, `Wednesday`, has 9 letters, and `6 + 3 = 9`.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "evaluated at compile time: an index out of range fails the build"
+    )]
+    const LONG_DAYS: [(u64, u8, u8); 8] = {
+        let names: [&[u8]; 7] = [
+            b"Sunday",
+            b"Monday",
+            b"Tuesday",
+            b"Wednesday",
+            b"Thursday",
+            b"Friday",
+            b"Saturday",
+        ];
+        let mut t = [(u64::MAX, 0u8, 0u8); 8];
+        let mut i = 0;
+        while i < names.len() {
+            let n = names[i];
+            let first6 = u64::from_le_bytes([n[0], n[1], n[2], n[3], n[4], n[5], 0, 0]);
+            let p = pack(&[n[0], n[1], n[2]]);
+            t[(p.wrapping_mul(DAY_KEY) >> 29) as usize] = (first6, (n.len() - 3) as u8, i as u8);
+            i += 1;
+        }
+        t
+    };
+
+    /// The weekday of a long day name whose first 8 bytes are `head` and whose `day`
+    /// starts at byte `at` (the rest of the name, `day`, is checked by the caller).
+    #[inline(always)]
+    fn long_weekday(head: u64, at: usize) -> Option<u32> {
+        let first6 = head & 0xffff_ffff_ffff;
+        let slot = ((first6 as u32 & 0x00ff_ffff).wrapping_mul(DAY_KEY) >> 29) as usize;
+        let (p, day_at, w) = *LONG_DAYS.get(slot)?;
+        (p == first6 && usize::from(day_at) == at).then_some(u32::from(w))
+    }
+
+    /// The RFC 850 year (RFC 9110's 50-year rule, as [`super::parse_http_date`] reads it)
+    /// of the two-digit year `yy` on `month`-`day` at `tod` seconds into the day, for a
+    /// `reference` up to 9999-12-31; `None` for a later reference.
+    ///
+    /// The slow path converts the reference to a calendar date and compares
+    /// `(Y, month, day, tod)` with `(ref_year + 50, ref_month, ref_day, ref_tod)`. The
+    /// same rule, shifted by 50 years, says: the year is the latest year `X ≡ yy (mod
+    /// 100)` such that `(X − 50, month, day, tod)` is not later than the reference. With
+    /// years counted from 1 March (Hinnant's computational calendar), the position of
+    /// `(month, day)` in its year, `doy`, does not depend on the year (29 February
+    /// aside, which the caller leaves to the slow path), so the latest year `W` whose
+    /// `(W, month, day, tod)` is not later than the reference is the computational year
+    /// of `reference − doy days − tod seconds`: one days → year conversion, no date
+    /// comparison. Then `X = W + 50 − ((W + 50 − yy) mod 100)` (back in calendar years).
+    ///
+    /// For values the caller then rejects (day 0, hour 99), the result is meaningless
+    /// but computed without overflow or panic.
+    #[inline(always)]
+    fn rfc850_year(yy: u32, month: u32, day: u32, tod: u32, reference: UnixTime) -> Option<u32> {
+        let r = reference.as_secs();
+        if r > super::LAST_FOUR_DIGIT_SECOND {
+            return None;
+        }
+        let doy = MARCH_OFFSET
+            .get(month.wrapping_sub(1) as usize)?
+            .wrapping_add(day)
+            .wrapping_sub(1);
+        // Seconds from 0000-03-01 to `reference − doy days − tod`. With r ≤ 9999-12-31,
+        // doy ≤ 404 and tod < 2¹⁹ (two digits each), this is positive and below 2³⁹, so
+        // its quotient by 2⁷ fits a u32 (86 400 = 2⁷ · 675).
+        let shifted = r
+            .wrapping_add(super::DAYS_0000_03_01_TO_EPOCH * super::SECS_PER_DAY)
+            .wrapping_sub(u64::from(doy).wrapping_mul(86_400))
+            .wrapping_sub(u64::from(tod));
+        let z = ((shifted >> 7) as u32) / 675;
+        let v = computational_year(z)
+            .wrapping_add(u32::from(month <= 2))
+            .wrapping_add(50);
+        Some(v.wrapping_sub(v.wrapping_add(100).wrapping_sub(yy) % 100))
+    }
+
+    /// The year, counted from 1 March, of day `z` counted from 0000-03-01, for `z` up to
+    /// 2³⁰ − 1 (past the year 2 900 000; the caller's are below 3.7·10⁶).
+    ///
+    /// Neri and Schneider's two-step form ("Euclidean affine functions and their
+    /// application to calendar algorithms", 2022) of the computational calendar: a
+    /// century has 36 524 days except every fourth, which has 36 525, so with
+    /// `4z + 3 = 146 097·c + r` the day is in century `c`, on day `⌊r/4⌋` of it; there
+    /// a year has 365 days except every fourth, which has 366, so the year of the
+    /// century is `⌊(4·⌊r/4⌋ + 3)/1461⌋`, and `4·⌊r/4⌋ + 3` is `r | 3`. That quotient is
+    /// `(r | 3) · 2 939 745 / 2³²` rounded down for every `r < 146 097` (2 939 745 is
+    /// 2³²/1461 rounded down; a unit test checks each `r`). No eras, no loops.
+    #[inline(always)]
+    pub(super) const fn computational_year(z: u32) -> u32 {
+        let n = z.wrapping_mul(4) | 3;
+        let century = n / 146_097;
+        let r = n.wrapping_sub(century.wrapping_mul(146_097)) | 3;
+        let year_of_century = ((r as u64).wrapping_mul(2_939_745) >> 32) as u32;
+        century.wrapping_mul(100).wrapping_add(year_of_century)
+    }
+
+    /// `Sunday, 06-Nov-94 08:49:37 GMT`, the year resolved against `reference`.
+    #[inline]
+    pub(super) fn rfc850(s: &[u8], reference: UnixTime) -> Option<UnixTime> {
+        // The day name has 6 to 9 letters and ends in "day"; the last 27 bytes are
+        // "day, 06-Nov-94 08:49:37 GMT". From `at`: 0..8 "day, 06-", 8..12 "Nov-",
+        // 12..20 "94 08:49", 19..27 "9:37 GMT".
+        let at = s.len().checked_sub(27)?;
+        let (head, w0) = (word(s, 0)?, word(s, at)?);
+        let (w1, w2) = (word(s, at.wrapping_add(12))?, word(s, at.wrapping_add(19))?);
+        let name: [u8; 4] = s
+            .get(at.wrapping_add(8)..at.wrapping_add(12))?
+            .try_into()
+            .ok()?;
+        // Every byte of the three words is a literal or a digit: one pattern check each.
+        let faults = pattern_faults(w0, 0x2d30_3020_2c79_6164, 0x7f76_767f_7f7f_7f7f)
+            | pattern_faults(w1, 0x3030_3a30_3020_3030, 0x7676_7f76_767f_7676)
+            | pattern_faults(w2, 0x544d_4720_3030_3a30, 0x7f7f_7f7f_7676_7f76);
+        if faults != 0 {
+            return None;
+        }
+        let weekday = long_weekday(head, at)?;
+        // The '-' after the month name: XOR clears it, and any other byte there leaves
+        // the top byte set, which no packed name has.
+        let month = month(u32::from_le_bytes(name) ^ 0x2d00_0000)?;
+        let p1 = pairs(w1);
+        let day = byte(pairs(w0), 5);
+        let (hour, minute, second) = (byte(p1, 3), byte(p1, 6), byte(pairs(w2), 2));
+        let tod = hour
+            .wrapping_mul(3600)
+            .wrapping_add(minute.wrapping_mul(60))
+            .wrapping_add(second);
+        let year = rfc850_year(byte(p1, 0), month, day, tod, reference)?;
+        to_unix(year, month, day, (hour, minute, second), weekday)
     }
 }
 
@@ -779,6 +932,137 @@ pub fn format_imf_fixdate(t: UnixTime) -> [u8; 29] {
 /// The ASCII digit of `n mod 10`.
 const fn ascii_digit(n: u64) -> u8 {
     b'0'.wrapping_add((n % 10) as u8)
+}
+
+/// The RFC 850 fast path against the field-by-field path, which it must agree with on
+/// every input (that path, the original implementation, is the reference), and the
+/// year arithmetic it rests on against an independent day-by-day model.
+#[cfg(test)]
+mod rfc850_laws {
+    extern crate std;
+    use super::*;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+
+    /// 50 years and a bit past the last four-digit second: the fast path's reference
+    /// limit and the range beyond it, where the field-by-field path decides alone.
+    const REF_SPAN: u64 = LAST_FOUR_DIGIT_SECOND + 60 * 366 * SECS_PER_DAY;
+
+    /// `name, DD-Mon-YY HH:MM:SS GMT` from raw numbers (two digits each, unvalidated).
+    fn spell(name: &[u8], day: u8, month: usize, yy: u8, hms: (u8, u8, u8)) -> Vec<u8> {
+        let two = |v: u8| [b'0' + v / 10 % 10, b'0' + v % 10];
+        let mut v = Vec::with_capacity(40);
+        v.extend_from_slice(name);
+        v.extend_from_slice(b", ");
+        v.extend_from_slice(&two(day));
+        v.push(b'-');
+        v.extend_from_slice(MONTHS[month % 12]);
+        v.push(b'-');
+        v.extend_from_slice(&two(yy));
+        v.push(b' ');
+        v.extend_from_slice(&two(hms.0));
+        v.push(b':');
+        v.extend_from_slice(&two(hms.1));
+        v.push(b':');
+        v.extend_from_slice(&two(hms.2));
+        v.extend_from_slice(b" GMT");
+        v
+    }
+
+    fn name() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            8 => (0..7usize).prop_map(|i| LONG_DAYS[i].to_vec()),
+            1 => (0..7usize).prop_map(|i| SHORT_DAYS[i].to_vec()),
+            1 => proptest::collection::vec(
+                prop_oneof![Just(b'd'), Just(b'a'), Just(b'y'), Just(b'S'), any::<u8>()],
+                0..12
+            ),
+        ]
+    }
+
+    fn small(valid: u8) -> impl Strategy<Value = u8> {
+        prop_oneof![4 => 0..=valid, 1 => 0u8..=99]
+    }
+
+    fn reference() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            4 => 0..=REF_SPAN,
+            1 => 0u64..=4_000_000_000,
+            1 => (LAST_FOUR_DIGIT_SECOND - 2 * SECS_PER_DAY)..=(LAST_FOUR_DIGIT_SECOND + 2 * SECS_PER_DAY),
+            1 => any::<u64>(),
+        ]
+    }
+
+    fn edits() -> impl Strategy<Value = Vec<(usize, u8)>> {
+        prop_oneof![
+            3 => Just(Vec::new()),
+            1 => proptest::collection::vec((any::<usize>(), any::<u8>()), 1..3),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// Whatever the fast path accepts, the field-by-field path accepts with the same
+        /// instant; the parser as a whole answers exactly as the field-by-field path; and
+        /// the fast path declines only what it leaves on purpose (29 February, the leap
+        /// second, references after 9999, results before 1970).
+        #[test]
+        fn fast_path_agrees_with_field_path(
+            name in name(), day in small(31), month in 0..12usize, yy in 0u8..=99,
+            hms in (small(23), small(59), small(60)), r in reference(), edits in edits(),
+        ) {
+            let mut v = spell(&name, day, month, yy, hms);
+            let len = v.len();
+            for &(at, byte) in &edits {
+                v[at % len] = byte;
+            }
+            let reference = UnixTime::from_secs(r);
+            let slow = rfc850_fields(&v, reference);
+            let fast = fast::rfc850(&v, reference);
+            if let Some(t) = fast {
+                prop_assert_eq!(slow, Ok(t));
+            }
+            // Lengths 24 and 29 go to the asctime and IMF-fixdate paths first.
+            if len != 24 && len != 29 && trim_ows(&v).len() == len {
+                prop_assert_eq!(parse_trimmed(&v, reference), slow);
+            }
+            let left_to_slow_path = !edits.is_empty()
+                || (month, day) == (1, 29)
+                || hms.2 == 60
+                || r > LAST_FOUR_DIGIT_SECOND;
+            if slow.is_ok() && !left_to_slow_path {
+                prop_assert!(fast.is_some(), "{:?} at {}", core::str::from_utf8(&v), r);
+            }
+        }
+    }
+
+    #[test]
+    fn year_of_century_by_multiplication() {
+        for r in 0..DAYS_PER_ERA as u32 {
+            let m = r | 3;
+            assert_eq!(((u64::from(m) * 2_939_745) >> 32) as u32, m / 1461, "{r}");
+        }
+    }
+
+    /// Day by day from 0000-03-01 past 10 000-03-01, with a year counter that adds each
+    /// computational year's length (366 when the February it ends with is a leap one).
+    #[test]
+    fn computational_year_every_day() {
+        let (mut year, mut first) = (0u32, 0u32);
+        for z in 0..3_700_000u32 {
+            let len = if is_leap_year(u64::from(year) + 1) {
+                366
+            } else {
+                365
+            };
+            if z == first + len {
+                year += 1;
+                first = z;
+            }
+            assert_eq!(fast::computational_year(z), year, "day {z}");
+        }
+    }
 }
 
 #[cfg(test)]
