@@ -260,14 +260,14 @@ mod fast {
 
     /// The weekday of a packed day name.
     #[inline(always)]
-    fn weekday(name: u32) -> Option<u32> {
+    pub(super) fn weekday(name: u32) -> Option<u32> {
         let (p, w) = *DAYS.get((name.wrapping_mul(DAY_KEY) >> 29) as usize)?;
         (p == name).then_some(u32::from(w))
     }
 
     /// The month (1..=12) of a packed month name.
     #[inline(always)]
-    fn month(name: u32) -> Option<u32> {
+    pub(super) fn month(name: u32) -> Option<u32> {
         let (p, m) = *MONTHS.get((name.wrapping_mul(MONTH_KEY) >> 28) as usize)?;
         (p == name).then_some(u32::from(m))
     }
@@ -390,15 +390,7 @@ mod fast {
         reason = "evaluated at compile time: an index out of range fails the build"
     )]
     const LONG_DAYS: [(u64, u8, u8); 8] = {
-        let names: [&[u8]; 7] = [
-            b"Sunday",
-            b"Monday",
-            b"Tuesday",
-            b"Wednesday",
-            b"Thursday",
-            b"Friday",
-            b"Saturday",
-        ];
+        let names = super::LONG_DAYS;
         let mut t = [(u64::MAX, 0u8, 0u8); 8];
         let mut i = 0;
         while i < names.len() {
@@ -414,7 +406,7 @@ mod fast {
     /// The weekday of a long day name whose first 8 bytes are `head` and whose `day`
     /// starts at byte `at` (the rest of the name, `day`, is checked by the caller).
     #[inline(always)]
-    fn long_weekday(head: u64, at: usize) -> Option<u32> {
+    pub(super) fn long_weekday(head: u64, at: usize) -> Option<u32> {
         let first6 = head & 0xffff_ffff_ffff;
         let slot = ((first6 as u32 & 0x00ff_ffff).wrapping_mul(DAY_KEY) >> 29) as usize;
         let (p, day_at, w) = *LONG_DAYS.get(slot)?;
@@ -634,70 +626,42 @@ fn resolve_two_digit_year(
     }
 }
 
-/// A three-letter name packed into an integer, so that a lookup is one
-/// `match` on a `u32` instead of byte-string comparisons.
+/// A three-letter name packed into an integer, the key of the name tables.
 const fn pack3(b: [u8; 3]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], 0])
 }
 
+/// The weekday (0 = Sunday) of a three-letter day name, by the fast path's table, so
+/// that both paths share one lookup (and the image one copy of it).
 #[inline]
 fn short_day(name: [u8; 3]) -> Result<u8, ParseError> {
-    const SUN: u32 = pack3(*b"Sun");
-    const MON: u32 = pack3(*b"Mon");
-    const TUE: u32 = pack3(*b"Tue");
-    const WED: u32 = pack3(*b"Wed");
-    const THU: u32 = pack3(*b"Thu");
-    const FRI: u32 = pack3(*b"Fri");
-    const SAT: u32 = pack3(*b"Sat");
-    match pack3(name) {
-        SUN => Ok(0),
-        MON => Ok(1),
-        TUE => Ok(2),
-        WED => Ok(3),
-        THU => Ok(4),
-        FRI => Ok(5),
-        SAT => Ok(6),
+    fast::weekday(pack3(name))
+        .map(|w| w as u8)
+        .ok_or(ParseError::BadDayName)
+}
+
+/// The weekday (0 = Sunday) of a long day name (`Sunday` … `Saturday`), by the fast
+/// path's table: the first six letters and the final `day` cover every long name.
+fn long_day(name: &[u8]) -> Result<u8, ParseError> {
+    match *name {
+        [a, b, c, d, e, f, ref rest @ ..]
+            if rest.len() <= 3 && matches!(name, [.., b'd', b'a', b'y']) =>
+        {
+            let head = u64::from_le_bytes([a, b, c, d, e, f, 0, 0]);
+            fast::long_weekday(head, name.len().wrapping_sub(3))
+                .map(|w| w as u8)
+                .ok_or(ParseError::BadDayName)
+        }
         _ => Err(ParseError::BadDayName),
     }
 }
 
-fn long_day(name: &[u8]) -> Result<u8, ParseError> {
-    LONG_DAYS
-        .iter()
-        .position(|d| *d == name)
-        .and_then(|i| u8::try_from(i).ok())
-        .ok_or(ParseError::BadDayName)
-}
-
+/// The month (1..=12) of a three-letter month name, by the fast path's table.
 #[inline]
 fn month(name: [u8; 3]) -> Result<u8, ParseError> {
-    const JAN: u32 = pack3(*b"Jan");
-    const FEB: u32 = pack3(*b"Feb");
-    const MAR: u32 = pack3(*b"Mar");
-    const APR: u32 = pack3(*b"Apr");
-    const MAY: u32 = pack3(*b"May");
-    const JUN: u32 = pack3(*b"Jun");
-    const JUL: u32 = pack3(*b"Jul");
-    const AUG: u32 = pack3(*b"Aug");
-    const SEP: u32 = pack3(*b"Sep");
-    const OCT: u32 = pack3(*b"Oct");
-    const NOV: u32 = pack3(*b"Nov");
-    const DEC: u32 = pack3(*b"Dec");
-    match pack3(name) {
-        JAN => Ok(1),
-        FEB => Ok(2),
-        MAR => Ok(3),
-        APR => Ok(4),
-        MAY => Ok(5),
-        JUN => Ok(6),
-        JUL => Ok(7),
-        AUG => Ok(8),
-        SEP => Ok(9),
-        OCT => Ok(10),
-        NOV => Ok(11),
-        DEC => Ok(12),
-        _ => Err(ParseError::BadMonth),
-    }
+    fast::month(pack3(name))
+        .map(|m| m as u8)
+        .ok_or(ParseError::BadMonth)
 }
 
 #[inline]
@@ -935,8 +899,9 @@ const fn ascii_digit(n: u64) -> u8 {
 }
 
 /// The RFC 850 fast path against the field-by-field path, which it must agree with on
-/// every input (that path, the original implementation, is the reference), and the
-/// year arithmetic it rests on against an independent day-by-day model.
+/// every input (that path, the original implementation, is the reference), the year
+/// arithmetic it rests on against an independent day-by-day model, and the name tables
+/// both paths share against the plain name lists.
 #[cfg(test)]
 mod rfc850_laws {
     extern crate std;
@@ -1034,6 +999,57 @@ mod rfc850_laws {
             if slow.is_ok() && !left_to_slow_path {
                 prop_assert!(fast.is_some(), "{:?} at {}", core::str::from_utf8(&v), r);
             }
+        }
+    }
+
+    /// The name lists, searched one by one: the model of the table lookups.
+    fn listed(list: &[&[u8]], name: &[u8]) -> Option<u8> {
+        list.iter().position(|d| *d == name).map(|i| i as u8)
+    }
+
+    proptest! {
+        /// The table lookups accept exactly the listed names, case-sensitively.
+        #[test]
+        fn long_names_by_table_agree_with_the_list(
+            name in prop_oneof![
+                (0..7usize, any::<usize>(), any::<u8>()).prop_map(|(i, at, b)| {
+                    let mut n = LONG_DAYS[i].to_vec();
+                    let len = n.len();
+                    n[at % len] = b;
+                    n
+                }),
+                (0..7usize, 0..7usize).prop_map(|(i, j)| {
+                    let mut n = LONG_DAYS[i][..3].to_vec();
+                    n.extend_from_slice(&LONG_DAYS[j][3..]);
+                    n
+                }),
+                proptest::collection::vec(any::<u8>(), 0..12),
+            ],
+        ) {
+            let model = listed(&LONG_DAYS, &name).ok_or(ParseError::BadDayName);
+            prop_assert_eq!(long_day(&name), model);
+        }
+    }
+
+    #[test]
+    fn short_names_by_table_agree_with_the_lists() {
+        let days: Vec<&[u8]> = SHORT_DAYS.iter().map(|d| &d[..]).collect();
+        let months: Vec<&[u8]> = MONTHS.iter().map(|m| &m[..]).collect();
+        for a in 0..=255u8 {
+            for b in (b'A'..=b'z').chain([0, b' ', 0x80, 0xff]) {
+                for c in (b'A'..=b'z').chain([0, b' ', 0x80, 0xff]) {
+                    let name = [a, b, c];
+                    let day = listed(&days, &name).ok_or(ParseError::BadDayName);
+                    assert_eq!(short_day(name), day, "{name:?}");
+                    let month = listed(&months, &name)
+                        .map(|m| m + 1)
+                        .ok_or(ParseError::BadMonth);
+                    assert_eq!(super::month(name), month, "{name:?}");
+                }
+            }
+        }
+        for (i, name) in LONG_DAYS.iter().enumerate() {
+            assert_eq!(long_day(name), Ok(i as u8));
         }
     }
 
