@@ -152,17 +152,15 @@ fn rfc850_fields(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> 
 /// Word-at-a-time parsing of the fixed-layout formats.
 ///
 /// Each function returns `Some(t)` only for an input the field-by-field path accepts
-/// with the same `t`, and `None` otherwise (then that path decides). The layout is
-/// checked with a few masked compares of 8-byte little-endian words, the digits with
-/// one range test per word, and names with a perfect hash (a multiply and a shift)
-/// into a table whose entry is then compared whole. Property tests
-/// (`core/tests/http_date_fast_paths.rs`) check the agreement with `httpdate` and with
-/// an independent calendar over the whole four-digit range.
+/// with the same `t`, and `None` otherwise (then that path decides). Literals and
+/// digits are checked together, one XOR, add and OR per 8-byte little-endian word
+/// ([`pattern_faults`]), and names with a perfect hash (a multiply and a shift) into a
+/// table whose entry is then compared whole. Property tests
+/// (`core/tests/http_date_fast_paths.rs`, and the `rfc850_laws` unit tests here) check
+/// the agreement with `httpdate`, with the field-by-field path and with independent
+/// models over the whole four-digit range and any reference.
 mod fast {
     use crate::UnixTime;
-
-    /// Every byte `0x30`.
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
 
     /// 8 bytes of `b` from `at`, little-endian; `None` past the end (never for the
     /// fixed-length arrays below).
@@ -170,16 +168,6 @@ mod fast {
     fn word(b: &[u8], at: usize) -> Option<u64> {
         let bytes: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
         Some(u64::from_le_bytes(bytes))
-    }
-
-    /// Zero when every byte of `w` selected by `mask` (bytes `0xff`) is an ASCII digit.
-    #[inline(always)]
-    const fn digit_faults(w: u64, mask: u64) -> u64 {
-        // XOR maps '0'..='9' to 0..=9 and every other byte to something above 9. A
-        // byte t ≤ 9 keeps t + 0x76 ≤ 0x7f; above 9, t or t + 0x76 has its top bit
-        // set (and a carry out of a byte only comes from a byte that already failed).
-        let t = (w ^ ZEROS) & mask;
-        (t | t.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080
     }
 
     /// Zero when every byte of `w` is either the byte of `pattern` (where `add` has
@@ -332,52 +320,48 @@ mod fast {
     /// `Sun, 06 Nov 1994 08:49:37 GMT`
     #[inline]
     pub(super) fn imf_fixdate(b: &[u8; 29]) -> Option<UnixTime> {
-        // Bytes 0..8 "Sun, 06 ", 8..16 "Nov 1994", 16..24 " 08:49:3", 21..29 "9:37 GMT".
-        let (w0, w1, w2, w3) = (word(b, 0)?, word(b, 8)?, word(b, 16)?, word(b, 21)?);
-        let layout = ((w0 & 0xff00_00ff_ff00_0000) ^ 0x2000_0020_2c00_0000)
-            | ((w1 & 0x0000_0000_ff00_0000) ^ 0x0000_0000_2000_0000)
-            | ((w2 & 0x00ff_0000_ff00_00ff) ^ 0x003a_0000_3a00_0020)
-            | ((w3 & 0xffff_ffff_0000_0000) ^ 0x544d_4720_0000_0000);
-        let faults = layout
-            | digit_faults(w0, 0x00ff_ff00_0000_0000)
-            | digit_faults(w1, 0xffff_ffff_0000_0000)
-            | digit_faults(w2, 0x0000_ffff_00ff_ff00)
-            | digit_faults(w3, 0x0000_0000_ffff_0000);
+        // Bytes 0..8 "Sun, 06 ", 8..12 "Nov ", 11..19 " 1994 08", 19..27 ":49:37 G",
+        // 21..29 "9:37 GMT". The names go through their tables with the byte after
+        // them XORed away (any other byte there leaves a top byte no packed name has);
+        // every other byte is a literal or a digit, checked by pattern, the first word
+        // shifted past the day name.
+        let (w0, w1, w2, w3) = (word(b, 0)?, word(b, 11)?, word(b, 19)?, word(b, 21)?);
+        let faults = pattern_faults(w0 >> 24, 0x0000_0020_3030_202c, 0x0000_007f_7676_7f7f)
+            | pattern_faults(w1, 0x3030_2030_3030_3020, 0x7676_7f76_7676_767f)
+            | pattern_faults(w2, 0x4720_3030_3a30_303a, 0x7f7f_7676_7f76_767f)
+            | pattern_faults(w3, 0x544d_4720_3030_3a30, 0x7f7f_7f7f_7676_7f76);
         if faults != 0 {
             return None;
         }
-        let weekday = weekday((w0 & 0x00ff_ffff) as u32)?;
-        let month = month((w1 & 0x00ff_ffff) as u32)?;
+        let weekday = weekday(w0 as u32 ^ 0x2c00_0000)?;
+        let month = month(u32::from_le_bytes([b[8], b[9], b[10], b[11]]) ^ 0x2000_0000)?;
         let (p1, p2) = (pairs(w1), pairs(w2));
-        let year = byte(p1, 4).wrapping_mul(100).wrapping_add(byte(p1, 6));
-        let time = (byte(p2, 1), byte(p2, 4), byte(pairs(w3), 2));
+        let year = byte(p1, 1).wrapping_mul(100).wrapping_add(byte(p1, 3));
+        let time = (byte(p1, 6), byte(p2, 1), byte(p2, 4));
         to_unix(year, month, byte(pairs(w0), 5), time, weekday)
     }
 
     /// `Sun Nov  6 08:49:37 1994` (the day may also be `06`).
     #[inline]
     pub(super) fn asctime(b: &[u8; 24]) -> Option<UnixTime> {
-        // Bytes 0..8 "Sun Nov ", 8..16 " 6 08:49", 16..24 ":37 1994".
+        // Bytes 0..4 "Sun ", 4..8 "Nov ", 8..16 " 6 08:49", 16..24 ":37 1994". The names
+        // go through their tables with the space after them XORed away, the rest is
+        // checked by pattern.
         let (w0, w1, w2) = (word(b, 0)?, word(b, 8)?, word(b, 16)?);
-        let layout = ((w0 & 0xff00_0000_ff00_0000) ^ 0x2000_0000_2000_0000)
-            | ((w1 & 0x0000_ff00_00ff_0000) ^ 0x0000_3a00_0020_0000)
-            | ((w2 & 0x0000_0000_ff00_00ff) ^ 0x0000_0000_2000_003a);
-        // The day is two digits, or a space and a digit.
-        let day_tens = if w1 & 0xff == 0x20 { 0 } else { 0xff };
-        let faults = layout
-            | digit_faults(w1, 0xffff_00ff_ff00_ff00 | day_tens)
-            | digit_faults(w2, 0xffff_ffff_00ff_ff00);
+        // The day is two digits, or a space and a digit: a leading space becomes '0'
+        // (0x20 | 0x10 = 0x30), and then both are two digits.
+        let w1 = w1 | (u64::from(w1 & 0xff == 0x20) << 4);
+        let faults = pattern_faults(w1, 0x3030_3a30_3020_3030, 0x7676_7f76_767f_7676)
+            | pattern_faults(w2, 0x3030_3030_2030_303a, 0x7676_7676_7f76_767f);
         if faults != 0 {
             return None;
         }
-        let weekday = weekday((w0 & 0x00ff_ffff) as u32)?;
-        let month = month(((w0 >> 32) & 0x00ff_ffff) as u32)?;
+        let weekday = weekday(w0 as u32 ^ 0x2000_0000)?;
+        let month = month((w0 >> 32) as u32 ^ 0x2000_0000)?;
         let (p1, p2) = (pairs(w1), pairs(w2));
-        // A leading space counts as 0 (`0x20 & 0x0f`).
-        let day = byte(p1, 0);
         let year = byte(p2, 4).wrapping_mul(100).wrapping_add(byte(p2, 6));
         let time = (byte(p1, 3), byte(p1, 6), byte(p2, 1));
-        to_unix(year, month, day, time, weekday)
+        to_unix(year, month, byte(p1, 0), time, weekday)
     }
 
     /// Slot (the [`DAYS`] hash of the first three letters) → (the long day name's first six
