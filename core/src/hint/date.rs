@@ -106,29 +106,24 @@ pub fn parse_http_date(value: &[u8], reference: UnixTime) -> Result<UnixTime, Pa
 /// other problem; callers map it to [`ParseError::NonAscii`]).
 #[inline]
 pub(crate) fn parse_trimmed(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
-    if let Ok(b) = <&[u8; 29]>::try_from(s) {
-        if b[3] == b',' {
-            // The fast path accepts every well-formed date it can decide cheaply and
-            // leaves the rest (every error, the leap second, 29 February) to the
-            // field-by-field path, which names the error.
-            if let Some(t) = fast::imf_fixdate(b) {
-                return Ok(t);
-            }
-            return imf_fixdate_fields(b);
-        }
-    }
-    if let Ok(b) = <&[u8; 24]>::try_from(s) {
-        if b[3] == b' ' {
-            if let Some(t) = fast::asctime(b) {
-                return Ok(t);
-            }
-            return asctime_fields(b);
-        }
-    }
-    if let Some(t) = fast::rfc850(s, reference) {
+    let imf = <&[u8; 29]>::try_from(s).ok().filter(|b| b[3] == b',');
+    let asc = <&[u8; 24]>::try_from(s).ok().filter(|b| b[3] == b' ');
+    // The fast paths accept every well-formed date they can decide cheaply and leave the
+    // rest (every error, the leap second, 29 February, …) to the field-by-field paths,
+    // which name the error. The three share one copy of the calendar arithmetic.
+    let fields = match (imf, asc) {
+        (Some(b), _) => fast::imf_fixdate(b),
+        (_, Some(b)) => fast::asctime(b),
+        _ => fast::rfc850(s, reference),
+    };
+    if let Some(t) = fields.and_then(fast::to_unix) {
         return Ok(t);
     }
-    rfc850_fields(s, reference)
+    match (imf, asc) {
+        (Some(b), _) => imf_fixdate_fields(b),
+        (_, Some(b)) => asctime_fields(b),
+        _ => rfc850_fields(s, reference),
+    }
 }
 
 /// The field-by-field IMF-fixdate path, out of line so that the fast path stays lean.
@@ -151,11 +146,12 @@ fn rfc850_fields(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> 
 
 /// Word-at-a-time parsing of the fixed-layout formats.
 ///
-/// Each function returns `Some(t)` only for an input the field-by-field path accepts
-/// with the same `t`, and `None` otherwise (then that path decides). Literals and
-/// digits are checked together, one XOR, add and OR per 8-byte little-endian word
-/// ([`pattern_faults`]), and names with a perfect hash (a multiply and a shift) into a
-/// table whose entry is then compared whole. Property tests
+/// Each layout's function reads the fields of a well-formed value (`None` otherwise),
+/// and [`to_unix`](fast::to_unix) turns them into `Some(t)` only where the
+/// field-by-field path accepts the value with the same `t` (`None` otherwise: then
+/// that path decides). Literals and digits are checked together, one XOR, add and OR
+/// per 8-byte little-endian word (`pattern_faults`), and names with a perfect hash (a
+/// multiply and a shift) into a table whose entry is then compared whole. Property tests
 /// (`core/tests/http_date_fast_paths.rs`, and the `rfc850_laws` unit tests here) check
 /// the agreement with `httpdate`, with the field-by-field path and with independent
 /// models over the whole four-digit range and any reference.
@@ -266,16 +262,56 @@ mod fast {
     /// Days in each month outside leap-year February, indexed by `month − 1`.
     const MONTH_DAYS: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+    /// `3600·hour + 60·minute + second`, for fields of at most two digits each.
+    #[inline(always)]
+    const fn seconds_of_day(hour: u32, minute: u32, second: u32) -> u32 {
+        hour.wrapping_mul(3600)
+            .wrapping_add(minute.wrapping_mul(60))
+            .wrapping_add(second)
+    }
+
+    /// `x mod 7` for `x < 2²²` (every day count here: at most 3.7·10⁶ < 4 194 304).
+    ///
+    /// `613 566 757 = ⌈2³²/7⌉` exceeds `2³²/7` by `3/7`, so `x · 613 566 757 / 2³²`
+    /// exceeds `x/7` by at most `3x/(7·2³²) < 1/7`, which never reaches the next integer:
+    /// the quotient is exact, one multiply instead of the general five-step sequence
+    /// (a unit test checks every `x` below 2²²).
+    #[inline(always)]
+    pub(super) const fn mod7(x: u32) -> u32 {
+        let q = ((x as u64).wrapping_mul(613_566_757) >> 32) as u32;
+        x.wrapping_sub(q.wrapping_mul(7))
+    }
+
+    /// The fields of a well-formed value, read but not validated.
+    #[derive(Clone, Copy)]
+    pub(super) struct Fields {
+        /// The full year.
+        year: u32,
+        /// 1..=12, from the month's name.
+        month: u32,
+        /// 0..=99.
+        day: u32,
+        /// Hour, minute, second, each 0..=99.
+        time: (u32, u32, u32),
+        /// `3600·hour + 60·minute + second`.
+        tod: u32,
+        /// 0 = Sunday, from the day's name.
+        weekday: u32,
+    }
+
     /// Validated fields → seconds since the epoch, or `None` for anything the
     /// field-by-field path must decide (out-of-range values, the leap second,
     /// 29 February, years before 1970).
     #[inline(always)]
-    fn to_unix(
-        year: u32,
-        month: u32,
-        day: u32,
-        (hour, minute, second): (u32, u32, u32),
-        weekday: u32,
+    pub(super) fn to_unix(
+        Fields {
+            year,
+            month,
+            day,
+            time: (hour, minute, second),
+            tod,
+            weekday,
+        }: Fields,
     ) -> Option<UnixTime> {
         let i = month.checked_sub(1)? as usize;
         // Only days up to the month's non-leap length; 29 February goes the slow way.
@@ -303,13 +339,9 @@ mod fast {
         // 719 469 = days from 0000-03-01 to 1970-01-01, plus the `day − 1`.
         let days = days.checked_sub(719_469)?;
         // 1970-01-01 was a Thursday (4).
-        if days.wrapping_add(4) % 7 != weekday {
+        if mod7(days.wrapping_add(4)) != weekday {
             return None;
         }
-        let tod = hour
-            .wrapping_mul(3600)
-            .wrapping_add(minute.wrapping_mul(60))
-            .wrapping_add(second);
         Some(UnixTime::from_secs(
             u64::from(days)
                 .wrapping_mul(86_400)
@@ -319,7 +351,7 @@ mod fast {
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT`
     #[inline]
-    pub(super) fn imf_fixdate(b: &[u8; 29]) -> Option<UnixTime> {
+    pub(super) fn imf_fixdate(b: &[u8; 29]) -> Option<Fields> {
         // Bytes 0..8 "Sun, 06 ", 8..12 "Nov ", 11..19 " 1994 08", 19..27 ":49:37 G",
         // 21..29 "9:37 GMT". The names go through their tables with the byte after
         // them XORed away (any other byte there leaves a top byte no packed name has);
@@ -337,13 +369,20 @@ mod fast {
         let month = month(u32::from_le_bytes([b[8], b[9], b[10], b[11]]) ^ 0x2000_0000)?;
         let (p1, p2) = (pairs(w1), pairs(w2));
         let year = byte(p1, 1).wrapping_mul(100).wrapping_add(byte(p1, 3));
-        let time = (byte(p1, 6), byte(p2, 1), byte(p2, 4));
-        to_unix(year, month, byte(pairs(w0), 5), time, weekday)
+        let (hour, minute, second) = (byte(p1, 6), byte(p2, 1), byte(p2, 4));
+        Some(Fields {
+            year,
+            month,
+            day: byte(pairs(w0), 5),
+            time: (hour, minute, second),
+            tod: seconds_of_day(hour, minute, second),
+            weekday,
+        })
     }
 
     /// `Sun Nov  6 08:49:37 1994` (the day may also be `06`).
     #[inline]
-    pub(super) fn asctime(b: &[u8; 24]) -> Option<UnixTime> {
+    pub(super) fn asctime(b: &[u8; 24]) -> Option<Fields> {
         // Bytes 0..4 "Sun ", 4..8 "Nov ", 8..16 " 6 08:49", 16..24 ":37 1994". The names
         // go through their tables with the space after them XORed away, the rest is
         // checked by pattern.
@@ -360,8 +399,15 @@ mod fast {
         let month = month((w0 >> 32) as u32 ^ 0x2000_0000)?;
         let (p1, p2) = (pairs(w1), pairs(w2));
         let year = byte(p2, 4).wrapping_mul(100).wrapping_add(byte(p2, 6));
-        let time = (byte(p1, 3), byte(p1, 6), byte(p2, 1));
-        to_unix(year, month, byte(p1, 0), time, weekday)
+        let (hour, minute, second) = (byte(p1, 3), byte(p1, 6), byte(p2, 1));
+        Some(Fields {
+            year,
+            month,
+            day: byte(p1, 0),
+            time: (hour, minute, second),
+            tod: seconds_of_day(hour, minute, second),
+            weekday,
+        })
     }
 
     /// Slot (the [`DAYS`] hash of the first three letters) → (the long day name's first six
@@ -460,7 +506,7 @@ mod fast {
 
     /// `Sunday, 06-Nov-94 08:49:37 GMT`, the year resolved against `reference`.
     #[inline]
-    pub(super) fn rfc850(s: &[u8], reference: UnixTime) -> Option<UnixTime> {
+    pub(super) fn rfc850(s: &[u8], reference: UnixTime) -> Option<Fields> {
         // The day name has 6 to 9 letters and ends in "day"; the last 27 bytes are
         // "day, 06-Nov-94 08:49:37 GMT". From `at`: 0..8 "day, 06-", 8..12 "Nov-",
         // 12..20 "94 08:49", 19..27 "9:37 GMT".
@@ -485,12 +531,17 @@ mod fast {
         let p1 = pairs(w1);
         let day = byte(pairs(w0), 5);
         let (hour, minute, second) = (byte(p1, 3), byte(p1, 6), byte(pairs(w2), 2));
-        let tod = hour
-            .wrapping_mul(3600)
-            .wrapping_add(minute.wrapping_mul(60))
-            .wrapping_add(second);
+        let tod = seconds_of_day(hour, minute, second);
         let year = rfc850_year(byte(p1, 0), month, day, tod, reference)?;
-        to_unix(year, month, day, (hour, minute, second), weekday)
+        let time = (hour, minute, second);
+        Some(Fields {
+            year,
+            month,
+            day,
+            time,
+            tod,
+            weekday,
+        })
     }
 }
 
@@ -968,7 +1019,7 @@ mod rfc850_laws {
             }
             let reference = UnixTime::from_secs(r);
             let slow = rfc850_fields(&v, reference);
-            let fast = fast::rfc850(&v, reference);
+            let fast = fast::rfc850(&v, reference).and_then(fast::to_unix);
             if let Some(t) = fast {
                 prop_assert_eq!(slow, Ok(t));
             }
@@ -1034,6 +1085,13 @@ mod rfc850_laws {
         }
         for (i, name) in LONG_DAYS.iter().enumerate() {
             assert_eq!(long_day(name), Ok(i as u8));
+        }
+    }
+
+    #[test]
+    fn mod7_by_multiplication() {
+        for x in 0..1u32 << 22 {
+            assert_eq!(fast::mod7(x), x % 7, "{x}");
         }
     }
 
