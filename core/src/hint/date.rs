@@ -152,7 +152,7 @@ fn rfc850_fields(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> 
 /// that path decides). Literals and digits are checked together, one XOR, add and OR
 /// per 8-byte little-endian word (`pattern_faults`), and names with a perfect hash (a
 /// multiply and a shift) into a table whose entry is then compared whole. Property tests
-/// (`core/tests/http_date_fast_paths.rs`, and the `rfc850_laws` unit tests here) check
+/// (`core/tests/http_date_fast_paths.rs`, and the `fast_path_laws` unit tests here) check
 /// the agreement with `httpdate`, with the field-by-field path and with independent
 /// models over the whole four-digit range and any reference.
 mod fast {
@@ -933,15 +933,17 @@ const fn ascii_digit(n: u64) -> u8 {
     b'0'.wrapping_add((n % 10) as u8)
 }
 
-/// The RFC 850 fast path against the field-by-field path, which it must agree with on
-/// every input (that path, the original implementation, is the reference), the year
-/// arithmetic it rests on against an independent day-by-day model, and the name tables
-/// both paths share against the plain name lists.
+/// The fast paths against the field-by-field paths, which they must agree with on every
+/// input (those paths, the original implementation, are the reference), the year and
+/// weekday arithmetic they rest on against independent models, and the name tables
+/// both share against the plain name lists.
 #[cfg(test)]
-mod rfc850_laws {
+mod fast_path_laws {
     extern crate std;
     use super::*;
     use proptest::prelude::*;
+    use std::format;
+    use std::string::ToString;
     use std::vec::Vec;
 
     /// 50 years and a bit past the last four-digit second: the fast path's reference
@@ -1033,6 +1035,61 @@ mod rfc850_laws {
                 || r > LAST_FOUR_DIGIT_SECOND;
             if slow.is_ok() && !left_to_slow_path {
                 prop_assert!(fast.is_some(), "{:?} at {}", core::str::from_utf8(&v), r);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// IMF-fixdate and asctime: whatever the fast path accepts, the field-by-field
+        /// path accepts with the same instant, the parser as a whole answers exactly as
+        /// the field-by-field path, and every valid date but 29 February and the leap
+        /// second takes the fast path. Any names, fields 00..99, any four-digit year,
+        /// corrupted bytes.
+        #[test]
+        fn fixed_layout_fast_paths_agree_with_field_paths(
+            w in 0..8usize, day in small(31), month in 0..12usize,
+            year in prop_oneof![1960u16..=2110, 0u16..=9999],
+            hms in (small(23), small(59), small(60)), padded: bool, edits in edits(),
+        ) {
+            let two = |v: u8| [b'0' + v / 10 % 10, b'0' + v % 10];
+            let name: &[u8] = SHORT_DAYS.get(w).map_or(b"Sux", |n| &n[..]);
+            let (d, mon, (h, m, sec)) = (two(day), MONTHS[month], (two(hms.0), two(hms.1), two(hms.2)));
+            let y = year.to_string();
+            let y = format!("{y:0>4}");
+            let imf = [
+                name, b", ", &d, b" ", mon, b" ", y.as_bytes(), b" ", &h, b":", &m, b":", &sec, b" GMT",
+            ]
+            .concat();
+            let d_asc = if day < 10 && !padded { [b' ', d[1]] } else { d };
+            let asc = [
+                name, b" ", mon, b" ", &d_asc, b" ", &h, b":", &m, b":", &sec, b" ", y.as_bytes(),
+            ]
+            .concat();
+            let left_to_slow_path = !edits.is_empty() || (month, day) == (1, 29) || hms.2 == 60;
+            for mut v in [imf, asc] {
+                let len = v.len();
+                for &(at, byte) in &edits {
+                    v[at % len] = byte;
+                }
+                let reference = UnixTime::from_secs(1_795_000_000);
+                let (fast, slow) = if let Ok(b) = <&[u8; 29]>::try_from(&v[..]) {
+                    (fast::imf_fixdate(b).and_then(fast::to_unix), imf_fixdate_fields(b))
+                } else if let Ok(b) = <&[u8; 24]>::try_from(&v[..]) {
+                    (fast::asctime(b).and_then(fast::to_unix), asctime_fields(b))
+                } else {
+                    unreachable!("the two layouts are 29 and 24 bytes")
+                };
+                if let Some(t) = fast {
+                    prop_assert_eq!(slow, Ok(t));
+                }
+                if v[3] == if len == 29 { b',' } else { b' ' } && trim_ows(&v).len() == len {
+                    prop_assert_eq!(parse_trimmed(&v, reference), slow);
+                }
+                if slow.is_ok() && !left_to_slow_path {
+                    prop_assert!(fast.is_some(), "{:?}", core::str::from_utf8(&v));
+                }
             }
         }
     }
