@@ -12,6 +12,11 @@
 //!    instant (no false reject).
 //!
 //! asctime gets the same two laws, with its two spellings of a one-digit day.
+//!
+//! RFC 850 dates are checked against an independent model of RFC 9110's 50-year rule:
+//! the year is found by brute force over lexicographic `(year, month, day, seconds)`
+//! tuples, with the reference's fields read off the formatter, and the instant is
+//! whatever the IMF-fixdate spelling of the same fields with that year parses to.
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -181,6 +186,91 @@ proptest! {
             prop_assert_eq!(parse_http_date(&value, NOW), Ok(UnixTime::from_secs(secs)));
         }
         check(&value, false)?;
+    }
+}
+
+const LONG_DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+/// References at most this late put every RFC 850 year within four digits.
+const MAX_REF_SECS: u64 = MAX_SECS - 50 * 366 * 86_400;
+
+/// (year, month 1..=12, day, seconds of day) of `secs`, read off the formatter.
+fn civil(secs: u64) -> (u64, u64, u64, u64) {
+    let f = String::from_utf8(imf(secs)).unwrap();
+    let month = MONTHS.iter().position(|m| *m == &f[8..11]).unwrap() as u64 + 1;
+    let n = |r: std::ops::Range<usize>| f[r].parse::<u64>().unwrap();
+    (
+        n(12..16),
+        month,
+        n(5..7),
+        n(17..19) * 3600 + n(20..22) * 60 + n(23..25),
+    )
+}
+
+/// The year of an RFC 850 date by RFC 9110's rule as `parse_http_date` documents it
+/// (the first year ending in `yy` not before the reference's, unless that is more than
+/// 50 years after the reference, then 100 years earlier), searched by brute force:
+/// the one year `x` ending in `yy` with `(x − 50, …) ≤ reference < (x + 50, …)`.
+fn model_year(yy: u64, (month, day, tod): (u64, u64, u64), reference: u64) -> u64 {
+    let r = civil(reference);
+    let found: Vec<u64> = (r.0 - 150..=r.0 + 150)
+        .filter(|x| x % 100 == yy)
+        .filter(|&x| (x - 50, month, day, tod) <= r && r < (x + 50, month, day, tod))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "{yy} {month} {day} {tod} at {reference}: {found:?}"
+    );
+    found[0]
+}
+
+/// References anywhere up to [`MAX_REF_SECS`], or within two days of 50 years before
+/// `secs` (where the rule turns).
+fn reference_for(secs: u64) -> impl Strategy<Value = u64> {
+    let fifty_years_before = secs.saturating_sub(1_577_847_600); // 50 × 365.2425 days
+    prop_oneof![
+        0..=MAX_REF_SECS,
+        (0u64..=4 * 86_400).prop_map(move |k| (fifty_years_before + k)
+            .saturating_sub(2 * 86_400)
+            .min(MAX_REF_SECS)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// Every RFC 850 spelling of a date (and of a wrong weekday, and of 23:59:60) parses
+    /// to what the IMF-fixdate spelling with the model's year parses to, value or error.
+    #[test]
+    fn rfc850_follows_the_fifty_year_model(
+        (secs, reference) in seconds().prop_flat_map(|s| (Just(s), reference_for(s))),
+        wrong_day in 0usize..7, leap_second: bool,
+    ) {
+        let f = String::from_utf8(imf(secs)).unwrap();
+        let mut w = DAYS.iter().position(|d| *d == &f[0..3]).unwrap();
+        if wrong_day < 2 {
+            w = (w + 1 + wrong_day) % 7;
+        }
+        let time = if leap_second { "23:59:60" } else { &f[17..25] };
+        let (day, month, yy) = (&f[5..7], &f[8..11], &f[14..16]);
+        let rfc850 = format!("{}, {day}-{month}-{yy} {time} GMT", LONG_DAYS[w]);
+        let (_, m, d, tod) = civil(secs);
+        let tod = if leap_second { 86_400 } else { tod };
+        let year = model_year(yy.parse().unwrap(), (m, d, tod), reference);
+        let same = format!("{}, {day} {month} {year:04} {time} GMT", DAYS[w]);
+        prop_assert_eq!(
+            parse_http_date(rfc850.as_bytes(), UnixTime::from_secs(reference)),
+            parse_http_date(same.as_bytes(), NOW),
+            "{} at {}", rfc850, reference
+        );
     }
 }
 

@@ -106,26 +106,55 @@ pub fn parse_http_date(value: &[u8], reference: UnixTime) -> Result<UnixTime, Pa
 /// other problem; callers map it to [`ParseError::NonAscii`]).
 #[inline]
 pub(crate) fn parse_trimmed(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
-    if let Ok(b) = <&[u8; 29]>::try_from(s) {
-        if b[3] == b',' {
-            // The fast path accepts every well-formed date it can decide cheaply and
-            // leaves the rest (every error, the leap second, 29 February) to the
-            // field-by-field path, which names the error.
-            if let Some(t) = fast::imf_fixdate(b) {
-                return Ok(t);
-            }
-            return imf_fixdate_fields(b);
-        }
+    let imf = <&[u8; 29]>::try_from(s).ok().filter(|b| b[3] == b',');
+    let asc = <&[u8; 24]>::try_from(s).ok().filter(|b| b[3] == b' ');
+    // The fast paths accept every well-formed date they can decide cheaply and leave the
+    // rest (every error, the leap second, 29 February, …) to the field-by-field paths,
+    // which name the error. The three share one copy of the calendar arithmetic.
+    let fields = match (imf, asc) {
+        (Some(b), _) => fast::imf_fixdate(b),
+        (_, Some(b)) => asctime_fast(b),
+        _ => rfc850_fast(s, reference),
+    };
+    if let Some(t) = fields.and_then(fast::to_unix) {
+        return Ok(t);
     }
-    if let Ok(b) = <&[u8; 24]>::try_from(s) {
-        if b[3] == b' ' {
-            if let Some(t) = fast::asctime(b) {
-                return Ok(t);
-            }
-            return asctime_fields(b);
-        }
+    match (imf, asc) {
+        (Some(b), _) => imf_fixdate_fields(b),
+        (_, Some(b)) => asctime_fields(b),
+        _ => rfc850_fields(s, reference),
     }
-    rfc850_fields(s, reference)
+}
+
+/// The asctime fast path, except on bare-metal targets (`target_os = "none"`): see
+/// [`rfc850_fast`].
+#[inline(always)]
+fn asctime_fast(b: &[u8; 24]) -> Option<fast::Fields> {
+    #[cfg(not(target_os = "none"))]
+    return fast::asctime(b);
+    #[cfg(target_os = "none")]
+    return {
+        let _ = b;
+        None
+    };
+}
+
+/// The RFC 850 fast path, except on bare-metal targets (`target_os = "none"`).
+///
+/// There only IMF-fixdate, the one format senders must generate, has a fast path: the
+/// two obsolete formats are rare, and their fast paths' code (together 1 KiB on
+/// thumbv7em, 1.4 KiB on thumbv6m) costs more than their instructions save. Every
+/// asctime and RFC 850 date then takes the field-by-field path, which gives the same
+/// answers (the property tests check that the paths agree).
+#[inline(always)]
+fn rfc850_fast(s: &[u8], reference: UnixTime) -> Option<fast::Fields> {
+    #[cfg(not(target_os = "none"))]
+    return fast::rfc850(s, reference);
+    #[cfg(target_os = "none")]
+    return {
+        let _ = (s, reference);
+        None
+    };
 }
 
 /// The field-by-field IMF-fixdate path, out of line so that the fast path stays lean.
@@ -148,18 +177,17 @@ fn rfc850_fields(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> 
 
 /// Word-at-a-time parsing of the fixed-layout formats.
 ///
-/// Each function returns `Some(t)` only for an input the field-by-field path accepts
-/// with the same `t`, and `None` otherwise (then that path decides). The layout is
-/// checked with a few masked compares of 8-byte little-endian words, the digits with
-/// one range test per word, and names with a perfect hash (a multiply and a shift)
-/// into a table whose entry is then compared whole. Property tests
-/// (`core/tests/http_date_fast_paths.rs`) check the agreement with `httpdate` and with
-/// an independent calendar over the whole four-digit range.
+/// Each layout's function reads the fields of a well-formed value (`None` otherwise),
+/// and [`to_unix`](fast::to_unix) turns them into `Some(t)` only where the
+/// field-by-field path accepts the value with the same `t` (`None` otherwise: then
+/// that path decides). Literals and digits are checked together, one XOR, add and OR
+/// per 8-byte little-endian word (`pattern_faults`), and names with a perfect hash (a
+/// multiply and a shift) into a table whose entry is then compared whole. Property tests
+/// (`core/tests/http_date_fast_paths.rs`, and the `fast_path_laws` unit tests here) check
+/// the agreement with `httpdate`, with the field-by-field path and with independent
+/// models over the whole four-digit range and any reference.
 mod fast {
     use crate::UnixTime;
-
-    /// Every byte `0x30`.
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
 
     /// 8 bytes of `b` from `at`, little-endian; `None` past the end (never for the
     /// fixed-length arrays below).
@@ -169,14 +197,16 @@ mod fast {
         Some(u64::from_le_bytes(bytes))
     }
 
-    /// Zero when every byte of `w` selected by `mask` (bytes `0xff`) is an ASCII digit.
+    /// Zero when every byte of `w` is either the byte of `pattern` (where `add` has
+    /// `0x7f`) or an ASCII digit (where `pattern` has `0x30` and `add` has `0x76`).
     #[inline(always)]
-    const fn digit_faults(w: u64, mask: u64) -> u64 {
-        // XOR maps '0'..='9' to 0..=9 and every other byte to something above 9. A
-        // byte t ≤ 9 keeps t + 0x76 ≤ 0x7f; above 9, t or t + 0x76 has its top bit
-        // set (and a carry out of a byte only comes from a byte that already failed).
-        let t = (w ^ ZEROS) & mask;
-        (t | t.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080
+    const fn pattern_faults(w: u64, pattern: u64, add: u64) -> u64 {
+        // XOR maps the expected literal to 0 and the digits to 0..=9. A literal byte t
+        // keeps t + 0x7f ≤ 0x7f only for t = 0, a digit byte t + 0x76 ≤ 0x7f only for
+        // t ≤ 9; any other t has its top bit set in t or in the sum (and a carry out of
+        // a byte only comes from a byte that already failed).
+        let t = w ^ pattern;
+        (t | t.wrapping_add(add)) & 0x8080_8080_8080_8080
     }
 
     /// Every byte `i` of the result is `10 × digit_i + digit_{i+1}` (the value of the
@@ -245,14 +275,14 @@ mod fast {
 
     /// The weekday of a packed day name.
     #[inline(always)]
-    fn weekday(name: u32) -> Option<u32> {
+    pub(super) fn weekday(name: u32) -> Option<u32> {
         let (p, w) = *DAYS.get((name.wrapping_mul(DAY_KEY) >> 29) as usize)?;
         (p == name).then_some(u32::from(w))
     }
 
     /// The month (1..=12) of a packed month name.
     #[inline(always)]
-    fn month(name: u32) -> Option<u32> {
+    pub(super) fn month(name: u32) -> Option<u32> {
         let (p, m) = *MONTHS.get((name.wrapping_mul(MONTH_KEY) >> 28) as usize)?;
         (p == name).then_some(u32::from(m))
     }
@@ -263,16 +293,56 @@ mod fast {
     /// Days in each month outside leap-year February, indexed by `month − 1`.
     const MONTH_DAYS: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+    /// `3600·hour + 60·minute + second`, for fields of at most two digits each.
+    #[inline(always)]
+    const fn seconds_of_day(hour: u32, minute: u32, second: u32) -> u32 {
+        hour.wrapping_mul(3600)
+            .wrapping_add(minute.wrapping_mul(60))
+            .wrapping_add(second)
+    }
+
+    /// `x mod 7` for `x < 2²²` (every day count here: at most 3.7·10⁶ < 4 194 304).
+    ///
+    /// `613 566 757 = ⌈2³²/7⌉` exceeds `2³²/7` by `3/7`, so `x · 613 566 757 / 2³²`
+    /// exceeds `x/7` by at most `3x/(7·2³²) < 1/7`, which never reaches the next integer:
+    /// the quotient is exact, one multiply instead of the general five-step sequence
+    /// (a unit test checks every `x` below 2²²).
+    #[inline(always)]
+    pub(super) const fn mod7(x: u32) -> u32 {
+        let q = ((x as u64).wrapping_mul(613_566_757) >> 32) as u32;
+        x.wrapping_sub(q.wrapping_mul(7))
+    }
+
+    /// The fields of a well-formed value, read but not validated.
+    #[derive(Clone, Copy)]
+    pub(super) struct Fields {
+        /// The full year.
+        year: u32,
+        /// 1..=12, from the month's name.
+        month: u32,
+        /// 0..=99.
+        day: u32,
+        /// Hour, minute, second, each 0..=99.
+        time: (u32, u32, u32),
+        /// `3600·hour + 60·minute + second`.
+        tod: u32,
+        /// 0 = Sunday, from the day's name.
+        weekday: u32,
+    }
+
     /// Validated fields → seconds since the epoch, or `None` for anything the
     /// field-by-field path must decide (out-of-range values, the leap second,
     /// 29 February, years before 1970).
     #[inline(always)]
-    fn to_unix(
-        year: u32,
-        month: u32,
-        day: u32,
-        (hour, minute, second): (u32, u32, u32),
-        weekday: u32,
+    pub(super) fn to_unix(
+        Fields {
+            year,
+            month,
+            day,
+            time: (hour, minute, second),
+            tod,
+            weekday,
+        }: Fields,
     ) -> Option<UnixTime> {
         let i = month.checked_sub(1)? as usize;
         // Only days up to the month's non-leap length; 29 February goes the slow way.
@@ -283,9 +353,10 @@ mod fast {
             return None;
         }
         // Years counted from 1 March, so that the leap day ends the year: with
-        // y' = year − [month ≤ 2] ∈ 1969..=9999 the days since 0000-03-01 are
+        // y' = year − [month ≤ 2] ∈ 1969..=10049 (four digits, or an RFC 850 year at most
+        // 50 years after a reference in 9999) the days since 0000-03-01 are
         // 365·y' + ⌊y'/4⌋ − ⌊y'/100⌋ + ⌊y'/400⌋ + offset + day − 1, below 2³².
-        // Every value below is under 2³² (y' ≤ 9999, days ≤ 3.7·10⁶, tod < 86 400),
+        // Every value below is under 2³² (y' ≤ 10 049, days ≤ 3.7·10⁶, tod < 86 400),
         // so the wrapping steps are exact.
         let y = year.wrapping_sub(u32::from(month <= 2));
         let centuries = y / 100;
@@ -299,13 +370,9 @@ mod fast {
         // 719 469 = days from 0000-03-01 to 1970-01-01, plus the `day − 1`.
         let days = days.checked_sub(719_469)?;
         // 1970-01-01 was a Thursday (4).
-        if days.wrapping_add(4) % 7 != weekday {
+        if mod7(days.wrapping_add(4)) != weekday {
             return None;
         }
-        let tod = hour
-            .wrapping_mul(3600)
-            .wrapping_add(minute.wrapping_mul(60))
-            .wrapping_add(second);
         Some(UnixTime::from_secs(
             u64::from(days)
                 .wrapping_mul(86_400)
@@ -315,53 +382,201 @@ mod fast {
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT`
     #[inline]
-    pub(super) fn imf_fixdate(b: &[u8; 29]) -> Option<UnixTime> {
-        // Bytes 0..8 "Sun, 06 ", 8..16 "Nov 1994", 16..24 " 08:49:3", 21..29 "9:37 GMT".
-        let (w0, w1, w2, w3) = (word(b, 0)?, word(b, 8)?, word(b, 16)?, word(b, 21)?);
-        let layout = ((w0 & 0xff00_00ff_ff00_0000) ^ 0x2000_0020_2c00_0000)
-            | ((w1 & 0x0000_0000_ff00_0000) ^ 0x0000_0000_2000_0000)
-            | ((w2 & 0x00ff_0000_ff00_00ff) ^ 0x003a_0000_3a00_0020)
-            | ((w3 & 0xffff_ffff_0000_0000) ^ 0x544d_4720_0000_0000);
-        let faults = layout
-            | digit_faults(w0, 0x00ff_ff00_0000_0000)
-            | digit_faults(w1, 0xffff_ffff_0000_0000)
-            | digit_faults(w2, 0x0000_ffff_00ff_ff00)
-            | digit_faults(w3, 0x0000_0000_ffff_0000);
+    pub(super) fn imf_fixdate(b: &[u8; 29]) -> Option<Fields> {
+        // Bytes 0..8 "Sun, 06 ", 8..12 "Nov ", 11..19 " 1994 08", 19..27 ":49:37 G",
+        // 21..29 "9:37 GMT". The names go through their tables with the byte after
+        // them XORed away (any other byte there leaves a top byte no packed name has);
+        // every other byte is a literal or a digit, checked by pattern, the first word
+        // shifted past the day name.
+        let (w0, w1, w2, w3) = (word(b, 0)?, word(b, 11)?, word(b, 19)?, word(b, 21)?);
+        let faults = pattern_faults(w0 >> 24, 0x0000_0020_3030_202c, 0x0000_007f_7676_7f7f)
+            | pattern_faults(w1, 0x3030_2030_3030_3020, 0x7676_7f76_7676_767f)
+            | pattern_faults(w2, 0x4720_3030_3a30_303a, 0x7f7f_7676_7f76_767f)
+            | pattern_faults(w3, 0x544d_4720_3030_3a30, 0x7f7f_7f7f_7676_7f76);
         if faults != 0 {
             return None;
         }
-        let weekday = weekday((w0 & 0x00ff_ffff) as u32)?;
-        let month = month((w1 & 0x00ff_ffff) as u32)?;
+        let weekday = weekday(w0 as u32 ^ 0x2c00_0000)?;
+        let month = month(u32::from_le_bytes([b[8], b[9], b[10], b[11]]) ^ 0x2000_0000)?;
         let (p1, p2) = (pairs(w1), pairs(w2));
-        let year = byte(p1, 4).wrapping_mul(100).wrapping_add(byte(p1, 6));
-        let time = (byte(p2, 1), byte(p2, 4), byte(pairs(w3), 2));
-        to_unix(year, month, byte(pairs(w0), 5), time, weekday)
+        let year = byte(p1, 1).wrapping_mul(100).wrapping_add(byte(p1, 3));
+        let (hour, minute, second) = (byte(p1, 6), byte(p2, 1), byte(p2, 4));
+        Some(Fields {
+            year,
+            month,
+            day: byte(pairs(w0), 5),
+            time: (hour, minute, second),
+            tod: seconds_of_day(hour, minute, second),
+            weekday,
+        })
     }
 
     /// `Sun Nov  6 08:49:37 1994` (the day may also be `06`).
+    #[cfg(not(target_os = "none"))]
     #[inline]
-    pub(super) fn asctime(b: &[u8; 24]) -> Option<UnixTime> {
-        // Bytes 0..8 "Sun Nov ", 8..16 " 6 08:49", 16..24 ":37 1994".
+    pub(super) fn asctime(b: &[u8; 24]) -> Option<Fields> {
+        // Bytes 0..4 "Sun ", 4..8 "Nov ", 8..16 " 6 08:49", 16..24 ":37 1994". The names
+        // go through their tables with the space after them XORed away, the rest is
+        // checked by pattern.
         let (w0, w1, w2) = (word(b, 0)?, word(b, 8)?, word(b, 16)?);
-        let layout = ((w0 & 0xff00_0000_ff00_0000) ^ 0x2000_0000_2000_0000)
-            | ((w1 & 0x0000_ff00_00ff_0000) ^ 0x0000_3a00_0020_0000)
-            | ((w2 & 0x0000_0000_ff00_00ff) ^ 0x0000_0000_2000_003a);
-        // The day is two digits, or a space and a digit.
-        let day_tens = if w1 & 0xff == 0x20 { 0 } else { 0xff };
-        let faults = layout
-            | digit_faults(w1, 0xffff_00ff_ff00_ff00 | day_tens)
-            | digit_faults(w2, 0xffff_ffff_00ff_ff00);
+        // The day is two digits, or a space and a digit: a leading space becomes '0'
+        // (0x20 | 0x10 = 0x30), and then both are two digits.
+        let w1 = w1 | (u64::from(w1 & 0xff == 0x20) << 4);
+        let faults = pattern_faults(w1, 0x3030_3a30_3020_3030, 0x7676_7f76_767f_7676)
+            | pattern_faults(w2, 0x3030_3030_2030_303a, 0x7676_7676_7f76_767f);
         if faults != 0 {
             return None;
         }
-        let weekday = weekday((w0 & 0x00ff_ffff) as u32)?;
-        let month = month(((w0 >> 32) & 0x00ff_ffff) as u32)?;
+        let weekday = weekday(w0 as u32 ^ 0x2000_0000)?;
+        let month = month((w0 >> 32) as u32 ^ 0x2000_0000)?;
         let (p1, p2) = (pairs(w1), pairs(w2));
-        // A leading space counts as 0 (`0x20 & 0x0f`).
-        let day = byte(p1, 0);
         let year = byte(p2, 4).wrapping_mul(100).wrapping_add(byte(p2, 6));
-        let time = (byte(p1, 3), byte(p1, 6), byte(p2, 1));
-        to_unix(year, month, day, time, weekday)
+        let (hour, minute, second) = (byte(p1, 3), byte(p1, 6), byte(p2, 1));
+        Some(Fields {
+            year,
+            month,
+            day: byte(p1, 0),
+            time: (hour, minute, second),
+            tod: seconds_of_day(hour, minute, second),
+            weekday,
+        })
+    }
+
+    /// Slot (the [`DAYS`] hash of the first three letters) → (the long day name's first six
+    /// bytes, its length minus 3, weekday 0 = Sunday).
+    ///
+    /// Six bytes and the `day` that every long name ends with cover the whole name: the
+    /// longest, `Wednesday`, has 9 letters, and `6 + 3 = 9`.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "evaluated at compile time: an index out of range fails the build"
+    )]
+    const LONG_DAYS: [(u64, u8, u8); 8] = {
+        let names = super::LONG_DAYS;
+        let mut t = [(u64::MAX, 0u8, 0u8); 8];
+        let mut i = 0;
+        while i < names.len() {
+            let n = names[i];
+            let first6 = u64::from_le_bytes([n[0], n[1], n[2], n[3], n[4], n[5], 0, 0]);
+            let p = pack(&[n[0], n[1], n[2]]);
+            t[(p.wrapping_mul(DAY_KEY) >> 29) as usize] = (first6, (n.len() - 3) as u8, i as u8);
+            i += 1;
+        }
+        t
+    };
+
+    /// The weekday of a long day name whose first 8 bytes are `head` and whose `day`
+    /// starts at byte `at` (the rest of the name, `day`, is checked by the caller).
+    #[inline(always)]
+    pub(super) fn long_weekday(head: u64, at: usize) -> Option<u32> {
+        let first6 = head & 0xffff_ffff_ffff;
+        let slot = ((first6 as u32 & 0x00ff_ffff).wrapping_mul(DAY_KEY) >> 29) as usize;
+        let (p, day_at, w) = *LONG_DAYS.get(slot)?;
+        (p == first6 && usize::from(day_at) == at).then_some(u32::from(w))
+    }
+
+    /// The RFC 850 year (RFC 9110's 50-year rule, as [`super::parse_http_date`] reads it)
+    /// of the two-digit year `yy` on `month`-`day` at `tod` seconds into the day, for a
+    /// `reference` up to 9999-12-31; `None` for a later reference.
+    ///
+    /// The slow path converts the reference to a calendar date and compares
+    /// `(Y, month, day, tod)` with `(ref_year + 50, ref_month, ref_day, ref_tod)`. The
+    /// same rule, shifted by 50 years, says: the year is the latest year `X ≡ yy (mod
+    /// 100)` such that `(X − 50, month, day, tod)` is not later than the reference. With
+    /// years counted from 1 March (Hinnant's computational calendar), the position of
+    /// `(month, day)` in its year, `doy`, does not depend on the year (29 February
+    /// aside, which the caller leaves to the slow path), so the latest year `W` whose
+    /// `(W, month, day, tod)` is not later than the reference is the computational year
+    /// of `reference − doy days − tod seconds`: one days → year conversion, no date
+    /// comparison. Then `X = W + 50 − ((W + 50 − yy) mod 100)` (back in calendar years).
+    ///
+    /// For values the caller then rejects (day 0, hour 99), the result is meaningless
+    /// but computed without overflow or panic.
+    #[cfg(not(target_os = "none"))]
+    #[inline(always)]
+    fn rfc850_year(yy: u32, month: u32, day: u32, tod: u32, reference: UnixTime) -> Option<u32> {
+        let r = reference.as_secs();
+        if r > super::LAST_FOUR_DIGIT_SECOND {
+            return None;
+        }
+        let doy = MARCH_OFFSET
+            .get(month.wrapping_sub(1) as usize)?
+            .wrapping_add(day)
+            .wrapping_sub(1);
+        // Seconds from 0000-03-01 to `reference − doy days − tod`. With r ≤ 9999-12-31,
+        // doy ≤ 404 and tod < 2¹⁹ (two digits each), this is positive and below 2³⁹, so
+        // its quotient by 2⁷ fits a u32 (86 400 = 2⁷ · 675).
+        let shifted = r
+            .wrapping_add(super::DAYS_0000_03_01_TO_EPOCH * super::SECS_PER_DAY)
+            .wrapping_sub(u64::from(doy).wrapping_mul(86_400))
+            .wrapping_sub(u64::from(tod));
+        let z = ((shifted >> 7) as u32) / 675;
+        let v = computational_year(z)
+            .wrapping_add(u32::from(month <= 2))
+            .wrapping_add(50);
+        Some(v.wrapping_sub(v.wrapping_add(100).wrapping_sub(yy) % 100))
+    }
+
+    /// The year, counted from 1 March, of day `z` counted from 0000-03-01, for `z` up to
+    /// 2³⁰ − 1 (past the year 2 900 000; the caller's are below 3.7·10⁶).
+    ///
+    /// Neri and Schneider's two-step form ("Euclidean affine functions and their
+    /// application to calendar algorithms", 2022) of the computational calendar: a
+    /// century has 36 524 days except every fourth, which has 36 525, so with
+    /// `4z + 3 = 146 097·c + r` the day is in century `c`, on day `⌊r/4⌋` of it; there
+    /// a year has 365 days except every fourth, which has 366, so the year of the
+    /// century is `⌊(4·⌊r/4⌋ + 3)/1461⌋`, and `4·⌊r/4⌋ + 3` is `r | 3`. That quotient is
+    /// `(r | 3) · 2 939 745 / 2³²` rounded down for every `r < 146 097` (2 939 745 is
+    /// 2³²/1461 rounded down; a unit test checks each `r`). No eras, no loops.
+    #[cfg(not(target_os = "none"))]
+    #[inline(always)]
+    pub(super) const fn computational_year(z: u32) -> u32 {
+        let n = z.wrapping_mul(4) | 3;
+        let century = n / 146_097;
+        let r = n.wrapping_sub(century.wrapping_mul(146_097)) | 3;
+        let year_of_century = ((r as u64).wrapping_mul(2_939_745) >> 32) as u32;
+        century.wrapping_mul(100).wrapping_add(year_of_century)
+    }
+
+    /// `Sunday, 06-Nov-94 08:49:37 GMT`, the year resolved against `reference`.
+    #[cfg(not(target_os = "none"))]
+    #[inline]
+    pub(super) fn rfc850(s: &[u8], reference: UnixTime) -> Option<Fields> {
+        // The day name has 6 to 9 letters and ends in "day"; the last 27 bytes are
+        // "day, 06-Nov-94 08:49:37 GMT". From `at`: 0..8 "day, 06-", 8..12 "Nov-",
+        // 12..20 "94 08:49", 19..27 "9:37 GMT".
+        let at = s.len().checked_sub(27)?;
+        let (head, w0) = (word(s, 0)?, word(s, at)?);
+        let (w1, w2) = (word(s, at.wrapping_add(12))?, word(s, at.wrapping_add(19))?);
+        let name: [u8; 4] = s
+            .get(at.wrapping_add(8)..at.wrapping_add(12))?
+            .try_into()
+            .ok()?;
+        // Every byte of the three words is a literal or a digit: one pattern check each.
+        let faults = pattern_faults(w0, 0x2d30_3020_2c79_6164, 0x7f76_767f_7f7f_7f7f)
+            | pattern_faults(w1, 0x3030_3a30_3020_3030, 0x7676_7f76_767f_7676)
+            | pattern_faults(w2, 0x544d_4720_3030_3a30, 0x7f7f_7f7f_7676_7f76);
+        if faults != 0 {
+            return None;
+        }
+        let weekday = long_weekday(head, at)?;
+        // The '-' after the month name: XOR clears it, and any other byte there leaves
+        // the top byte set, which no packed name has.
+        let month = month(u32::from_le_bytes(name) ^ 0x2d00_0000)?;
+        let p1 = pairs(w1);
+        let day = byte(pairs(w0), 5);
+        let (hour, minute, second) = (byte(p1, 3), byte(p1, 6), byte(pairs(w2), 2));
+        let tod = seconds_of_day(hour, minute, second);
+        let year = rfc850_year(byte(p1, 0), month, day, tod, reference)?;
+        let time = (hour, minute, second);
+        Some(Fields {
+            year,
+            month,
+            day,
+            time,
+            tod,
+            weekday,
+        })
     }
 }
 
@@ -481,70 +696,42 @@ fn resolve_two_digit_year(
     }
 }
 
-/// A three-letter name packed into an integer, so that a lookup is one
-/// `match` on a `u32` instead of byte-string comparisons.
+/// A three-letter name packed into an integer, the key of the name tables.
 const fn pack3(b: [u8; 3]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], 0])
 }
 
+/// The weekday (0 = Sunday) of a three-letter day name, by the fast path's table, so
+/// that both paths share one lookup (and the image one copy of it).
 #[inline]
 fn short_day(name: [u8; 3]) -> Result<u8, ParseError> {
-    const SUN: u32 = pack3(*b"Sun");
-    const MON: u32 = pack3(*b"Mon");
-    const TUE: u32 = pack3(*b"Tue");
-    const WED: u32 = pack3(*b"Wed");
-    const THU: u32 = pack3(*b"Thu");
-    const FRI: u32 = pack3(*b"Fri");
-    const SAT: u32 = pack3(*b"Sat");
-    match pack3(name) {
-        SUN => Ok(0),
-        MON => Ok(1),
-        TUE => Ok(2),
-        WED => Ok(3),
-        THU => Ok(4),
-        FRI => Ok(5),
-        SAT => Ok(6),
+    fast::weekday(pack3(name))
+        .map(|w| w as u8)
+        .ok_or(ParseError::BadDayName)
+}
+
+/// The weekday (0 = Sunday) of a long day name (`Sunday` … `Saturday`), by the fast
+/// path's table: the first six letters and the final `day` cover every long name.
+fn long_day(name: &[u8]) -> Result<u8, ParseError> {
+    match *name {
+        [a, b, c, d, e, f, ref rest @ ..]
+            if rest.len() <= 3 && matches!(name, [.., b'd', b'a', b'y']) =>
+        {
+            let head = u64::from_le_bytes([a, b, c, d, e, f, 0, 0]);
+            fast::long_weekday(head, name.len().wrapping_sub(3))
+                .map(|w| w as u8)
+                .ok_or(ParseError::BadDayName)
+        }
         _ => Err(ParseError::BadDayName),
     }
 }
 
-fn long_day(name: &[u8]) -> Result<u8, ParseError> {
-    LONG_DAYS
-        .iter()
-        .position(|d| *d == name)
-        .and_then(|i| u8::try_from(i).ok())
-        .ok_or(ParseError::BadDayName)
-}
-
+/// The month (1..=12) of a three-letter month name, by the fast path's table.
 #[inline]
 fn month(name: [u8; 3]) -> Result<u8, ParseError> {
-    const JAN: u32 = pack3(*b"Jan");
-    const FEB: u32 = pack3(*b"Feb");
-    const MAR: u32 = pack3(*b"Mar");
-    const APR: u32 = pack3(*b"Apr");
-    const MAY: u32 = pack3(*b"May");
-    const JUN: u32 = pack3(*b"Jun");
-    const JUL: u32 = pack3(*b"Jul");
-    const AUG: u32 = pack3(*b"Aug");
-    const SEP: u32 = pack3(*b"Sep");
-    const OCT: u32 = pack3(*b"Oct");
-    const NOV: u32 = pack3(*b"Nov");
-    const DEC: u32 = pack3(*b"Dec");
-    match pack3(name) {
-        JAN => Ok(1),
-        FEB => Ok(2),
-        MAR => Ok(3),
-        APR => Ok(4),
-        MAY => Ok(5),
-        JUN => Ok(6),
-        JUL => Ok(7),
-        AUG => Ok(8),
-        SEP => Ok(9),
-        OCT => Ok(10),
-        NOV => Ok(11),
-        DEC => Ok(12),
-        _ => Err(ParseError::BadMonth),
-    }
+    fast::month(pack3(name))
+        .map(|m| m as u8)
+        .ok_or(ParseError::BadMonth)
 }
 
 #[inline]
@@ -779,6 +966,253 @@ pub fn format_imf_fixdate(t: UnixTime) -> [u8; 29] {
 /// The ASCII digit of `n mod 10`.
 const fn ascii_digit(n: u64) -> u8 {
     b'0'.wrapping_add((n % 10) as u8)
+}
+
+/// The fast paths against the field-by-field paths, which they must agree with on every
+/// input (those paths, the original implementation, are the reference), the year and
+/// weekday arithmetic they rest on against independent models, and the name tables
+/// both share against the plain name lists.
+#[cfg(test)]
+mod fast_path_laws {
+    extern crate std;
+    use super::*;
+    use proptest::prelude::*;
+    use std::format;
+    use std::string::ToString;
+    use std::vec::Vec;
+
+    /// 50 years and a bit past the last four-digit second: the fast path's reference
+    /// limit and the range beyond it, where the field-by-field path decides alone.
+    const REF_SPAN: u64 = LAST_FOUR_DIGIT_SECOND + 60 * 366 * SECS_PER_DAY;
+
+    /// `name, DD-Mon-YY HH:MM:SS GMT` from raw numbers (two digits each, unvalidated).
+    fn spell(name: &[u8], day: u8, month: usize, yy: u8, hms: (u8, u8, u8)) -> Vec<u8> {
+        let two = |v: u8| [b'0' + v / 10 % 10, b'0' + v % 10];
+        let mut v = Vec::with_capacity(40);
+        v.extend_from_slice(name);
+        v.extend_from_slice(b", ");
+        v.extend_from_slice(&two(day));
+        v.push(b'-');
+        v.extend_from_slice(MONTHS[month % 12]);
+        v.push(b'-');
+        v.extend_from_slice(&two(yy));
+        v.push(b' ');
+        v.extend_from_slice(&two(hms.0));
+        v.push(b':');
+        v.extend_from_slice(&two(hms.1));
+        v.push(b':');
+        v.extend_from_slice(&two(hms.2));
+        v.extend_from_slice(b" GMT");
+        v
+    }
+
+    fn name() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            8 => (0..7usize).prop_map(|i| LONG_DAYS[i].to_vec()),
+            1 => (0..7usize).prop_map(|i| SHORT_DAYS[i].to_vec()),
+            1 => proptest::collection::vec(
+                prop_oneof![Just(b'd'), Just(b'a'), Just(b'y'), Just(b'S'), any::<u8>()],
+                0..12
+            ),
+        ]
+    }
+
+    fn small(valid: u8) -> impl Strategy<Value = u8> {
+        prop_oneof![4 => 0..=valid, 1 => 0u8..=99]
+    }
+
+    fn reference() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            4 => 0..=REF_SPAN,
+            1 => 0u64..=4_000_000_000,
+            1 => (LAST_FOUR_DIGIT_SECOND - 2 * SECS_PER_DAY)..=(LAST_FOUR_DIGIT_SECOND + 2 * SECS_PER_DAY),
+            1 => any::<u64>(),
+        ]
+    }
+
+    fn edits() -> impl Strategy<Value = Vec<(usize, u8)>> {
+        prop_oneof![
+            3 => Just(Vec::new()),
+            1 => proptest::collection::vec((any::<usize>(), any::<u8>()), 1..3),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// Whatever the fast path accepts, the field-by-field path accepts with the same
+        /// instant; the parser as a whole answers exactly as the field-by-field path; and
+        /// the fast path declines only what it leaves on purpose (29 February, the leap
+        /// second, references after 9999, results before 1970).
+        #[test]
+        fn fast_path_agrees_with_field_path(
+            name in name(), day in small(31), month in 0..12usize, yy in 0u8..=99,
+            hms in (small(23), small(59), small(60)), r in reference(), edits in edits(),
+        ) {
+            let mut v = spell(&name, day, month, yy, hms);
+            let len = v.len();
+            for &(at, byte) in &edits {
+                v[at % len] = byte;
+            }
+            let reference = UnixTime::from_secs(r);
+            let slow = rfc850_fields(&v, reference);
+            let fast = fast::rfc850(&v, reference).and_then(fast::to_unix);
+            if let Some(t) = fast {
+                prop_assert_eq!(slow, Ok(t));
+            }
+            // Lengths 24 and 29 go to the asctime and IMF-fixdate paths first.
+            if len != 24 && len != 29 && trim_ows(&v).len() == len {
+                prop_assert_eq!(parse_trimmed(&v, reference), slow);
+            }
+            let left_to_slow_path = !edits.is_empty()
+                || (month, day) == (1, 29)
+                || hms.2 == 60
+                || r > LAST_FOUR_DIGIT_SECOND;
+            if slow.is_ok() && !left_to_slow_path {
+                prop_assert!(fast.is_some(), "{:?} at {}", core::str::from_utf8(&v), r);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// IMF-fixdate and asctime: whatever the fast path accepts, the field-by-field
+        /// path accepts with the same instant, the parser as a whole answers exactly as
+        /// the field-by-field path, and every valid date but 29 February and the leap
+        /// second takes the fast path. Any names, fields 00..99, any four-digit year,
+        /// corrupted bytes.
+        #[test]
+        fn fixed_layout_fast_paths_agree_with_field_paths(
+            w in 0..8usize, day in small(31), month in 0..12usize,
+            year in prop_oneof![1960u16..=2110, 0u16..=9999],
+            hms in (small(23), small(59), small(60)), padded: bool, edits in edits(),
+        ) {
+            let two = |v: u8| [b'0' + v / 10 % 10, b'0' + v % 10];
+            let name: &[u8] = SHORT_DAYS.get(w).map_or(b"Sux", |n| &n[..]);
+            let (d, mon, (h, m, sec)) = (two(day), MONTHS[month], (two(hms.0), two(hms.1), two(hms.2)));
+            let y = year.to_string();
+            let y = format!("{y:0>4}");
+            let imf = [
+                name, b", ", &d, b" ", mon, b" ", y.as_bytes(), b" ", &h, b":", &m, b":", &sec, b" GMT",
+            ]
+            .concat();
+            let d_asc = if day < 10 && !padded { [b' ', d[1]] } else { d };
+            let asc = [
+                name, b" ", mon, b" ", &d_asc, b" ", &h, b":", &m, b":", &sec, b" ", y.as_bytes(),
+            ]
+            .concat();
+            let left_to_slow_path = !edits.is_empty() || (month, day) == (1, 29) || hms.2 == 60;
+            for mut v in [imf, asc] {
+                let len = v.len();
+                for &(at, byte) in &edits {
+                    v[at % len] = byte;
+                }
+                let reference = UnixTime::from_secs(1_795_000_000);
+                let (fast, slow) = if let Ok(b) = <&[u8; 29]>::try_from(&v[..]) {
+                    (fast::imf_fixdate(b).and_then(fast::to_unix), imf_fixdate_fields(b))
+                } else if let Ok(b) = <&[u8; 24]>::try_from(&v[..]) {
+                    (fast::asctime(b).and_then(fast::to_unix), asctime_fields(b))
+                } else {
+                    unreachable!("the two layouts are 29 and 24 bytes")
+                };
+                if let Some(t) = fast {
+                    prop_assert_eq!(slow, Ok(t));
+                }
+                if v[3] == if len == 29 { b',' } else { b' ' } && trim_ows(&v).len() == len {
+                    prop_assert_eq!(parse_trimmed(&v, reference), slow);
+                }
+                if slow.is_ok() && !left_to_slow_path {
+                    prop_assert!(fast.is_some(), "{:?}", core::str::from_utf8(&v));
+                }
+            }
+        }
+    }
+
+    /// The name lists, searched one by one: the model of the table lookups.
+    fn listed(list: &[&[u8]], name: &[u8]) -> Option<u8> {
+        list.iter().position(|d| *d == name).map(|i| i as u8)
+    }
+
+    proptest! {
+        /// The table lookups accept exactly the listed names, case-sensitively.
+        #[test]
+        fn long_names_by_table_agree_with_the_list(
+            name in prop_oneof![
+                (0..7usize, any::<usize>(), any::<u8>()).prop_map(|(i, at, b)| {
+                    let mut n = LONG_DAYS[i].to_vec();
+                    let len = n.len();
+                    n[at % len] = b;
+                    n
+                }),
+                (0..7usize, 0..7usize).prop_map(|(i, j)| {
+                    let mut n = LONG_DAYS[i][..3].to_vec();
+                    n.extend_from_slice(&LONG_DAYS[j][3..]);
+                    n
+                }),
+                proptest::collection::vec(any::<u8>(), 0..12),
+            ],
+        ) {
+            let model = listed(&LONG_DAYS, &name).ok_or(ParseError::BadDayName);
+            prop_assert_eq!(long_day(&name), model);
+        }
+    }
+
+    #[test]
+    fn short_names_by_table_agree_with_the_lists() {
+        let days: Vec<&[u8]> = SHORT_DAYS.iter().map(|d| &d[..]).collect();
+        let months: Vec<&[u8]> = MONTHS.iter().map(|m| &m[..]).collect();
+        for a in 0..=255u8 {
+            for b in (b'A'..=b'z').chain([0, b' ', 0x80, 0xff]) {
+                for c in (b'A'..=b'z').chain([0, b' ', 0x80, 0xff]) {
+                    let name = [a, b, c];
+                    let day = listed(&days, &name).ok_or(ParseError::BadDayName);
+                    assert_eq!(short_day(name), day, "{name:?}");
+                    let month = listed(&months, &name)
+                        .map(|m| m + 1)
+                        .ok_or(ParseError::BadMonth);
+                    assert_eq!(super::month(name), month, "{name:?}");
+                }
+            }
+        }
+        for (i, name) in LONG_DAYS.iter().enumerate() {
+            assert_eq!(long_day(name), Ok(i as u8));
+        }
+    }
+
+    #[test]
+    fn mod7_by_multiplication() {
+        for x in 0..1u32 << 22 {
+            assert_eq!(fast::mod7(x), x % 7, "{x}");
+        }
+    }
+
+    #[test]
+    fn year_of_century_by_multiplication() {
+        for r in 0..DAYS_PER_ERA as u32 {
+            let m = r | 3;
+            assert_eq!(((u64::from(m) * 2_939_745) >> 32) as u32, m / 1461, "{r}");
+        }
+    }
+
+    /// Day by day from 0000-03-01 past 10 000-03-01, with a year counter that adds each
+    /// computational year's length (366 when the February it ends with is a leap one).
+    #[test]
+    fn computational_year_every_day() {
+        let (mut year, mut first) = (0u32, 0u32);
+        for z in 0..3_700_000u32 {
+            let len = if is_leap_year(u64::from(year) + 1) {
+                366
+            } else {
+                365
+            };
+            if z == first + len {
+                year += 1;
+                first = z;
+            }
+            assert_eq!(fast::computational_year(z), year, "day {z}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,12 @@
 /// make the value malformed instead of silently vanishing.
 #[inline]
 pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
+    // The usual value has no whitespace at either end: one look at each end, no loop.
+    if let [first, .., last] = s {
+        if !matches!(first, b' ' | b'\t') && !matches!(last, b' ' | b'\t') {
+            return s;
+        }
+    }
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
