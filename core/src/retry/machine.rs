@@ -286,7 +286,27 @@ where
     /// [`OnExcess::UseBackoff`](crate::hint::OnExcess::UseBackoff), a hold beyond the cap
     /// is instead waited out for at most the cap, once, and the request is then sent: that
     /// setting prefers the client's own limits to a server's excessive hint.
+    #[inline]
     pub fn poll(&mut self, now: Instant) -> Action {
+        // The hot path, inlined into the driver: a wait not yet over, or the next attempt.
+        // Finished and in-flight machines take the out-of-line path.
+        match self.state {
+            State::Waiting { until, reason } => {
+                if now < until {
+                    return Action::Wait { until, reason };
+                }
+                self.state = State::Ready;
+                self.poll_ready(now)
+            }
+            State::Ready => self.poll_ready(now),
+            _ => self.poll_general(now),
+        }
+    }
+
+    /// [`poll`](Self::poll) without its fast paths: every state, every setting. The fast
+    /// paths must agree with it (a property test checks they do).
+    #[inline(never)]
+    fn poll_general(&mut self, now: Instant) -> Action {
         loop {
             match self.state {
                 State::Done => {
@@ -309,12 +329,30 @@ where
                     }
                     self.state = State::Ready;
                 }
-                State::Ready => return self.poll_ready(now),
+                State::Ready => return self.poll_ready_general(now),
             }
         }
     }
 
+    /// The next attempt, when the machine is ready for one. Without an overall deadline
+    /// there is no time left to check and the attempt's limit is the per-try timeout
+    /// alone (what [`attempt_timeout`] gives for no deadline), so the common case needs
+    /// no `Option<Duration>` arithmetic; with one, the general path decides.
+    #[inline]
     fn poll_ready(&mut self, now: Instant) -> Action {
+        if self.deadline.is_some() {
+            return self.poll_ready_general(now);
+        }
+        if let Some(hold) = self.gate.hold(now).filter(|h| h.until > now) {
+            if let Some(action) = self.judge_hold(now, hold, None) {
+                return action;
+            }
+        }
+        self.start_attempt(now, self.policy.per_try_timeout)
+    }
+
+    #[inline(never)]
+    fn poll_ready_general(&mut self, now: Instant) -> Action {
         let time_left = self.time_left(now);
         if time_left == Some(Duration::ZERO) {
             return self.give_up(now, deadline_passed());
@@ -329,6 +367,12 @@ where
             AttemptTimeout::Limit(d) => Some(d),
             AttemptTimeout::DeadlinePassed => return self.give_up(now, deadline_passed()),
         };
+        self.start_attempt(now, timeout)
+    }
+
+    /// Attempt `attempts + 1` starts now, with this limit.
+    #[inline]
+    fn start_attempt(&mut self, now: Instant, timeout: Option<Duration>) -> Action {
         self.attempts = self.attempts.saturating_add(1);
         self.gate_capped = false;
         if self.attempts == 1 {
@@ -342,6 +386,7 @@ where
     }
 
     /// A wait or a give-up for a held key, or `None` to send anyway.
+    #[inline(never)]
     fn judge_hold(
         &mut self,
         now: Instant,
@@ -390,7 +435,39 @@ where
     /// An outcome that does not belong to an attempt in flight (fed twice, or a late
     /// answer to an attempt the driver already reported as timed out) is ignored, so it
     /// can neither count as an attempt nor skip a wait.
+    #[inline]
     pub fn handle_outcome(&mut self, now: Instant, outcome: Outcome) {
+        if !matches!(self.state, State::InFlight { .. }) {
+            return;
+        }
+        match outcome {
+            // The hot paths, inlined into the driver: a success, and a failure worth a
+            // retry that carries no server hint, with no overall deadline. Nothing is
+            // recorded at the gate (no hint), so the general path reduces to: charge the
+            // failure, then the attempt limit, the backoff and the budget.
+            Outcome::Success => {
+                self.last = Some(outcome);
+                self.succeed(now);
+            }
+            Outcome::Retryable {
+                kind, hint: None, ..
+            } if self.deadline.is_none() => {
+                self.last = Some(outcome);
+                self.budget.on_failure(kind, now);
+                if self.committed {
+                    self.end(now, GiveUpReason::Committed);
+                } else {
+                    self.retry_after_backoff(now, kind);
+                }
+            }
+            _ => self.handle_outcome_general(now, outcome),
+        }
+    }
+
+    /// [`handle_outcome`](Self::handle_outcome) without its fast paths, for a machine
+    /// with an attempt in flight.
+    #[inline(never)]
+    fn handle_outcome_general(&mut self, now: Instant, outcome: Outcome) {
         if !matches!(self.state, State::InFlight { .. }) {
             return;
         }
@@ -438,11 +515,13 @@ where
         self.committed = true;
     }
 
+    #[inline]
     fn succeed(&mut self, now: Instant) {
         self.budget.on_success(self.last_retry, now);
         self.state = State::Done;
     }
 
+    #[inline(never)]
     fn schedule_retry(&mut self, now: Instant, kind: RetryKind, hint: Option<ServerHint>) {
         if hint == Some(ServerHint::DoNotRetry) {
             self.end(now, GiveUpReason::Forbidden(Forbidden::ServerSaidStop));
@@ -504,8 +583,30 @@ where
         self.waited_ns = self.waited_ns.saturating_add(delay_ns);
     }
 
+    /// [`schedule_retry`](Self::schedule_retry) for a retry without a server hint and
+    /// without an overall deadline: the attempt limit, the backoff, the budget.
+    #[inline]
+    fn retry_after_backoff(&mut self, now: Instant, kind: RetryKind) {
+        if self.attempts >= self.policy.max_attempts.get() {
+            self.end(now, GiveUpReason::MaxAttempts);
+            return;
+        }
+        let delay_ns = self.next_backoff_ns(kind);
+        if !self.budget.try_withdraw(kind, now) {
+            self.end(now, GiveUpReason::BudgetExhausted);
+            return;
+        }
+        self.last_retry = Some(kind);
+        self.state = State::Waiting {
+            until: Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)),
+            reason: WaitReason::Backoff(kind),
+        };
+        self.waited_ns = self.waited_ns.saturating_add(delay_ns);
+    }
+
     /// The next backoff delay for a retry of `kind`, in ns: the throttled schedule after
     /// throttling when the policy has one, the main schedule otherwise.
+    #[inline]
     fn next_backoff_ns(&mut self, kind: RetryKind) -> u64 {
         let policy: &RetryPolicy<C> = &self.policy;
         match (
@@ -525,6 +626,8 @@ where
         Action::Wait { until, reason }
     }
 
+    #[cold]
+    #[inline(never)]
     fn give_up(&mut self, now: Instant, reason: GiveUpReason) -> Action {
         self.end(now, reason);
         Action::GiveUp(self.report(reason, now))
@@ -535,6 +638,8 @@ where
         self.state = State::GaveUp { reason, at: now };
     }
 
+    #[cold]
+    #[inline(never)]
     fn report(&self, reason: GiveUpReason, at: Instant) -> Report {
         Report {
             reason,
@@ -547,5 +652,146 @@ where
 
     fn time_left(&self, now: Instant) -> Option<Duration> {
         time_left(self.deadline, now)
+    }
+}
+
+/// The fast paths of `poll` and `handle_outcome` (no deadline, no hint; waits, sends and
+/// successes inlined into the driver) agree with the general paths they skip: two copies
+/// of one machine, one driven through the public methods and one through the general
+/// paths only, give the same actions and end in the same state, for any policy, gate,
+/// budget, deadline, outcome and clock.
+#[cfg(all(test, feature = "proptest"))]
+mod fast_path_laws {
+    use alloc::format;
+    use core::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::Retry;
+    use crate::hint::ServerHint;
+    use crate::retry::{
+        BudgetConfig, Forbidden, Gate, Hold, Outcome, RetryKind, RetryPolicy, Seen, TokenBucket,
+    };
+    use crate::testing::any_retry_policy;
+    use crate::time::Instant;
+
+    /// A gate holding at most one hold, merged on record (enough to take every branch).
+    #[derive(Clone, Debug, PartialEq)]
+    struct OneHold(Option<Hold>);
+
+    impl Gate for OneHold {
+        fn hold(&mut self, _: Instant) -> Option<Hold> {
+            self.0
+        }
+        fn record(&mut self, hold: Hold, _: Instant) {
+            self.0 = Some(self.0.map_or(hold, |h| h.merge(hold)));
+        }
+    }
+
+    fn any_hint() -> impl Strategy<Value = Option<ServerHint>> {
+        prop_oneof![
+            6 => Just(None),
+            2 => (0u64..=400_000).prop_map(|ms| Some(ServerHint::After(Duration::from_millis(ms)))),
+            1 => Just(Some(ServerHint::DoNotRetry)),
+        ]
+    }
+
+    fn any_kind() -> impl Strategy<Value = RetryKind> {
+        prop_oneof![
+            Just(RetryKind::Transient),
+            Just(RetryKind::Throttled),
+            Just(RetryKind::TimedOut),
+        ]
+    }
+
+    fn any_outcome() -> impl Strategy<Value = Outcome> {
+        prop_oneof![
+            3 => Just(Outcome::Success),
+            8 => (any_kind(), any_hint(), any::<u16>()).prop_map(|(kind, hint, status)| {
+                Outcome::Retryable { kind, hint, seen: Seen::Status(status) }
+            }),
+            2 => (
+                proptest::option::of(Just(Forbidden::NotIdempotent)),
+                any_hint(),
+            )
+                .prop_map(|(refused, hint)| Outcome::Final { refused, hint, seen: Seen::Error }),
+        ]
+    }
+
+    /// One input: feed an outcome after `took`, or poll after `after`, or commit.
+    #[derive(Clone, Copy, Debug)]
+    enum Input {
+        Outcome { took: Duration, outcome: Outcome },
+        Poll { after: Duration },
+        Commit,
+    }
+
+    fn any_input() -> impl Strategy<Value = Input> {
+        let d = prop_oneof![
+            3 => (0u64..=20_000).prop_map(Duration::from_millis),
+            1 => (0u64..=700).prop_map(Duration::from_secs),
+            1 => Just(Duration::ZERO),
+        ];
+        prop_oneof![
+            6 => (d.clone(), any_outcome()).prop_map(|(took, outcome)| Input::Outcome { took, outcome }),
+            4 => d.prop_map(|after| Input::Poll { after }),
+            1 => Just(Input::Commit),
+        ]
+    }
+
+    type Machine<'p> = Retry<&'p RetryPolicy, Option<TokenBucket>, OneHold>;
+
+    fn lockstep(mut fast: Machine<'_>, inputs: &[Input]) -> Result<(), TestCaseError> {
+        let mut general = fast.clone();
+        let mut now = fast.started();
+        for input in inputs {
+            match *input {
+                Input::Outcome { took, outcome } => {
+                    now = now.saturating_add(took);
+                    fast.handle_outcome(now, outcome);
+                    general.handle_outcome_general(now, outcome);
+                }
+                Input::Poll { after } => {
+                    now = now.saturating_add(after);
+                    let a = fast.poll(now);
+                    let b = general.poll_general(now);
+                    prop_assert_eq!(a, b);
+                }
+                Input::Commit => {
+                    fast.handle_commit();
+                    general.handle_commit();
+                }
+            }
+            prop_assert_eq!(format!("{fast:?}"), format!("{general:?}"));
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn fast_paths_agree_with_the_general_path(
+            policy in any_retry_policy(),
+            seed in any::<u64>(),
+            start_ms in prop_oneof![Just(0u64), 0u64..=1_000_000_000],
+            no_deadline in any::<bool>(),
+            budget in proptest::option::of((1u64..=10, 0u64..=5_000)),
+            hold in proptest::option::of((0u64..=30_000, 0u64..=400_000)),
+            inputs in proptest::collection::vec(any_input(), 0..40),
+        ) {
+            let start = Instant::from_millis(start_ms);
+            let budget = budget.map(|(ratio, tokens)| {
+                TokenBucket::new(BudgetConfig::ratio(ratio * 100, tokens, 0), start)
+            });
+            let gate = OneHold(hold.map(|(until_ms, hint_ms)| Hold {
+                until: start.saturating_add(Duration::from_millis(until_ms)),
+                hint: Duration::from_millis(hint_ms),
+            }));
+            let mut machine = Retry::new(&policy, seed, start).with_budget(budget).with_gate(gate);
+            // Half the cases without a deadline, where the fast paths apply.
+            if no_deadline {
+                machine = machine.deadline_at(None);
+            }
+            lockstep(machine, &inputs)?;
+        }
     }
 }
