@@ -132,6 +132,7 @@ pub trait Classify {
     /// ));
     /// assert!(matches!(c.outcome(&seen(404, true)), Outcome::Final { refused: None, .. }));
     /// ```
+    #[inline]
     fn outcome(&self, attempt: &Attempt) -> Outcome {
         let observed = attempt.observed;
         let hint = observed.hint();

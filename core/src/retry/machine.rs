@@ -37,7 +37,9 @@ fn counted_failure(outcome: &Outcome) -> Option<RetryKind> {
     }
 }
 
+// A tag byte of its own (no niche in a payload): `poll` tests the state with one compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum State {
     /// The next attempt may start once the gate allows.
     Ready,
@@ -290,17 +292,17 @@ where
     pub fn poll(&mut self, now: Instant) -> Action {
         // The hot path, inlined into the driver: a wait not yet over, or the next attempt.
         // Finished and in-flight machines take the out-of-line path.
-        match self.state {
-            State::Waiting { until, reason } => {
-                if now < until {
-                    return Action::Wait { until, reason };
-                }
-                self.state = State::Ready;
-                self.poll_ready(now)
+        if let State::Waiting { until, reason } = self.state {
+            if now < until {
+                return Action::Wait { until, reason };
             }
-            State::Ready => self.poll_ready(now),
-            _ => self.poll_general(now),
+            // No `State::Ready` is stored: every path of `poll_ready` sets the next state.
+            return self.poll_ready(now);
         }
+        if let State::Ready = self.state {
+            return self.poll_ready(now);
+        }
+        self.poll_general(now)
     }
 
     /// [`poll`](Self::poll) without its fast paths: every state, every setting. The fast
