@@ -56,6 +56,18 @@ enum State {
     GaveUp { reason: GiveUpReason, at: Instant },
 }
 
+/// What the general paths of [`Retry::poll`] decided, before it is told as an [`Action`]:
+/// small, so no `Action` (which may carry a whole [`Report`]) is returned through memory.
+#[derive(Clone, Copy, Debug)]
+enum Next {
+    /// The attempt started (the state is `InFlight`), with this limit.
+    Send(Option<Duration>),
+    /// Waiting until `until`.
+    Wait { until: Instant, reason: WaitReason },
+    /// Gave up at `at`.
+    GiveUp { reason: GiveUpReason, at: Instant },
+}
+
 // One operation's state stays small on every target, so a machine fits beside a firmware
 // task's other state (192 bytes on thumbv7em-none-eabihf, 200 on x86_64 today): the
 // bare-metal CI builds check this bound.
@@ -290,24 +302,31 @@ where
     /// setting prefers the client's own limits to a server's excessive hint.
     #[inline]
     pub fn poll(&mut self, now: Instant) -> Action {
-        // The hot path, inlined into the driver: a wait not yet over, or the next attempt.
-        // Finished and in-flight machines take the out-of-line path.
-        if let State::Waiting { until, reason } = self.state {
-            if now < until {
-                return Action::Wait { until, reason };
-            }
+        // Inlined into the driver, and no `Action` crosses a call (the general paths
+        // answer with a small `Next`): the compiler then follows the answer straight into
+        // the driver's matching arm, without building the action in memory.
+        match self.state {
+            State::Waiting { until, reason } if now < until => Action::Wait { until, reason },
             // No `State::Ready` is stored: every path of `poll_ready` sets the next state.
-            return self.poll_ready(now);
+            State::Waiting { .. } | State::Ready => self.poll_ready(now),
+            State::InFlight { at, timeout } => {
+                // What is left of the limit; a clock that went back leaves it whole.
+                let elapsed = now.saturating_duration_since(at);
+                Action::Send {
+                    attempt: self.attempts,
+                    timeout: timeout.map(|t| t.saturating_sub(elapsed)),
+                }
+            }
+            State::Done => Action::Done {
+                attempts: self.attempts,
+            },
+            State::GaveUp { reason, at } => Action::GiveUp(self.report(reason, at)),
         }
-        if let State::Ready = self.state {
-            return self.poll_ready(now);
-        }
-        self.poll_general(now)
     }
 
-    /// [`poll`](Self::poll) without its fast paths: every state, every setting. The fast
-    /// paths must agree with it (a property test checks they do).
-    #[inline(never)]
+    /// [`poll`](Self::poll) as it was before its fast paths: every state, every setting.
+    /// The fast paths must agree with it (a property test checks they do).
+    #[cfg(all(test, feature = "proptest"))]
     fn poll_general(&mut self, now: Instant) -> Action {
         loop {
             match self.state {
@@ -331,7 +350,10 @@ where
                     }
                     self.state = State::Ready;
                 }
-                State::Ready => return self.poll_ready_general(now),
+                State::Ready => {
+                    let next = self.poll_ready_general(now);
+                    return self.tell(next);
+                }
             }
         }
     }
@@ -342,26 +364,30 @@ where
     /// no `Option<Duration>` arithmetic; with one, the general path decides.
     #[inline]
     fn poll_ready(&mut self, now: Instant) -> Action {
-        if self.deadline.is_some() {
-            return self.poll_ready_general(now);
-        }
-        if let Some(hold) = self.gate.hold(now).filter(|h| h.until > now) {
-            if let Some(action) = self.judge_hold(now, hold, None) {
-                return action;
-            }
-        }
-        self.start_attempt(now, self.policy.per_try_timeout)
+        let next = if self.deadline.is_some() {
+            self.poll_ready_general(now)
+        } else if let Some(next) = self
+            .gate
+            .hold(now)
+            .filter(|h| h.until > now)
+            .and_then(|hold| self.judge_hold(now, hold, None))
+        {
+            next
+        } else {
+            self.start_attempt(now, self.policy.per_try_timeout)
+        };
+        self.tell(next)
     }
 
     #[inline(never)]
-    fn poll_ready_general(&mut self, now: Instant) -> Action {
+    fn poll_ready_general(&mut self, now: Instant) -> Next {
         let time_left = self.time_left(now);
         if time_left == Some(Duration::ZERO) {
             return self.give_up(now, deadline_passed());
         }
         if let Some(hold) = self.gate.hold(now).filter(|h| h.until > now) {
-            if let Some(action) = self.judge_hold(now, hold, time_left) {
-                return action;
+            if let Some(next) = self.judge_hold(now, hold, time_left) {
+                return next;
             }
         }
         let timeout = match attempt_timeout(self.policy.per_try_timeout, self.deadline, now) {
@@ -374,16 +400,26 @@ where
 
     /// Attempt `attempts + 1` starts now, with this limit.
     #[inline]
-    fn start_attempt(&mut self, now: Instant, timeout: Option<Duration>) -> Action {
+    fn start_attempt(&mut self, now: Instant, timeout: Option<Duration>) -> Next {
         self.attempts = self.attempts.saturating_add(1);
         self.gate_capped = false;
         if self.attempts == 1 {
             self.budget.on_request(now);
         }
         self.state = State::InFlight { at: now, timeout };
-        Action::Send {
-            attempt: self.attempts,
-            timeout,
+        Next::Send(timeout)
+    }
+
+    /// `next` as the driver is told it.
+    #[inline]
+    fn tell(&self, next: Next) -> Action {
+        match next {
+            Next::Send(timeout) => Action::Send {
+                attempt: self.attempts,
+                timeout,
+            },
+            Next::Wait { until, reason } => Action::Wait { until, reason },
+            Next::GiveUp { reason, at } => Action::GiveUp(self.report(reason, at)),
         }
     }
 
@@ -394,7 +430,7 @@ where
         now: Instant,
         hold: Hold,
         time_left: Option<Duration>,
-    ) -> Option<Action> {
+    ) -> Option<Next> {
         let hints = self.policy.hints;
         let remaining = hold.until.saturating_duration_since(now);
         // A hint that was over the cap when it was given stays over it: it is judged as
@@ -439,21 +475,21 @@ where
     /// can neither count as an attempt nor skip a wait.
     #[inline]
     pub fn handle_outcome(&mut self, now: Instant, outcome: Outcome) {
-        if !matches!(self.state, State::InFlight { .. }) {
-            return;
-        }
+        // The outcome is matched before the state is checked: the judge's answer then
+        // leads straight to its arm in the driver, without being tested twice.
+        let in_flight = matches!(self.state, State::InFlight { .. });
         match outcome {
             // The hot paths, inlined into the driver: a success, and a failure worth a
             // retry that carries no server hint, with no overall deadline. Nothing is
             // recorded at the gate (no hint), so the general path reduces to: charge the
             // failure, then the attempt limit, the backoff and the budget.
-            Outcome::Success => {
+            Outcome::Success if in_flight => {
                 self.last = Some(outcome);
                 self.succeed(now);
             }
             Outcome::Retryable {
                 kind, hint: None, ..
-            } if self.deadline.is_none() => {
+            } if in_flight && self.deadline.is_none() => {
                 self.last = Some(outcome);
                 self.budget.on_failure(kind, now);
                 if self.committed {
@@ -462,18 +498,35 @@ where
                     self.retry_after_backoff(now, kind);
                 }
             }
-            _ => self.handle_outcome_general(now, outcome),
+            _ if in_flight => {
+                // The general path reads the outcome back from `last`: passed by
+                // reference, it would be written to the stack on every call, hot paths
+                // included.
+                self.last = Some(outcome);
+                self.settle_last(now);
+            }
+            _ => {}
         }
     }
 
-    /// [`handle_outcome`](Self::handle_outcome) without its fast paths, for a machine
-    /// with an attempt in flight.
-    #[inline(never)]
+    /// [`handle_outcome`](Self::handle_outcome) without its fast paths, as it was before
+    /// them. The fast paths must agree with it (a property test checks they do).
+    #[cfg(all(test, feature = "proptest"))]
     fn handle_outcome_general(&mut self, now: Instant, outcome: Outcome) {
         if !matches!(self.state, State::InFlight { .. }) {
             return;
         }
         self.last = Some(outcome);
+        self.settle_last(now);
+    }
+
+    /// The general path of [`handle_outcome`](Self::handle_outcome): the attempt in
+    /// flight ended with the outcome just stored in `last`.
+    #[inline(never)]
+    fn settle_last(&mut self, now: Instant) {
+        let Some(outcome) = self.last else {
+            return;
+        };
         // Every failure that counts is charged before anything else is decided (gRFC A6
         // retryThrottling); budgets that charge only the retries they grant ignore it.
         if let Some(kind) = counted_failure(&outcome) {
@@ -621,18 +674,16 @@ where
         }
     }
 
-    fn wait(&mut self, now: Instant, delay: Duration, reason: WaitReason) -> Action {
+    fn wait(&mut self, now: Instant, delay: Duration, reason: WaitReason) -> Next {
         let until = now.saturating_add(delay);
         self.waited_ns = self.waited_ns.saturating_add(duration_to_nanos(delay));
         self.state = State::Waiting { until, reason };
-        Action::Wait { until, reason }
+        Next::Wait { until, reason }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn give_up(&mut self, now: Instant, reason: GiveUpReason) -> Action {
+    fn give_up(&mut self, now: Instant, reason: GiveUpReason) -> Next {
         self.end(now, reason);
-        Action::GiveUp(self.report(reason, now))
+        Next::GiveUp { reason, at: now }
     }
 
     /// Stop for good; the report is told from the machine's own record.
@@ -640,8 +691,9 @@ where
         self.state = State::GaveUp { reason, at: now };
     }
 
-    #[cold]
-    #[inline(never)]
+    // Inline, so that no `Report` (nor the `Action` carrying it) is returned through
+    // memory on `poll`'s hot paths.
+    #[inline]
     fn report(&self, reason: GiveUpReason, at: Instant) -> Report {
         Report {
             reason,
