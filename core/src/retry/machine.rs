@@ -37,7 +37,8 @@ fn counted_failure(outcome: &Outcome) -> Option<RetryKind> {
     }
 }
 
-// A tag byte of its own (no niche in a payload): `poll` tests the state with one compare.
+// A tag byte of its own (no niche in a payload): `poll` reads the state without decoding
+// a niche first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 enum State {
@@ -69,7 +70,7 @@ enum Next {
 }
 
 // One operation's state stays small on every target, so a machine fits beside a firmware
-// task's other state (192 bytes on thumbv7em-none-eabihf, 200 on x86_64 today): the
+// task's other state (192 bytes on thumbv7em-none-eabihf and on x86_64 today): the
 // bare-metal CI builds check this bound.
 const _: () =
     assert!(core::mem::size_of::<Retry<&'static RetryPolicy, Unlimited, NoGate>>() <= 256);
@@ -130,7 +131,11 @@ pub struct Retry<P, B = Unlimited, G = NoGate> {
     /// The throttled backoff's walk, when the policy has one.
     throttled_walk: Option<Walk>,
     started: Instant,
-    deadline: Option<Instant>,
+    /// The overall deadline, when `has_deadline` (an `Option<Instant>` split in two: the
+    /// flag packs beside the other small fields, and the machine keeps its size with a
+    /// tagged `State`).
+    deadline: Instant,
+    has_deadline: bool,
     state: State,
     attempts: u32,
     /// The caller began consuming a response: failures are no longer retried.
@@ -161,13 +166,14 @@ where
             .map(|p| Walk::new(p, seed ^ THROTTLED_SEED));
         let deadline = policy.deadline.map(|d| now.saturating_add(d));
         Retry {
+            deadline: deadline.unwrap_or(Instant::ZERO),
+            has_deadline: deadline.is_some(),
             policy,
             budget: Unlimited,
             gate: NoGate,
             walk,
             throttled_walk,
             started: now,
-            deadline,
             state: State::Ready,
             attempts: 0,
             committed: false,
@@ -192,6 +198,7 @@ impl<P, B, G> Retry<P, B, G> {
             throttled_walk: self.throttled_walk,
             started: self.started,
             deadline: self.deadline,
+            has_deadline: self.has_deadline,
             state: self.state,
             attempts: self.attempts,
             committed: self.committed,
@@ -214,6 +221,7 @@ impl<P, B, G> Retry<P, B, G> {
             throttled_walk: self.throttled_walk,
             started: self.started,
             deadline: self.deadline,
+            has_deadline: self.has_deadline,
             state: self.state,
             attempts: self.attempts,
             committed: self.committed,
@@ -228,7 +236,8 @@ impl<P, B, G> Retry<P, B, G> {
     /// `None`: no deadline).
     #[must_use]
     pub fn deadline_at(mut self, deadline: Option<Instant>) -> Self {
-        self.deadline = deadline;
+        self.deadline = deadline.unwrap_or(Instant::ZERO);
+        self.has_deadline = deadline.is_some();
         self
     }
 
@@ -253,7 +262,11 @@ impl<P, B, G> Retry<P, B, G> {
     /// The overall deadline, if any.
     #[must_use]
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        if self.has_deadline {
+            Some(self.deadline)
+        } else {
+            None
+        }
     }
 
     /// How the last attempt ended.
@@ -364,7 +377,7 @@ where
     /// no `Option<Duration>` arithmetic; with one, the general path decides.
     #[inline]
     fn poll_ready(&mut self, now: Instant) -> Action {
-        let next = if self.deadline.is_some() {
+        let next = if self.has_deadline {
             self.poll_ready_general(now)
         } else if let Some(next) = self
             .gate
@@ -390,7 +403,7 @@ where
                 return next;
             }
         }
-        let timeout = match attempt_timeout(self.policy.per_try_timeout, self.deadline, now) {
+        let timeout = match attempt_timeout(self.policy.per_try_timeout, self.deadline(), now) {
             AttemptTimeout::Unlimited => None,
             AttemptTimeout::Limit(d) => Some(d),
             AttemptTimeout::DeadlinePassed => return self.give_up(now, deadline_passed()),
@@ -489,7 +502,7 @@ where
             }
             Outcome::Retryable {
                 kind, hint: None, ..
-            } if in_flight && self.deadline.is_none() => {
+            } if in_flight && !self.has_deadline => {
                 self.last = Some(outcome);
                 self.budget.on_failure(kind, now);
                 if self.committed {
@@ -590,7 +603,7 @@ where
         }
         // Everything from here is whole nanoseconds: no `Duration` is built on the common path.
         let left_ns = self
-            .deadline
+            .deadline()
             .map(|d| d.as_nanos().saturating_sub(now.as_nanos()));
         if left_ns == Some(0) {
             self.end(now, deadline_passed());
@@ -705,7 +718,7 @@ where
     }
 
     fn time_left(&self, now: Instant) -> Option<Duration> {
-        time_left(self.deadline, now)
+        time_left(self.deadline(), now)
     }
 }
 
