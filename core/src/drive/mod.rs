@@ -304,7 +304,7 @@ pub enum Finished<R> {
 /// (the returned future is dropped) and asks `judge` for the outcome. Time comes from
 /// `timer`, read once after each attempt and each wait. The machine should be fresh
 /// (built at `timer.now()`); given one that already succeeded there is no output to
-/// return, and the run reports [`GiveUpReason::NotRetryable`] with no output.
+/// return, and the run reports [`GiveUpReason::NotRetryable`](crate::retry::GiveUpReason::NotRetryable) with no output.
 pub async fn run<P, C, B, G, T, J, O, R, A>(
     mut machine: Retry<P, B, G>,
     timer: &T,
