@@ -40,13 +40,10 @@
 //! }
 //! ```
 
-use core::future::{Future, Ready, ready};
 use core::ops::Deref;
-use core::pin::pin;
-use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
-use super::{Finished, Judge, Observe, Timer};
+use super::{Finished, Judge, Observe};
 use crate::retry::{Budget, Gate, Retry, RetryPolicy};
 use crate::time::Instant;
 
@@ -60,28 +57,15 @@ pub trait Clock {
     fn sleep_until(&self, until: Instant);
 }
 
-/// A [`Clock`] seen as a [`Timer`] whose sleeps block the thread when first polled.
-struct Blocking<'c, K: ?Sized>(&'c K);
-
-impl<K: Clock + ?Sized> Timer for Blocking<'_, K> {
-    fn now(&self) -> Instant {
-        self.0.now()
-    }
-    fn sleep_until(&self, until: Instant) -> impl Future<Output = ()> {
-        // Sleep when polled, not when made: the driver makes an attempt's time limit as
-        // a sleep too, and polls it only if the attempt is not over, which a blocking
-        // attempt always is. Sleeping here would add the whole limit to every attempt.
-        let clock = self.0;
-        async move { clock.sleep_until(until) }
-    }
-}
-
 /// [`run`](super::run) for synchronous code: `attempt(number, timeout)` runs attempt
 /// `number` to its end, and the thread sleeps between attempts.
+///
+/// It steps the very loop `run` steps (one source for both), calling the attempt and the
+/// sleep directly where `run` awaits them: no future is made or polled.
 pub fn run<P, C, B, G, K, J, O, R, A>(
-    machine: Retry<P, B, G>,
+    mut machine: Retry<P, B, G>,
     clock: &K,
-    judge: J,
+    mut judge: J,
     observe: &mut O,
     mut attempt: A,
 ) -> Finished<R>
@@ -94,20 +78,16 @@ where
     O: Observe<R> + ?Sized,
     A: FnMut(u32, Option<Duration>) -> R,
 {
-    let timer = Blocking(clock);
-    let run = super::run(machine, &timer, judge, observe, |n, timeout| -> Ready<R> {
-        ready(attempt(n, timeout))
-    });
-    // Every future in the run is ready when first polled (an attempt runs before its
-    // future is made; a sleep blocks the thread in its first poll), so one poll finishes
-    // it; the loop only guards the contract should that ever change.
-    let mut run = pin!(run);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(finished) = run.as_mut().poll(&mut cx) {
-            return finished;
-        }
-    }
+    // The attempt has run to its end when `attempt` returns, so it always has an output:
+    // blocking code keeps to its time limit itself.
+    drive_loop!(
+        machine: machine,
+        judge: judge,
+        observe: observe,
+        now: clock.now(),
+        attempt: |n, timeout, _at| Some(attempt(n, timeout)),
+        sleep: |until| clock.sleep_until(until),
+    )
 }
 
 #[cfg(feature = "std")]

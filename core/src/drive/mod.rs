@@ -48,6 +48,99 @@
 //! # }
 //! ```
 
+/// The driving loop, written once for [`run`] and [`blocking::run`].
+///
+/// The two drivers differ only in how an attempt is run to its end and how a wait is
+/// slept: `attempt` is an expression of the attempt number `$n`, its limit `$timeout` and
+/// its start `$at`, giving the attempt's output, or `None` when it was abandoned at its
+/// limit; `sleep` is an expression of `$until` that returns at or after it; `now` reads
+/// the clock. `run` awaits in them; the blocking driver calls straight through, so it has
+/// no future to poll and no generator holding its state (about 300 instructions less per
+/// 10-attempt operation than polling `run` to its end).
+macro_rules! drive_loop {
+    (
+        machine: $machine:ident,
+        judge: $judge:ident,
+        observe: $observe:ident,
+        now: $clock_now:expr,
+        attempt: |$n:ident, $timeout:ident, $at:ident| $attempt:expr,
+        sleep: |$until:ident| $sleep:expr $(,)?
+    ) => {{
+        let mut now = $machine.started();
+        let mut last = None;
+        loop {
+            match $machine.poll(now) {
+                $crate::retry::Action::Send {
+                    attempt: $n,
+                    timeout: $timeout,
+                } => {
+                    if let Some(previous) = last.take() {
+                        $observe.superseded($n.saturating_sub(1), previous);
+                    }
+                    $observe.event(&$crate::drive::Event::Attempt {
+                        attempt: $n,
+                        timeout: $timeout,
+                        at: now,
+                    });
+                    let $at = now;
+                    let output = $attempt;
+                    now = $clock_now;
+                    let outcome = match &output {
+                        Some(out) => $judge.judge(out, $n),
+                        None => match $judge.timed_out($n) {
+                            $crate::retry::Outcome::Success => $crate::retry::Outcome::Final {
+                                refused: None,
+                                hint: None,
+                                seen: $crate::retry::Seen::Transport(
+                                    $crate::retry::TransportError::TimedOut,
+                                ),
+                            },
+                            failed => failed,
+                        },
+                    };
+                    $machine.handle_outcome(now, outcome);
+                    $observe.event(&$crate::drive::Event::Ended {
+                        attempt: $n,
+                        output: output.as_ref(),
+                        outcome,
+                        at: now,
+                        took: now.saturating_duration_since($at),
+                    });
+                    last = output;
+                }
+                $crate::retry::Action::Wait { until, reason } => {
+                    $observe.event(&$crate::drive::Event::Wait {
+                        until,
+                        delay: until.saturating_duration_since(now),
+                        reason,
+                    });
+                    let $until = until;
+                    $sleep;
+                    now = $clock_now;
+                }
+                $crate::retry::Action::Done { .. } => {
+                    break match last {
+                        Some(output) => $crate::drive::Finished::Succeeded(output),
+                        None => $crate::drive::Finished::GaveUp {
+                            report: $crate::retry::Report {
+                                reason: $crate::retry::GiveUpReason::NotRetryable,
+                                attempts: $machine.attempts(),
+                                last: $machine.last_outcome(),
+                                waited: $machine.waited(),
+                                elapsed: now.saturating_duration_since($machine.started()),
+                            },
+                            last: None,
+                        },
+                    };
+                }
+                $crate::retry::Action::GiveUp(report) => {
+                    break $crate::drive::Finished::GaveUp { report, last };
+                }
+            }
+        }
+    }};
+}
+
 pub mod blocking;
 
 use core::future::{Future, poll_fn};
@@ -56,9 +149,7 @@ use core::pin::pin;
 use core::task::Poll;
 use core::time::Duration;
 
-use crate::retry::{
-    Action, Budget, Gate, GiveUpReason, Outcome, Report, Retry, RetryPolicy, WaitReason,
-};
+use crate::retry::{Budget, Gate, Outcome, Report, Retry, RetryPolicy, WaitReason};
 use crate::time::Instant;
 
 /// Time, as a runtime supplies it: the clock and "sleep until".
@@ -213,7 +304,7 @@ pub enum Finished<R> {
 /// (the returned future is dropped) and asks `judge` for the outcome. Time comes from
 /// `timer`, read once after each attempt and each wait. The machine should be fresh
 /// (built at `timer.now()`); given one that already succeeded there is no output to
-/// return, and the run reports [`GiveUpReason::NotRetryable`] with no output.
+/// return, and the run reports [`GiveUpReason::NotRetryable`](crate::retry::GiveUpReason::NotRetryable) with no output.
 pub async fn run<P, C, B, G, T, J, O, R, A>(
     mut machine: Retry<P, B, G>,
     timer: &T,
@@ -230,82 +321,21 @@ where
     O: Observe<R> + ?Sized,
     A: Operation<R>,
 {
-    let mut now = machine.started();
-    let mut last: Option<R> = None;
-    loop {
-        match machine.poll(now) {
-            Action::Send {
-                attempt: n,
-                timeout,
-            } => {
-                if let Some(previous) = last.take() {
-                    observe.superseded(n.saturating_sub(1), previous);
-                }
-                observe.event(&Event::Attempt {
-                    attempt: n,
-                    timeout,
-                    at: now,
-                });
-                let started = now;
-                let raced = timeout.filter(|_| !operation.enforces_timeout());
-                let pending = operation.attempt(n, timeout);
-                let output = match raced {
-                    None => Some(pending.await),
-                    Some(limit) => {
-                        within(pending, timer.sleep_until(now.saturating_add(limit))).await
-                    }
-                };
-                now = timer.now();
-                let outcome = match &output {
-                    Some(out) => judge.judge(out, n),
-                    None => match judge.timed_out(n) {
-                        Outcome::Success => Outcome::Final {
-                            refused: None,
-                            hint: None,
-                            seen: crate::retry::Seen::Transport(
-                                crate::retry::TransportError::TimedOut,
-                            ),
-                        },
-                        failed => failed,
-                    },
-                };
-                machine.handle_outcome(now, outcome);
-                observe.event(&Event::Ended {
-                    attempt: n,
-                    output: output.as_ref(),
-                    outcome,
-                    at: now,
-                    took: now.saturating_duration_since(started),
-                });
-                last = output;
+    drive_loop!(
+        machine: machine,
+        judge: judge,
+        observe: observe,
+        now: timer.now(),
+        attempt: |n, timeout, at| {
+            let raced = timeout.filter(|_| !operation.enforces_timeout());
+            let pending = operation.attempt(n, timeout);
+            match raced {
+                None => Some(pending.await),
+                Some(limit) => within(pending, timer.sleep_until(at.saturating_add(limit))).await,
             }
-            Action::Wait { until, reason } => {
-                observe.event(&Event::Wait {
-                    until,
-                    delay: until.saturating_duration_since(now),
-                    reason,
-                });
-                timer.sleep_until(until).await;
-                now = timer.now();
-            }
-            Action::Done { .. } => {
-                return match last {
-                    Some(output) => Finished::Succeeded(output),
-                    None => Finished::GaveUp {
-                        report: Report {
-                            reason: GiveUpReason::NotRetryable,
-                            attempts: machine.attempts(),
-                            last: machine.last_outcome(),
-                            waited: machine.waited(),
-                            elapsed: now.saturating_duration_since(machine.started()),
-                        },
-                        last: None,
-                    },
-                };
-            }
-            Action::GiveUp(report) => return Finished::GaveUp { report, last },
-        }
-    }
+        },
+        sleep: |until| timer.sleep_until(until).await,
+    )
 }
 
 /// `work`'s output, or `None` if `deadline` completes first (work is polled first, so an

@@ -38,6 +38,7 @@ pub enum Observed {
 impl Observed {
     /// The server hint carried by what was seen, if any.
     #[must_use]
+    #[inline]
     pub const fn hint(&self) -> Option<ServerHint> {
         match self {
             Observed::Response { hint, .. } | Observed::Failure { hint, .. } => *hint,
@@ -47,6 +48,7 @@ impl Observed {
 
     /// What a report shows of it.
     #[must_use]
+    #[inline]
     pub const fn seen(&self) -> Seen {
         match self {
             Observed::Response { status, .. } => Seen::Status(*status),
@@ -130,6 +132,7 @@ pub trait Classify {
     /// ));
     /// assert!(matches!(c.outcome(&seen(404, true)), Outcome::Final { refused: None, .. }));
     /// ```
+    #[inline]
     fn outcome(&self, attempt: &Attempt) -> Outcome {
         let observed = attempt.observed;
         let hint = observed.hint();
@@ -241,6 +244,9 @@ impl Default for StandardClassifier {
 }
 
 impl Classify for StandardClassifier {
+    // Inlined into the caller's `outcome` (another crate), where the attempt is usually
+    // built on the spot: what is known there (no hint, idempotent) folds away.
+    #[inline]
     fn classify(&self, a: &Attempt) -> Verdict {
         match a.observed {
             Observed::Response { status, hint } => {

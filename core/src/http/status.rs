@@ -35,6 +35,7 @@ const WORDS: usize = 8;
 const HIGH: u16 = LOW + (WORDS as u16) * 64;
 
 /// `(word, bit)` of `code`, or `None` outside `LOW..HIGH`.
+#[inline]
 const fn locate(code: u16) -> Option<(usize, u32)> {
     if code < LOW || code >= HIGH {
         return None;
@@ -130,6 +131,7 @@ impl StatusSet {
 
     /// Whether `code` is a member; always `false` outside `100..=611`.
     #[must_use]
+    #[inline]
     pub const fn contains(&self, code: u16) -> bool {
         match locate(code) {
             Some((word, bit)) => (self.bits[word] >> bit) & 1 == 1,

@@ -37,7 +37,10 @@ fn counted_failure(outcome: &Outcome) -> Option<RetryKind> {
     }
 }
 
+// A tag byte of its own (no niche in a payload): `poll` reads the state without decoding
+// a niche first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum State {
     /// The next attempt may start once the gate allows.
     Ready,
@@ -54,8 +57,20 @@ enum State {
     GaveUp { reason: GiveUpReason, at: Instant },
 }
 
+/// What the general paths of [`Retry::poll`] decided, before it is told as an [`Action`]:
+/// small, so no `Action` (which may carry a whole [`Report`]) is returned through memory.
+#[derive(Clone, Copy, Debug)]
+enum Next {
+    /// The attempt started (the state is `InFlight`), with this limit.
+    Send(Option<Duration>),
+    /// Waiting until `until`.
+    Wait { until: Instant, reason: WaitReason },
+    /// Gave up at `at`.
+    GiveUp { reason: GiveUpReason, at: Instant },
+}
+
 // One operation's state stays small on every target, so a machine fits beside a firmware
-// task's other state (192 bytes on thumbv7em-none-eabihf, 200 on x86_64 today): the
+// task's other state (192 bytes on thumbv7em-none-eabihf and on x86_64 today): the
 // bare-metal CI builds check this bound.
 const _: () =
     assert!(core::mem::size_of::<Retry<&'static RetryPolicy, Unlimited, NoGate>>() <= 256);
@@ -116,7 +131,11 @@ pub struct Retry<P, B = Unlimited, G = NoGate> {
     /// The throttled backoff's walk, when the policy has one.
     throttled_walk: Option<Walk>,
     started: Instant,
-    deadline: Option<Instant>,
+    /// The overall deadline, when `has_deadline` (an `Option<Instant>` split in two: the
+    /// flag packs beside the other small fields, and the machine keeps its size with a
+    /// tagged `State`).
+    deadline: Instant,
+    has_deadline: bool,
     state: State,
     attempts: u32,
     /// The caller began consuming a response: failures are no longer retried.
@@ -147,13 +166,14 @@ where
             .map(|p| Walk::new(p, seed ^ THROTTLED_SEED));
         let deadline = policy.deadline.map(|d| now.saturating_add(d));
         Retry {
+            deadline: deadline.unwrap_or(Instant::ZERO),
+            has_deadline: deadline.is_some(),
             policy,
             budget: Unlimited,
             gate: NoGate,
             walk,
             throttled_walk,
             started: now,
-            deadline,
             state: State::Ready,
             attempts: 0,
             committed: false,
@@ -178,6 +198,7 @@ impl<P, B, G> Retry<P, B, G> {
             throttled_walk: self.throttled_walk,
             started: self.started,
             deadline: self.deadline,
+            has_deadline: self.has_deadline,
             state: self.state,
             attempts: self.attempts,
             committed: self.committed,
@@ -200,6 +221,7 @@ impl<P, B, G> Retry<P, B, G> {
             throttled_walk: self.throttled_walk,
             started: self.started,
             deadline: self.deadline,
+            has_deadline: self.has_deadline,
             state: self.state,
             attempts: self.attempts,
             committed: self.committed,
@@ -214,7 +236,8 @@ impl<P, B, G> Retry<P, B, G> {
     /// `None`: no deadline).
     #[must_use]
     pub fn deadline_at(mut self, deadline: Option<Instant>) -> Self {
-        self.deadline = deadline;
+        self.deadline = deadline.unwrap_or(Instant::ZERO);
+        self.has_deadline = deadline.is_some();
         self
     }
 
@@ -239,7 +262,11 @@ impl<P, B, G> Retry<P, B, G> {
     /// The overall deadline, if any.
     #[must_use]
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        if self.has_deadline {
+            Some(self.deadline)
+        } else {
+            None
+        }
     }
 
     /// How the last attempt ended.
@@ -286,7 +313,34 @@ where
     /// [`OnExcess::UseBackoff`](crate::hint::OnExcess::UseBackoff), a hold beyond the cap
     /// is instead waited out for at most the cap, once, and the request is then sent: that
     /// setting prefers the client's own limits to a server's excessive hint.
+    #[inline]
     pub fn poll(&mut self, now: Instant) -> Action {
+        // Inlined into the driver, and no `Action` crosses a call (the general paths
+        // answer with a small `Next`): the compiler then follows the answer straight into
+        // the driver's matching arm, without building the action in memory.
+        match self.state {
+            State::Waiting { until, reason } if now < until => Action::Wait { until, reason },
+            // No `State::Ready` is stored: every path of `poll_ready` sets the next state.
+            State::Waiting { .. } | State::Ready => self.poll_ready(now),
+            State::InFlight { at, timeout } => {
+                // What is left of the limit; a clock that went back leaves it whole.
+                let elapsed = now.saturating_duration_since(at);
+                Action::Send {
+                    attempt: self.attempts,
+                    timeout: timeout.map(|t| t.saturating_sub(elapsed)),
+                }
+            }
+            State::Done => Action::Done {
+                attempts: self.attempts,
+            },
+            State::GaveUp { reason, at } => Action::GiveUp(self.report(reason, at)),
+        }
+    }
+
+    /// [`poll`](Self::poll) as it was before its fast paths: every state, every setting.
+    /// The fast paths must agree with it (a property test checks they do).
+    #[cfg(all(test, feature = "proptest"))]
+    fn poll_general(&mut self, now: Instant) -> Action {
         loop {
             match self.state {
                 State::Done => {
@@ -309,45 +363,87 @@ where
                     }
                     self.state = State::Ready;
                 }
-                State::Ready => return self.poll_ready(now),
+                State::Ready => {
+                    let next = self.poll_ready_general(now);
+                    return self.tell(next);
+                }
             }
         }
     }
 
+    /// The next attempt, when the machine is ready for one. Without an overall deadline
+    /// there is no time left to check and the attempt's limit is the per-try timeout
+    /// alone (what [`attempt_timeout`] gives for no deadline), so the common case needs
+    /// no `Option<Duration>` arithmetic; with one, the general path decides.
+    #[inline]
     fn poll_ready(&mut self, now: Instant) -> Action {
+        let next = if self.has_deadline {
+            self.poll_ready_general(now)
+        } else if let Some(next) = self
+            .gate
+            .hold(now)
+            .filter(|h| h.until > now)
+            .and_then(|hold| self.judge_hold(now, hold, None))
+        {
+            next
+        } else {
+            self.start_attempt(now, self.policy.per_try_timeout)
+        };
+        self.tell(next)
+    }
+
+    #[inline(never)]
+    fn poll_ready_general(&mut self, now: Instant) -> Next {
         let time_left = self.time_left(now);
         if time_left == Some(Duration::ZERO) {
             return self.give_up(now, deadline_passed());
         }
         if let Some(hold) = self.gate.hold(now).filter(|h| h.until > now) {
-            if let Some(action) = self.judge_hold(now, hold, time_left) {
-                return action;
+            if let Some(next) = self.judge_hold(now, hold, time_left) {
+                return next;
             }
         }
-        let timeout = match attempt_timeout(self.policy.per_try_timeout, self.deadline, now) {
+        let timeout = match attempt_timeout(self.policy.per_try_timeout, self.deadline(), now) {
             AttemptTimeout::Unlimited => None,
             AttemptTimeout::Limit(d) => Some(d),
             AttemptTimeout::DeadlinePassed => return self.give_up(now, deadline_passed()),
         };
+        self.start_attempt(now, timeout)
+    }
+
+    /// Attempt `attempts + 1` starts now, with this limit.
+    #[inline]
+    fn start_attempt(&mut self, now: Instant, timeout: Option<Duration>) -> Next {
         self.attempts = self.attempts.saturating_add(1);
         self.gate_capped = false;
         if self.attempts == 1 {
             self.budget.on_request(now);
         }
         self.state = State::InFlight { at: now, timeout };
-        Action::Send {
-            attempt: self.attempts,
-            timeout,
+        Next::Send(timeout)
+    }
+
+    /// `next` as the driver is told it.
+    #[inline]
+    fn tell(&self, next: Next) -> Action {
+        match next {
+            Next::Send(timeout) => Action::Send {
+                attempt: self.attempts,
+                timeout,
+            },
+            Next::Wait { until, reason } => Action::Wait { until, reason },
+            Next::GiveUp { reason, at } => Action::GiveUp(self.report(reason, at)),
         }
     }
 
     /// A wait or a give-up for a held key, or `None` to send anyway.
+    #[inline(never)]
     fn judge_hold(
         &mut self,
         now: Instant,
         hold: Hold,
         time_left: Option<Duration>,
-    ) -> Option<Action> {
+    ) -> Option<Next> {
         let hints = self.policy.hints;
         let remaining = hold.until.saturating_duration_since(now);
         // A hint that was over the cap when it was given stays over it: it is judged as
@@ -390,11 +486,60 @@ where
     /// An outcome that does not belong to an attempt in flight (fed twice, or a late
     /// answer to an attempt the driver already reported as timed out) is ignored, so it
     /// can neither count as an attempt nor skip a wait.
+    #[inline]
     pub fn handle_outcome(&mut self, now: Instant, outcome: Outcome) {
+        // The outcome is matched before the state is checked: the judge's answer then
+        // leads straight to its arm in the driver, without being tested twice.
+        let in_flight = matches!(self.state, State::InFlight { .. });
+        match outcome {
+            // The hot paths, inlined into the driver: a success, and a failure worth a
+            // retry that carries no server hint, with no overall deadline. Nothing is
+            // recorded at the gate (no hint), so the general path reduces to: charge the
+            // failure, then the attempt limit, the backoff and the budget.
+            Outcome::Success if in_flight => {
+                self.last = Some(outcome);
+                self.succeed(now);
+            }
+            Outcome::Retryable {
+                kind, hint: None, ..
+            } if in_flight && !self.has_deadline => {
+                self.last = Some(outcome);
+                self.budget.on_failure(kind, now);
+                if self.committed {
+                    self.end(now, GiveUpReason::Committed);
+                } else {
+                    self.retry_after_backoff(now, kind);
+                }
+            }
+            _ if in_flight => {
+                // The general path reads the outcome back from `last`: passed by
+                // reference, it would be written to the stack on every call, hot paths
+                // included.
+                self.last = Some(outcome);
+                self.settle_last(now);
+            }
+            _ => {}
+        }
+    }
+
+    /// [`handle_outcome`](Self::handle_outcome) without its fast paths, as it was before
+    /// them. The fast paths must agree with it (a property test checks they do).
+    #[cfg(all(test, feature = "proptest"))]
+    fn handle_outcome_general(&mut self, now: Instant, outcome: Outcome) {
         if !matches!(self.state, State::InFlight { .. }) {
             return;
         }
         self.last = Some(outcome);
+        self.settle_last(now);
+    }
+
+    /// The general path of [`handle_outcome`](Self::handle_outcome): the attempt in
+    /// flight ended with the outcome just stored in `last`.
+    #[inline(never)]
+    fn settle_last(&mut self, now: Instant) {
+        let Some(outcome) = self.last else {
+            return;
+        };
         // Every failure that counts is charged before anything else is decided (gRFC A6
         // retryThrottling); budgets that charge only the retries they grant ignore it.
         if let Some(kind) = counted_failure(&outcome) {
@@ -438,11 +583,13 @@ where
         self.committed = true;
     }
 
+    #[inline]
     fn succeed(&mut self, now: Instant) {
         self.budget.on_success(self.last_retry, now);
         self.state = State::Done;
     }
 
+    #[inline(never)]
     fn schedule_retry(&mut self, now: Instant, kind: RetryKind, hint: Option<ServerHint>) {
         if hint == Some(ServerHint::DoNotRetry) {
             self.end(now, GiveUpReason::Forbidden(Forbidden::ServerSaidStop));
@@ -456,7 +603,7 @@ where
         }
         // Everything from here is whole nanoseconds: no `Duration` is built on the common path.
         let left_ns = self
-            .deadline
+            .deadline()
             .map(|d| d.as_nanos().saturating_sub(now.as_nanos()));
         if left_ns == Some(0) {
             self.end(now, deadline_passed());
@@ -504,8 +651,30 @@ where
         self.waited_ns = self.waited_ns.saturating_add(delay_ns);
     }
 
+    /// [`schedule_retry`](Self::schedule_retry) for a retry without a server hint and
+    /// without an overall deadline: the attempt limit, the backoff, the budget.
+    #[inline]
+    fn retry_after_backoff(&mut self, now: Instant, kind: RetryKind) {
+        if self.attempts >= self.policy.max_attempts.get() {
+            self.end(now, GiveUpReason::MaxAttempts);
+            return;
+        }
+        let delay_ns = self.next_backoff_ns(kind);
+        if !self.budget.try_withdraw(kind, now) {
+            self.end(now, GiveUpReason::BudgetExhausted);
+            return;
+        }
+        self.last_retry = Some(kind);
+        self.state = State::Waiting {
+            until: Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)),
+            reason: WaitReason::Backoff(kind),
+        };
+        self.waited_ns = self.waited_ns.saturating_add(delay_ns);
+    }
+
     /// The next backoff delay for a retry of `kind`, in ns: the throttled schedule after
     /// throttling when the policy has one, the main schedule otherwise.
+    #[inline]
     fn next_backoff_ns(&mut self, kind: RetryKind) -> u64 {
         let policy: &RetryPolicy<C> = &self.policy;
         match (
@@ -518,16 +687,16 @@ where
         }
     }
 
-    fn wait(&mut self, now: Instant, delay: Duration, reason: WaitReason) -> Action {
+    fn wait(&mut self, now: Instant, delay: Duration, reason: WaitReason) -> Next {
         let until = now.saturating_add(delay);
         self.waited_ns = self.waited_ns.saturating_add(duration_to_nanos(delay));
         self.state = State::Waiting { until, reason };
-        Action::Wait { until, reason }
+        Next::Wait { until, reason }
     }
 
-    fn give_up(&mut self, now: Instant, reason: GiveUpReason) -> Action {
+    fn give_up(&mut self, now: Instant, reason: GiveUpReason) -> Next {
         self.end(now, reason);
-        Action::GiveUp(self.report(reason, now))
+        Next::GiveUp { reason, at: now }
     }
 
     /// Stop for good; the report is told from the machine's own record.
@@ -535,6 +704,9 @@ where
         self.state = State::GaveUp { reason, at: now };
     }
 
+    // Inline, so that no `Report` (nor the `Action` carrying it) is returned through
+    // memory on `poll`'s hot paths.
+    #[inline]
     fn report(&self, reason: GiveUpReason, at: Instant) -> Report {
         Report {
             reason,
@@ -546,6 +718,147 @@ where
     }
 
     fn time_left(&self, now: Instant) -> Option<Duration> {
-        time_left(self.deadline, now)
+        time_left(self.deadline(), now)
+    }
+}
+
+/// The fast paths of `poll` and `handle_outcome` (no deadline, no hint; waits, sends and
+/// successes inlined into the driver) agree with the general paths they skip: two copies
+/// of one machine, one driven through the public methods and one through the general
+/// paths only, give the same actions and end in the same state, for any policy, gate,
+/// budget, deadline, outcome and clock.
+#[cfg(all(test, feature = "proptest"))]
+mod fast_path_laws {
+    use alloc::format;
+    use core::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::Retry;
+    use crate::hint::ServerHint;
+    use crate::retry::{
+        BudgetConfig, Forbidden, Gate, Hold, Outcome, RetryKind, RetryPolicy, Seen, TokenBucket,
+    };
+    use crate::testing::any_retry_policy;
+    use crate::time::Instant;
+
+    /// A gate holding at most one hold, merged on record (enough to take every branch).
+    #[derive(Clone, Debug, PartialEq)]
+    struct OneHold(Option<Hold>);
+
+    impl Gate for OneHold {
+        fn hold(&mut self, _: Instant) -> Option<Hold> {
+            self.0
+        }
+        fn record(&mut self, hold: Hold, _: Instant) {
+            self.0 = Some(self.0.map_or(hold, |h| h.merge(hold)));
+        }
+    }
+
+    fn any_hint() -> impl Strategy<Value = Option<ServerHint>> {
+        prop_oneof![
+            6 => Just(None),
+            2 => (0u64..=400_000).prop_map(|ms| Some(ServerHint::After(Duration::from_millis(ms)))),
+            1 => Just(Some(ServerHint::DoNotRetry)),
+        ]
+    }
+
+    fn any_kind() -> impl Strategy<Value = RetryKind> {
+        prop_oneof![
+            Just(RetryKind::Transient),
+            Just(RetryKind::Throttled),
+            Just(RetryKind::TimedOut),
+        ]
+    }
+
+    fn any_outcome() -> impl Strategy<Value = Outcome> {
+        prop_oneof![
+            3 => Just(Outcome::Success),
+            8 => (any_kind(), any_hint(), any::<u16>()).prop_map(|(kind, hint, status)| {
+                Outcome::Retryable { kind, hint, seen: Seen::Status(status) }
+            }),
+            2 => (
+                proptest::option::of(Just(Forbidden::NotIdempotent)),
+                any_hint(),
+            )
+                .prop_map(|(refused, hint)| Outcome::Final { refused, hint, seen: Seen::Error }),
+        ]
+    }
+
+    /// One input: feed an outcome after `took`, or poll after `after`, or commit.
+    #[derive(Clone, Copy, Debug)]
+    enum Input {
+        Outcome { took: Duration, outcome: Outcome },
+        Poll { after: Duration },
+        Commit,
+    }
+
+    fn any_input() -> impl Strategy<Value = Input> {
+        let d = prop_oneof![
+            3 => (0u64..=20_000).prop_map(Duration::from_millis),
+            1 => (0u64..=700).prop_map(Duration::from_secs),
+            1 => Just(Duration::ZERO),
+        ];
+        prop_oneof![
+            6 => (d.clone(), any_outcome()).prop_map(|(took, outcome)| Input::Outcome { took, outcome }),
+            4 => d.prop_map(|after| Input::Poll { after }),
+            1 => Just(Input::Commit),
+        ]
+    }
+
+    type Machine<'p> = Retry<&'p RetryPolicy, Option<TokenBucket>, OneHold>;
+
+    fn lockstep(mut fast: Machine<'_>, inputs: &[Input]) -> Result<(), TestCaseError> {
+        let mut general = fast.clone();
+        let mut now = fast.started();
+        for input in inputs {
+            match *input {
+                Input::Outcome { took, outcome } => {
+                    now = now.saturating_add(took);
+                    fast.handle_outcome(now, outcome);
+                    general.handle_outcome_general(now, outcome);
+                }
+                Input::Poll { after } => {
+                    now = now.saturating_add(after);
+                    let a = fast.poll(now);
+                    let b = general.poll_general(now);
+                    prop_assert_eq!(a, b);
+                }
+                Input::Commit => {
+                    fast.handle_commit();
+                    general.handle_commit();
+                }
+            }
+            prop_assert_eq!(format!("{fast:?}"), format!("{general:?}"));
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn fast_paths_agree_with_the_general_path(
+            policy in any_retry_policy(),
+            seed in any::<u64>(),
+            start_ms in prop_oneof![Just(0u64), 0u64..=1_000_000_000],
+            no_deadline in any::<bool>(),
+            budget in proptest::option::of((1u64..=10, 0u64..=5_000)),
+            hold in proptest::option::of((0u64..=30_000, 0u64..=400_000)),
+            inputs in proptest::collection::vec(any_input(), 0..40),
+        ) {
+            let start = Instant::from_millis(start_ms);
+            let budget = budget.map(|(ratio, tokens)| {
+                TokenBucket::new(BudgetConfig::ratio(ratio * 100, tokens, 0), start)
+            });
+            let gate = OneHold(hold.map(|(until_ms, hint_ms)| Hold {
+                until: start.saturating_add(Duration::from_millis(until_ms)),
+                hint: Duration::from_millis(hint_ms),
+            }));
+            let mut machine = Retry::new(&policy, seed, start).with_budget(budget).with_gate(gate);
+            // Half the cases without a deadline, where the fast paths apply.
+            if no_deadline {
+                machine = machine.deadline_at(None);
+            }
+            lockstep(machine, &inputs)?;
+        }
     }
 }
