@@ -208,6 +208,17 @@ async fn a_post_whose_connection_failed_is_retried() {
             .find::<reqwest::Error>()
             .is_some_and(reqwest::Error::is_connect)
     );
+    // `source()` is reqwest's error itself, as any error reporter walks the chain, and
+    // classify_error reads a RetryError through it.
+    assert!(
+        std::error::Error::source(retry)
+            .and_then(|s| s.downcast_ref::<reqwest::Error>())
+            .is_some_and(reqwest::Error::is_connect)
+    );
+    assert_eq!(
+        relent_reqwest::classify_error(retry),
+        TransportError::ConnectFailed
+    );
     // Every attempt's error is kept, not only the last (the error type is the one every
     // relent adapter shares).
     assert_eq!(retry.causes().len(), 3);
@@ -428,6 +439,11 @@ async fn when_retries_run_out_on_a_status_the_last_response_is_returned() {
     let client = through(&retrier(quick()));
     let response = client.get(server.url("/")).send().await.expect("response");
     let h = history(&response);
+    // The report rides on the response too, as relent-tower's does.
+    assert_eq!(
+        response.extensions().get::<relent_reqwest::Report>(),
+        h.report()
+    );
     assert_eq!(response.status(), 503);
     assert_eq!(response.text().await.expect("body"), "third");
     assert_eq!(statuses(&h), [500, 502, 503]);
@@ -490,6 +506,14 @@ async fn the_overall_deadline_bounds_attempts_and_waits() {
         }
     );
     assert!(retry.is_timeout());
+    // The cause says so too, as relent-tokio's and relent-tower's do (reqwest enforced the
+    // limit, so the cause is reqwest's own timeout error).
+    assert!(retry.causes().last().is_some_and(|c| c.is_timeout()));
+    assert!(
+        retry
+            .find::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+    );
     assert_eq!(retry.history().attempts(), 1);
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");

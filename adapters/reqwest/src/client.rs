@@ -122,5 +122,9 @@ fn unbuildable(error: reqwest::Error) -> RetryError {
         unreachable!("an unsendable operation gives up");
     };
     let cause = SendFailure::from_reqwest(error).into_cause(report.attempts, now);
-    RetryError::new(vec![cause], AttemptHistory::new(key), report).with_error_chain()
+    let mut history = AttemptHistory::new(key);
+    history.finish(std::time::Duration::ZERO, Some(report));
+    // No attempt was sent; the one cause (numbered 0) is the builder's error, which the
+    // error's `Display` names.
+    RetryError::new(vec![cause], history, report).with_error_chain()
 }

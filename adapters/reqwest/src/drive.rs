@@ -329,6 +329,8 @@ where
                     response
                         .extensions_mut()
                         .insert(Attempts(history.attempts()));
+                    // As relent-tower does: the report beside the history.
+                    response.extensions_mut().insert(report);
                     response.extensions_mut().insert(history);
                     Ok(response)
                 }

@@ -40,6 +40,11 @@ pub fn classify_error(error: &(dyn StdError + 'static)) -> TransportError {
     let mut reset = false;
     let mut next: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(e) = next {
+        // relent's own wrapper (a `RetryError`'s cause) shows the error it holds.
+        if let Some(any) = e.downcast_ref::<AnyError>() {
+            next = Some(&*any.0);
+            continue;
+        }
         if let Some(r) = e.downcast_ref::<reqwest::Error>() {
             connect |= r.is_connect();
             timed_out |= r.is_timeout();

@@ -25,7 +25,9 @@ pub use client::{RequestBuilderExt, RetryClient};
 pub use error::{AnyError, AttemptTimedOut, BoxError, RetryError, classify_error};
 pub use middleware::RetryMiddleware;
 pub use overrides::{Idempotent, NoRetry, Overrides};
-pub use relent_tokio::{AttemptHistory, Cause, Event, Failure, OnEvent, Step};
+pub use relent_tokio::{
+    AttemptHistory, Cause, ErrorClass, Event, Failure, LastFailure, OnEvent, Step,
+};
 pub use retry_engine::{
     BuildError, DEFAULT_TABLE_CAPACITY, KeyBy, RetryEngine, RetryEngineBuilder,
 };

@@ -339,10 +339,11 @@ impl<C> RetryEngineBuilder<C> {
         self
     }
 
-    /// Call `hook` with the request's key (its origin) and each [`Event`] of every
-    /// request: the event type every relent adapter reports (relent-tokio's `notify`,
-    /// relent-tower's `on_event`), for metrics and logs. It runs on the task sending the
-    /// request; keep it short.
+    /// Call `hook` with the request's table key (its origin; its URL under
+    /// [`KeyBy::Url`]) and each [`Event`] of every request: the event type every relent
+    /// adapter reports (relent-tokio's `notify`, relent-tower's `on_event`), for metrics
+    /// and logs. It runs on the task sending the request; keep it short. One hook: a
+    /// second call replaces the first.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicU32, Ordering};

@@ -137,20 +137,32 @@ impl<E> Cause<E> {
         }
     }
 
-    /// Whether the attempt ran past its time limit.
+    /// Whether the attempt ran past its time limit: abandoned by the driver
+    /// ([`Failure::TimedOut`]), or an error classed
+    /// [`ErrorClass::Transport`]`(`[`TransportError::TimedOut`]`)`, as relent-reqwest's
+    /// attempts are when reqwest enforces the limit itself.
     #[must_use]
     pub fn is_timeout(&self) -> bool {
-        matches!(self.failure, Failure::TimedOut(_))
+        matches!(
+            self.failure,
+            Failure::TimedOut(_)
+                | Failure::Error {
+                    class: ErrorClass::Transport(TransportError::TimedOut),
+                    ..
+                }
+        )
     }
 
-    /// The failure as an error trait object: the operation's error, or [`AttemptTimedOut`].
+    /// The failure as an error trait object: the operation's error (the error an
+    /// [`AnyError`] holds, so `downcast_ref` finds e.g. a `reqwest::Error`), or
+    /// [`AttemptTimedOut`].
     #[must_use]
     pub fn as_dyn_error(&self) -> &(dyn std::error::Error + 'static)
     where
         E: std::error::Error + 'static,
     {
         match &self.failure {
-            Failure::Error { error, .. } => error,
+            Failure::Error { error, .. } => look_through(error),
             Failure::TimedOut(t) => t,
         }
     }
@@ -249,6 +261,7 @@ impl<E> RetryError<E> {
     /// order, its history, and the report the machine gave up with (only the core writes
     /// a [`Report`], so only a run can make one of these).
     #[must_use]
+    #[doc(hidden)]
     pub fn new(causes: Vec<Cause<E>>, history: AttemptHistory, report: Report) -> Self {
         RetryError {
             inner: Box::new(Inner {
@@ -263,6 +276,7 @@ impl<E> RetryError<E> {
     /// Let `Display` follow the last error's source chain (see [`RetryError`]'s `Display`):
     /// for error types that are `std::error::Error`s.
     #[must_use]
+    #[doc(hidden)]
     pub fn with_error_chain(mut self) -> Self
     where
         E: StdError + 'static,
@@ -388,13 +402,17 @@ impl<E> RetryError<E> {
         }
     }
 
-    /// Whether the last attempt timed out.
+    /// Whether the last attempt timed out (as the report shows it: the driver's limit,
+    /// or an error the adapter or the caller's classifier read as
+    /// [`TransportError::TimedOut`]).
     #[must_use]
     pub fn is_timeout(&self) -> bool {
         self.transport_error() == Some(TransportError::TimedOut)
     }
 
-    /// Whether the last attempt could not connect.
+    /// Whether the last attempt could not connect, as the adapter (or, in relent-tokio,
+    /// the caller's classifier: [`ErrorClass::Transport`]`(`[`TransportError::ConnectFailed`]`)`)
+    /// read its error.
     #[must_use]
     pub fn is_connect(&self) -> bool {
         self.transport_error() == Some(TransportError::ConnectFailed)
@@ -487,7 +505,11 @@ impl<E> fmt::Display for RetryError<E> {
                  response recorded for this key and that is still in force)",
             )?;
         }
-        if self.transport_error() == Some(TransportError::Other) {
+        // An unnamed transport failure, or an operation that could not even start (a
+        // request that could not be built): the error says what the report cannot.
+        if self.transport_error() == Some(TransportError::Other)
+            || (inner.report.attempts == 0 && !inner.causes.is_empty())
+        {
             let root = match (inner.chain, inner.causes.last()) {
                 (
                     Some(chain),

@@ -21,7 +21,7 @@ use crate::{ErrorClass, Event};
 
 /// One step of a run's history, timed from the moment the run started.
 ///
-/// The record of what the live [`Event`](crate::Event)s reported: an attempt once it
+/// The record of what the live [`Event`]s reported: an attempt once it
 /// ended (what it saw, how long it took) and each wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -58,9 +58,8 @@ pub enum Step {
 /// (`response.extensions().get::<AttemptHistory>()`). Its `Display` is a timeline, one
 /// line per step.
 ///
-/// Adapters write it as the run goes ([`new`](Self::new), [`push`](Self::push),
-/// [`finish`](Self::finish)); a relent-tokio run records only its failed attempts and
-/// its waits, so a run that succeeds at once allocates nothing for it.
+/// The adapters write it as the run goes; a relent-tokio run records only its failed
+/// attempts and its waits, so a run that succeeds at once allocates nothing for it.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
@@ -92,6 +91,7 @@ impl AttemptHistory {
     /// An empty history for a run keyed `key` (the Retry-After table key of an HTTP
     /// request, its origin; empty for a run that has no text key).
     #[must_use]
+    #[doc(hidden)]
     pub fn new(key: String) -> Self {
         AttemptHistory {
             key,
@@ -104,16 +104,19 @@ impl AttemptHistory {
 
     /// Set the key: for an adapter that holds the key elsewhere while the run goes
     /// (its table entry borrows it) and moves it in at the end instead of copying it.
+    #[doc(hidden)]
     pub fn set_key(&mut self, key: String) {
         self.key = key;
     }
 
     /// Record the next step.
+    #[doc(hidden)]
     pub fn push(&mut self, step: Step) {
         self.steps.push(step);
     }
 
     /// Record how the run ended: its length, and the report if it gave up.
+    #[doc(hidden)]
     pub fn finish(&mut self, elapsed: Duration, report: Option<Report>) {
         self.elapsed = elapsed;
         self.report = report;
@@ -190,6 +193,7 @@ impl AttemptHistory {
 /// A duration as seconds with millisecond precision, e.g. `1.250s` (as histories and
 /// the adapters' logs print them).
 #[derive(Clone, Copy, Debug)]
+#[doc(hidden)]
 pub struct Secs(pub Duration);
 
 impl fmt::Display for Secs {
@@ -201,6 +205,7 @@ impl fmt::Display for Secs {
 /// An attempt's outcome in words: `status 503`, `status 429, server hint 1.000s`, the
 /// transport error, or `transient failure` (as histories and the adapters' logs print them).
 #[derive(Clone, Copy, Debug)]
+#[doc(hidden)]
 pub struct ShowOutcome(pub Observed);
 
 impl fmt::Display for ShowOutcome {
@@ -259,6 +264,7 @@ impl fmt::Display for AttemptHistory {
 
 /// What an attempt left behind, as its adapter read the attempt's output.
 #[derive(Debug)]
+#[doc(hidden)]
 pub enum Left<'a, E> {
     /// An answer: a success, or a response judged a failure. No error to keep.
     Answer,
@@ -278,6 +284,7 @@ pub enum Left<'a, E> {
 /// [`keep`](Self::keep) for each error it is handed back, with a function that passes each
 /// event on to its hook.
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct Recorder<E> {
     history: AttemptHistory,
     causes: Vec<Cause<E>>,

@@ -26,7 +26,7 @@ pub mod migrating {}
 pub use class::{AlwaysTransient, ClassifyError, ErrorClass, classify_io};
 pub use clock::TokioTimer;
 pub use error::{AnyError, AttemptTimedOut, BoxError, Cause, Failure, LastFailure, RetryError};
-pub use history::{AttemptHistory, Left, Recorder, Step};
+pub use history::{AttemptHistory, Step};
 
 // The policy types a run needs, so `relent-tokio` alone is enough for a simple retry.
 pub use relent::backoff::{BackoffBuilder, BackoffPolicy, Jitter};

@@ -29,7 +29,9 @@ use crate::{SharedBudget, SharedDeadlines, seed};
 /// (kube-rs's watcher users log each error). For each attempt, in order: `Attempt`,
 /// then `Ended`, then `Failed` if it failed with an error or ran past its limit (an HTTP
 /// response judged a failure is an `Ended` alone: it is an answer, not an error); then a
-/// `Wait` before the next attempt, or `GaveUp`.
+/// `Wait` before the next attempt, or `GaveUp`. A run that succeeds ends with its
+/// `Ended { outcome: Outcome::Success, .. }`: there is no final event. The HTTP adapters
+/// report `GaveUp` also when they return the last response (retries ran out on a status).
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum Event<'a, E> {

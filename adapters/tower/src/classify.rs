@@ -26,6 +26,11 @@ use relent::retry::{RetryKind, TransportError};
 pub fn classify_error(error: &(dyn StdError + 'static)) -> TransportError {
     let mut next: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(e) = next {
+        // relent's own wrapper (a `RetryError`'s cause) shows the error it holds.
+        if let Some(any) = e.downcast_ref::<relent_tokio::AnyError>() {
+            next = Some(&*any.0);
+            continue;
+        }
         if let Some(e) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
             if e.is_connect() {
                 return TransportError::ConnectFailed;

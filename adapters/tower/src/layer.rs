@@ -46,11 +46,11 @@ pub use relent::http::Attempts;
 
 /// Why the layer returns no response: the error type every relent adapter shares,
 /// [`relent_tokio::RetryError`] over [`AnyError`]: the machine's [`Report`](crate::Report), the
-/// request's [`AttemptHistory`], every failed attempt's error (`causes()`), and the last
+/// request's [`AttemptHistory`](crate::AttemptHistory), every failed attempt's error (`causes()`), and the last
 /// one as its `source()` (`last_error()`, `find::<hyper::Error>()`, `root_cause()`).
 ///
 /// A response is always returned when there is one, even after retries ran out on a
-/// status (with the [`Report`](crate::Report) and the [`AttemptHistory`] in its extensions): for an
+/// status (with the [`Report`](crate::Report) and the [`AttemptHistory`](crate::AttemptHistory) in its extensions): for an
 /// HTTP client the last response is still the answer. This error means there was none:
 /// every attempt failed below HTTP, the last one timed out, or the shared table refused
 /// the request before it was sent. It reaches the caller boxed, as tower's `BoxError`:
@@ -260,7 +260,8 @@ impl<C> RetryLayerBuilder<C> {
     /// Call `hook` with the request's key (its origin) and each [`Event`] of every
     /// request: attempt, end, failure, wait, give-up; the event type every relent adapter
     /// reports (relent-tokio's `notify`, relent-reqwest's `on_event`), for metrics and
-    /// logs. It runs on the request's task: keep it short.
+    /// logs. It runs on the request's task: keep it short. One hook: a second call (or
+    /// [`on_notice`](Self::on_notice), which is built on it) replaces the first.
     ///
     /// ```
     /// use relent_tower::{Event, RetryLayer};

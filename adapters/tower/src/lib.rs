@@ -30,12 +30,13 @@ pub use policy::Policy;
 pub use timeout::{Elapsed, Timeout, TimeoutLayer};
 
 // The types a caller configures and reads, without a direct relent dependency.
+pub use relent::http::Observed;
 pub use relent::http::{Idempotent, NoRetry, Overrides};
-pub use relent::retry::{GiveUpReason, Outcome, Report, RetryPolicy, TransportError};
+pub use relent::retry::{GiveUpReason, Outcome, Report, RetryPolicy, TransportError, WaitReason};
 pub use relent::timeout::{TimeoutOverride, Timeouts};
 pub use relent_tokio::{
-    AnyError, AttemptHistory, AttemptTimedOut, Cause, Event, Failure, OnEvent, SharedBudget,
-    SharedDeadlines, Step,
+    AnyError, AttemptHistory, AttemptTimedOut, Cause, ErrorClass, Event, Failure, LastFailure,
+    OnEvent, SharedBudget, SharedDeadlines, Step,
 };
 
 /// The error type of tower's middleware: any error, boxed.
