@@ -393,6 +393,7 @@ where
         let mut observer = Collector {
             retrier: self,
             recorder: Recorder::new(now, false),
+            last_class: None,
         };
         let finished = drive::run(machine, &timer, judge, &mut observer, |_, _| operation()).await;
         match finished {
@@ -408,7 +409,10 @@ where
                 self.notify.notify(&Event::GaveUp(&report));
                 let mut recorder = observer.recorder;
                 if let Some(Err(error)) = last {
-                    let class = self.classify.classify(&error);
+                    let class = match observer.last_class {
+                        Some(class) => class,
+                        None => self.classify.classify(&error),
+                    };
                     recorder.keep(report.attempts, error, class);
                 }
                 let (history, causes) =
@@ -471,6 +475,9 @@ where
 struct Collector<'r, F, K, N, C, E> {
     retrier: &'r Retrier<F, K, N, C>,
     recorder: Recorder<E>,
+    /// The class of the last attempt's error, as read when it ended, so the error is kept
+    /// with the class its events reported (and the classifier is not asked again).
+    last_class: Option<ErrorClass>,
 }
 
 impl<T, E, F, K, N, C> drive::Observe<Result<T, E>> for Collector<'_, F, K, N, C, E>
@@ -495,6 +502,7 @@ where
                 let (observed, left) = match output {
                     Some(Err(error)) => {
                         let class = retrier.classify.classify(error);
+                        self.last_class = Some(class);
                         (class.observed(), Left::Error(error, class))
                     }
                     // A success: relent-tokio's history keeps failures only, so this
@@ -527,7 +535,10 @@ where
 
     fn superseded(&mut self, attempt: u32, output: Result<T, E>) {
         if let Err(error) = output {
-            let class = self.retrier.classify.classify(&error);
+            let class = match self.last_class.take() {
+                Some(class) => class,
+                None => self.retrier.classify.classify(&error),
+            };
             self.recorder.keep(attempt, error, class);
         }
     }
