@@ -215,14 +215,14 @@ impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
 /// Sends each attempt: a copy of the request while its body can be replayed, else the
 /// request itself, once. Each attempt's future borrows the transport (a middleware
 /// chain's extensions), which the driver gets back before the next attempt.
-struct Sender<'t, T> {
-    transport: &'t mut T,
+struct Sender<T> {
+    transport: T,
     original: Option<Request>,
     replayable: bool,
     caller_timeout: Option<Duration>,
 }
 
-impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<'_, T> {
+impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T> {
     /// reqwest enforces the limit it is given as the request's timeout (and keeps
     /// bounding the body with it once the response is returned), so the driver runs no
     /// second timer: a timed-out attempt comes back as reqwest's timeout error, which
@@ -258,12 +258,21 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<'_
 }
 
 /// Drive one request to its end.
-pub(crate) async fn run<C, T>(
+///
+/// The transport is taken by value, so that every entry point can return this future
+/// itself rather than wrap it in one more `async` layer that holds the transport: each
+/// layer is one more move of the whole (large) future per request.
+///
+/// A failure is handed to `wrap` here, inside the same future, for the same reason: the
+/// middleware needs it as a `reqwest_middleware::Error`, and an outer `async` block to
+/// convert it would move the future once more.
+pub(crate) async fn run<C, T, E>(
     retrier: &Inner<C>,
     request: Request,
     overrides: Overrides<C>,
-    transport: &mut T,
-) -> Result<Response, RetryError>
+    transport: T,
+    wrap: fn(RetryError) -> E,
+) -> Result<Response, E>
 where
     C: Classify + Clone + Send + Sync + 'static,
     T: Transport,
@@ -303,7 +312,17 @@ where
         caller_timeout,
     };
     let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
-    let mut recorder = story.recorder;
+    conclude(retrier, finished, story.recorder, key, start).map_err(wrap)
+}
+
+/// The run's answer: the response with its history, or the error with every cause.
+fn conclude<C>(
+    retrier: &Inner<C>,
+    finished: Finished<Result<Response, SendFailure>>,
+    mut recorder: Recorder<AnyError>,
+    key: String,
+    start: relent::Instant,
+) -> Result<Response, RetryError> {
     match finished {
         Finished::Succeeded(Ok(mut response)) => {
             // The run ended when its last attempt did: the driver read the clock then.

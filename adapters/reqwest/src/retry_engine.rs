@@ -1,6 +1,7 @@
 //! The retry engine's shared state and configuration: policy, Retry-After table, budget.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -232,14 +233,22 @@ impl<C: Classify + Clone + Send + Sync + 'static> RetryEngine<C> {
     /// Returns the final response (a success, or the last response when
     /// retries ran out on a status, with the [`AttemptHistory`](crate::AttemptHistory)
     /// in its extensions), or a [`RetryError`] when no response can be returned.
-    pub async fn execute(
-        &self,
-        client: &reqwest::Client,
+    ///
+    /// (Not an `async fn`: it returns the driver's future itself, with no wrapper layer
+    /// to move it through.)
+    pub fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
         request: Request,
         overrides: Overrides<C>,
-    ) -> Result<Response, RetryError> {
-        let mut transport = ClientTransport { client };
-        drive::run(&self.inner, request, overrides, &mut transport).await
+    ) -> impl Future<Output = Result<Response, RetryError>> + Send + 'a {
+        drive::run(
+            &self.inner,
+            request,
+            overrides,
+            ClientTransport { client },
+            |e| e,
+        )
     }
 }
 
