@@ -19,7 +19,7 @@ use reqwest_middleware::Next;
 
 use crate::error::{RetryError, SendFailure};
 use crate::overrides::Overrides;
-use crate::retry_engine::Inner;
+use crate::retry_engine::{Inner, RunKey};
 use crate::trace;
 
 /// How one attempt is sent.
@@ -257,6 +257,22 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T>
     }
 }
 
+/// The recorder's history, keyed `key`, and the causes.
+fn finish(
+    recorder: Recorder<AnyError>,
+    key: RunKey,
+    elapsed: Duration,
+    report: Option<relent::retry::Report>,
+) -> (
+    relent_tokio::AttemptHistory,
+    Vec<relent_tokio::Cause<AnyError>>,
+) {
+    match key {
+        RunKey::Shared(key) => recorder.finish_shared(key, elapsed, report),
+        RunKey::Owned(key) => recorder.finish(key, elapsed, report),
+    }
+}
+
 /// Drive one request to its end.
 ///
 /// The transport is taken by value, so that every entry point can return this future
@@ -278,7 +294,7 @@ where
     T: Transport,
 {
     let start = clock::now();
-    let key = retrier.key_by.key(request.url());
+    let key = retrier.key(request.url());
     let idempotent = overrides.idempotent || is_idempotent(request.method());
     // A body is replayable when reqwest holds it as bytes; a stream can be sent once.
     let replayable = request.body().is_none_or(|b| b.as_bytes().is_some());
@@ -291,7 +307,7 @@ where
     let policy: &RetryPolicy<C> = &policy;
     let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
         .with_budget(retrier.budget.as_ref().map(|b| b.token_bucket()))
-        .with_gate(retrier.table.gate(&key));
+        .with_gate(retrier.table.gate_borrowed(key.as_str()));
 
     let judge = HttpJudge {
         retrier,
@@ -300,7 +316,7 @@ where
         replayable,
     };
     let mut story = Story {
-        key: &key,
+        key: key.as_str(),
         recorder: Recorder::new(start, true),
         hook: retrier.on_event.as_ref(),
         caller_timeout,
@@ -320,14 +336,14 @@ fn conclude<C>(
     retrier: &Inner<C>,
     finished: Finished<Result<Response, SendFailure>>,
     mut recorder: Recorder<AnyError>,
-    key: String,
+    key: RunKey,
     start: relent::Instant,
 ) -> Result<Response, RetryError> {
     match finished {
         Finished::Succeeded(Ok(mut response)) => {
             // The run ended when its last attempt did: the driver read the clock then.
             let elapsed = recorder.last_ended().saturating_duration_since(start);
-            let (history, _) = recorder.finish(key, elapsed, None);
+            let (history, _) = finish(recorder, key, elapsed, None);
             response
                 .extensions_mut()
                 .insert(Attempts(history.attempts()));
@@ -337,14 +353,14 @@ fn conclude<C>(
         // The judge reads a transport failure as a failure, never a success.
         Finished::Succeeded(Err(_)) => unreachable!("a transport failure was judged a success"),
         Finished::GaveUp { report, last } => {
-            trace::give_up(&key, &report);
+            trace::give_up(key.as_str(), &report);
             if let Some(hook) = &retrier.on_event {
-                hook.call(&key, &Event::GaveUp(&report));
+                hook.call(key.as_str(), &Event::GaveUp(&report));
             }
             match last {
                 // Retries ran out on a status: the last response is the answer.
                 Some(Ok(mut response)) => {
-                    let (history, _) = recorder.finish(key, report.elapsed, Some(report));
+                    let (history, _) = finish(recorder, key, report.elapsed, Some(report));
                     response
                         .extensions_mut()
                         .insert(Attempts(history.attempts()));
@@ -360,7 +376,7 @@ fn conclude<C>(
                             ErrorClass::Transport(failure.kind),
                         );
                     }
-                    let (history, causes) = recorder.finish(key, report.elapsed, Some(report));
+                    let (history, causes) = finish(recorder, key, report.elapsed, Some(report));
                     Err(RetryError::new(causes, history, report).with_error_chain())
                 }
             }

@@ -9,6 +9,7 @@
 //! Its entries are [`Step`]s: owned, `Copy`, timed from the start of the run.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use relent::Instant;
@@ -82,11 +83,44 @@ pub enum Step {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AttemptHistory {
-    key: String,
+    key: Key,
     steps: Steps,
     report: Option<Report>,
     elapsed: Duration,
 }
+
+/// A history's key: owned, or shared with the adapter that made it (relent-reqwest keeps
+/// the origin most of its requests go to as one `Arc<str>`, so a request's history costs
+/// a reference count, not a copy of the string).
+#[derive(Clone, Debug)]
+enum Key {
+    Owned(String),
+    Shared(Arc<str>),
+}
+
+impl Default for Key {
+    fn default() -> Self {
+        Key::Owned(String::new())
+    }
+}
+
+impl Key {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Owned(key) => key,
+            Key::Shared(key) => key,
+        }
+    }
+}
+
+impl PartialEq for Key {
+    /// The same text, however it is held.
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Key {}
 
 /// The steps of a history: the first held in place, a list only from the second on.
 ///
@@ -148,7 +182,7 @@ impl AttemptHistory {
     #[must_use]
     pub fn new(key: String) -> Self {
         AttemptHistory {
-            key,
+            key: Key::Owned(key),
             // Nothing allocated until the second step (see `Steps`).
             steps: Steps::default(),
             report: None,
@@ -159,7 +193,13 @@ impl AttemptHistory {
     /// Set the key: for an adapter that holds the key elsewhere while the run goes
     /// (its table entry borrows it) and moves it in at the end instead of copying it.
     pub fn set_key(&mut self, key: String) {
-        self.key = key;
+        self.key = Key::Owned(key);
+    }
+
+    /// [`set_key`](Self::set_key) with a shared key: for an adapter that keeps one copy of
+    /// a key many runs share, so that each history holds a reference to it, not a copy.
+    pub fn set_shared_key(&mut self, key: Arc<str>) {
+        self.key = Key::Shared(key);
     }
 
     /// Record the next step.
@@ -177,7 +217,7 @@ impl AttemptHistory {
     /// per its `KeyBy`; relent-tower: its origin); empty for a relent-tokio run.
     #[must_use]
     pub fn key(&self) -> &str {
-        &self.key
+        self.key.as_str()
     }
 
     /// Every step, in order.
@@ -489,6 +529,20 @@ impl<E> Recorder<E> {
     ) -> (AttemptHistory, Vec<Cause<E>>) {
         let mut history = self.history;
         history.set_key(key);
+        history.finish(elapsed, report);
+        (history, self.causes)
+    }
+
+    /// [`finish`](Self::finish) with a shared key ([`AttemptHistory::set_shared_key`]).
+    #[must_use]
+    pub fn finish_shared(
+        self,
+        key: Arc<str>,
+        elapsed: Duration,
+        report: Option<Report>,
+    ) -> (AttemptHistory, Vec<Cause<E>>) {
+        let mut history = self.history;
+        history.set_shared_key(key);
         history.finish(elapsed, report);
         (history, self.causes)
     }
