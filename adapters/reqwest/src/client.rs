@@ -42,17 +42,23 @@ impl<C> RetryClient<C> {
 
 impl<C: Classify + Clone + Send + Sync + 'static> RetryClient<C> {
     /// Send a request with retries and the retrier's settings.
-    pub async fn execute(&self, request: Request) -> Result<Response, RetryError> {
-        self.execute_with(request, Overrides::default()).await
+    ///
+    /// (Not an `async fn`: it returns the engine's future itself, so the request's
+    /// future is not moved through one more layer per call.)
+    pub fn execute(
+        &self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, RetryError>> + Send + '_ {
+        self.execute_with(request, Overrides::default())
     }
 
     /// Send a request with retries and per-request overrides.
-    pub async fn execute_with(
+    pub fn execute_with(
         &self,
         request: Request,
         overrides: Overrides<C>,
-    ) -> Result<Response, RetryError> {
-        self.retrier.execute(&self.client, request, overrides).await
+    ) -> impl Future<Output = Result<Response, RetryError>> + Send + '_ {
+        self.retrier.execute(&self.client, request, overrides)
     }
 }
 

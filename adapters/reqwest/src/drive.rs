@@ -19,7 +19,7 @@ use reqwest_middleware::Next;
 
 use crate::error::{RetryError, SendFailure};
 use crate::overrides::Overrides;
-use crate::retry_engine::Inner;
+use crate::retry_engine::{Inner, RunKey};
 use crate::trace;
 
 /// How one attempt is sent.
@@ -215,14 +215,14 @@ impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
 /// Sends each attempt: a copy of the request while its body can be replayed, else the
 /// request itself, once. Each attempt's future borrows the transport (a middleware
 /// chain's extensions), which the driver gets back before the next attempt.
-struct Sender<'t, T> {
-    transport: &'t mut T,
+struct Sender<T> {
+    transport: T,
     original: Option<Request>,
     replayable: bool,
     caller_timeout: Option<Duration>,
 }
 
-impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<'_, T> {
+impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T> {
     /// reqwest enforces the limit it is given as the request's timeout (and keeps
     /// bounding the body with it once the response is returned), so the driver runs no
     /// second timer: a timed-out attempt comes back as reqwest's timeout error, which
@@ -257,19 +257,44 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<'_
     }
 }
 
+/// The recorder's history, keyed `key`, and the causes.
+fn finish(
+    recorder: Recorder<AnyError>,
+    key: RunKey,
+    elapsed: Duration,
+    report: Option<relent::retry::Report>,
+) -> (
+    relent_tokio::AttemptHistory,
+    Vec<relent_tokio::Cause<AnyError>>,
+) {
+    match key {
+        RunKey::Shared(key) => recorder.finish_shared(key, elapsed, report),
+        RunKey::Owned(key) => recorder.finish(key, elapsed, report),
+    }
+}
+
 /// Drive one request to its end.
-pub(crate) async fn run<C, T>(
+///
+/// The transport is taken by value, so that every entry point can return this future
+/// itself rather than wrap it in one more `async` layer that holds the transport: each
+/// layer is one more move of the whole (large) future per request.
+///
+/// A failure is handed to `wrap` here, inside the same future, for the same reason: the
+/// middleware needs it as a `reqwest_middleware::Error`, and an outer `async` block to
+/// convert it would move the future once more.
+pub(crate) async fn run<C, T, E>(
     retrier: &Inner<C>,
     request: Request,
     overrides: Overrides<C>,
-    transport: &mut T,
-) -> Result<Response, RetryError>
+    transport: T,
+    wrap: fn(RetryError) -> E,
+) -> Result<Response, E>
 where
     C: Classify + Clone + Send + Sync + 'static,
     T: Transport,
 {
     let start = clock::now();
-    let key = retrier.key_by.key(request.url());
+    let key = retrier.key(request.url());
     let idempotent = overrides.idempotent || is_idempotent(request.method());
     // A body is replayable when reqwest holds it as bytes; a stream can be sent once.
     let replayable = request.body().is_none_or(|b| b.as_bytes().is_some());
@@ -282,7 +307,7 @@ where
     let policy: &RetryPolicy<C> = &policy;
     let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
         .with_budget(retrier.budget.as_ref().map(|b| b.token_bucket()))
-        .with_gate(retrier.table.gate(&key));
+        .with_gate(retrier.table.gate_borrowed(key.as_str()));
 
     let judge = HttpJudge {
         retrier,
@@ -291,7 +316,7 @@ where
         replayable,
     };
     let mut story = Story {
-        key: &key,
+        key: key.as_str(),
         recorder: Recorder::new(start, true),
         hook: retrier.on_event.as_ref(),
         caller_timeout,
@@ -303,12 +328,22 @@ where
         caller_timeout,
     };
     let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
-    let mut recorder = story.recorder;
+    conclude(retrier, finished, story.recorder, key, start).map_err(wrap)
+}
+
+/// The run's answer: the response with its history, or the error with every cause.
+fn conclude<C>(
+    retrier: &Inner<C>,
+    finished: Finished<Result<Response, SendFailure>>,
+    mut recorder: Recorder<AnyError>,
+    key: RunKey,
+    start: relent::Instant,
+) -> Result<Response, RetryError> {
     match finished {
         Finished::Succeeded(Ok(mut response)) => {
             // The run ended when its last attempt did: the driver read the clock then.
             let elapsed = recorder.last_ended().saturating_duration_since(start);
-            let (history, _) = recorder.finish(key, elapsed, None);
+            let (history, _) = finish(recorder, key, elapsed, None);
             response
                 .extensions_mut()
                 .insert(Attempts(history.attempts()));
@@ -318,14 +353,14 @@ where
         // The judge reads a transport failure as a failure, never a success.
         Finished::Succeeded(Err(_)) => unreachable!("a transport failure was judged a success"),
         Finished::GaveUp { report, last } => {
-            trace::give_up(&key, &report);
+            trace::give_up(key.as_str(), &report);
             if let Some(hook) = &retrier.on_event {
-                hook.call(&key, &Event::GaveUp(&report));
+                hook.call(key.as_str(), &Event::GaveUp(&report));
             }
             match last {
                 // Retries ran out on a status: the last response is the answer.
                 Some(Ok(mut response)) => {
-                    let (history, _) = recorder.finish(key, report.elapsed, Some(report));
+                    let (history, _) = finish(recorder, key, report.elapsed, Some(report));
                     response
                         .extensions_mut()
                         .insert(Attempts(history.attempts()));
@@ -343,7 +378,7 @@ where
                             ErrorClass::Transport(failure.kind),
                         );
                     }
-                    let (history, causes) = recorder.finish(key, report.elapsed, Some(report));
+                    let (history, causes) = finish(recorder, key, report.elapsed, Some(report));
                     Err(RetryError::new(causes, history, report).with_error_chain())
                 }
             }

@@ -1,6 +1,8 @@
 //! The reqwest-middleware layer.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 use http::Extensions;
 use relent::http::{Classify, StandardClassifier};
@@ -84,26 +86,39 @@ impl<C: fmt::Debug> fmt::Debug for RetryMiddleware<C> {
     }
 }
 
-#[async_trait::async_trait]
 impl<C> Middleware for RetryMiddleware<C>
 where
     C: Classify + Clone + Send + Sync + 'static,
 {
-    async fn handle(
-        &self,
+    /// Written out rather than with `#[async_trait]`: the macro boxes an `async` block
+    /// that then holds the driver's future, one more layer that the whole (large)
+    /// future is moved through on every request; here the box holds the driver's
+    /// future itself. The signature is the one `#[async_trait]` gives the trait.
+    fn handle<'life0, 'life1, 'life2, 'async_trait>(
+        &'life0 self,
         req: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
+        extensions: &'life1 mut Extensions,
+        next: Next<'life2>,
+    ) -> Pin<Box<dyn Future<Output = reqwest_middleware::Result<Response>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        'life2: 'async_trait,
+        Self: 'async_trait,
+    {
         // Most requests carry no extension at all: skip the lookups then.
         let overrides = if extensions.is_empty() {
             Overrides::default()
         } else {
             Overrides::<C>::from_extensions(extensions)
         };
-        let mut transport = MiddlewareTransport { next, extensions };
-        drive::run(&self.retrier.inner, req, overrides, &mut transport)
-            .await
-            .map_err(reqwest_middleware::Error::middleware)
+        let transport = MiddlewareTransport { next, extensions };
+        Box::pin(drive::run(
+            &self.retrier.inner,
+            req,
+            overrides,
+            transport,
+            reqwest_middleware::Error::middleware,
+        ))
     }
 }

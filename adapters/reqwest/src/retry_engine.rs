@@ -1,7 +1,8 @@
 //! The retry engine's shared state and configuration: policy, Retry-After table, budget.
 
 use std::fmt;
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use relent::hint::HintReader;
@@ -63,6 +64,53 @@ impl KeyBy {
                 None => without_fragment(url).to_owned(),
             },
             KeyBy::Url => without_fragment(url).to_owned(),
+        }
+    }
+}
+
+/// The serialized URL up to its path: `scheme://[userinfo@]host[:port]` for a URL with a
+/// host. Two URLs with the same such prefix have the same origin key (the `url` crate
+/// writes a default port as no port at all, so one origin has one spelling); the
+/// converse may fail (a user name), which only costs a key built instead of shared.
+fn before_path(url: &Url) -> &str {
+    let s = url.as_str();
+    let tail = url.path().len()
+        + url.query().map_or(0, |q| q.len() + 1)
+        + url.fragment().map_or(0, |f| f.len() + 1);
+    s.get(..s.len().saturating_sub(tail)).unwrap_or(s)
+}
+
+/// The key of an engine's first request, with what a later request's URL is compared with.
+pub(crate) struct FirstKey {
+    key: Arc<str>,
+    /// [`before_path`] of the first URL (origin keys of URLs with a host only).
+    prefix: Option<Box<str>>,
+}
+
+impl FirstKey {
+    /// Whether `url`'s key is this one, by one comparison of its start rather than by
+    /// building its key.
+    fn is_key_of(&self, key_by: KeyBy, url: &Url) -> bool {
+        match (key_by, &self.prefix) {
+            (KeyBy::Origin, Some(prefix)) => **prefix == *before_path(url),
+            (KeyBy::Origin, None) => false,
+            (KeyBy::Url, _) => *self.key == *without_fragment(url),
+        }
+    }
+}
+
+/// A request's table key: the engine's shared copy when the request goes where the
+/// engine's first request went (most clients talk to one origin), else its own.
+pub(crate) enum RunKey {
+    Shared(Arc<str>),
+    Owned(String),
+}
+
+impl RunKey {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            RunKey::Shared(key) => key,
+            RunKey::Owned(key) => key,
         }
     }
 }
@@ -140,6 +188,31 @@ pub(crate) struct Inner<C> {
     pub(crate) hints: HintReader,
     pub(crate) client_timeout: Option<Duration>,
     pub(crate) on_event: Option<OnEvent<AnyError>>,
+    /// The key of the engine's first request, kept to be shared by every later request
+    /// with the same key: building a key is an allocation and a copy per request (a few
+    /// hundred instructions, the largest part of the key's cost), and sharing it is a
+    /// reference count. Set once and never replaced, so reading it takes no lock.
+    pub(crate) first_key: OnceLock<FirstKey>,
+}
+
+impl<C> Inner<C> {
+    /// The table key of `url`: shared when it is the first request's key.
+    pub(crate) fn key(&self, url: &Url) -> RunKey {
+        if let Some(first) = self.first_key.get() {
+            if first.is_key_of(self.key_by, url) {
+                return RunKey::Shared(Arc::clone(&first.key));
+            }
+            return RunKey::Owned(self.key_by.key(url));
+        }
+        let key: Arc<str> = Arc::from(self.key_by.key(url));
+        let prefix = url.has_host().then(|| Box::from(before_path(url)));
+        // Another request may have set it first: then this one keeps its own.
+        let _ = self.first_key.set(FirstKey {
+            key: Arc::clone(&key),
+            prefix,
+        });
+        RunKey::Shared(key)
+    }
 }
 
 /// The retry engine, shared by every request of a client: the policy, the
@@ -232,14 +305,22 @@ impl<C: Classify + Clone + Send + Sync + 'static> RetryEngine<C> {
     /// Returns the final response (a success, or the last response when
     /// retries ran out on a status, with the [`AttemptHistory`](crate::AttemptHistory)
     /// in its extensions), or a [`RetryError`] when no response can be returned.
-    pub async fn execute(
-        &self,
-        client: &reqwest::Client,
+    ///
+    /// (Not an `async fn`: it returns the driver's future itself, with no wrapper layer
+    /// to move it through.)
+    pub fn execute<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
         request: Request,
         overrides: Overrides<C>,
-    ) -> Result<Response, RetryError> {
-        let mut transport = ClientTransport { client };
-        drive::run(&self.inner, request, overrides, &mut transport).await
+    ) -> impl Future<Output = Result<Response, RetryError>> + Send + 'a {
+        drive::run(
+            &self.inner,
+            request,
+            overrides,
+            ClientTransport { client },
+            |e| e,
+        )
     }
 }
 
@@ -347,7 +428,7 @@ impl<C> RetryEngineBuilder<C> {
     ///
     /// ```
     /// use std::sync::atomic::{AtomicU32, Ordering};
-    /// use std::sync::Arc;
+    /// use std::sync::{Arc, OnceLock};
     /// use relent_reqwest::{Event, RetryEngine};
     ///
     /// let retried = Arc::new(AtomicU32::new(0));
@@ -386,6 +467,7 @@ impl<C> RetryEngineBuilder<C> {
                 hints: self.hints,
                 client_timeout: self.client_timeout,
                 on_event: self.on_event,
+                first_key: OnceLock::new(),
             }),
         })
     }
@@ -430,6 +512,51 @@ mod tests {
             push_decimal(&mut out, port);
             assert_eq!(out, format!("x{port}"));
         }
+    }
+
+    #[test]
+    fn a_shared_key_is_only_ever_the_key_it_would_build() {
+        let urls = [
+            "http://a.example/x",
+            "http://a.example:80/y?z",
+            "https://a.example/x",
+            "https://a.example:8443/x",
+            "http://a.example:8/x",
+            "http://user@a.example/x",
+            "http://b.example/x",
+            "http://[::1]:8080/x",
+            "http://127.0.0.1:3000/ok",
+            "http://127.0.0.1:300/ok",
+            "http://a.example/p#frag",
+            "http://a.example/p",
+            "file:///tmp/a",
+            "file:///tmp/b",
+            "data:text/plain,hello",
+            "data:text/plain,other",
+        ];
+        for by in [KeyBy::Origin, KeyBy::Url] {
+            for first in urls {
+                let engine = RetryEngine::builder().key_by(by).build().expect("defaults");
+                let first = Url::parse(first).expect("url");
+                let _ = engine.inner.key(&first);
+                for other in urls {
+                    let other = Url::parse(other).expect("url");
+                    let key = engine.inner.key(&other);
+                    assert_eq!(key.as_str(), by.key(&other), "{by:?} {first} {other}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_key_is_shared_and_others_are_built() {
+        let engine = RetryEngine::builder().build().expect("defaults");
+        let a = Url::parse("http://a.example/x").expect("url");
+        let b = Url::parse("http://b.example/x").expect("url");
+        let a2 = Url::parse("http://a.example:80/y?z").expect("url");
+        assert!(matches!(engine.inner.key(&a), RunKey::Shared(k) if &*k == "http://a.example:80"));
+        assert!(matches!(engine.inner.key(&b), RunKey::Owned(k) if k == "http://b.example:80"));
+        assert!(matches!(engine.inner.key(&a2), RunKey::Shared(k) if &*k == "http://a.example:80"));
     }
 
     #[test]

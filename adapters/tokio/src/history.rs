@@ -9,6 +9,7 @@
 //! Its entries are [`Step`]s: owned, `Copy`, timed from the start of the run.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use relent::Instant;
@@ -81,11 +82,98 @@ pub enum Step {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AttemptHistory {
-    key: String,
-    steps: Vec<Step>,
+    key: Key,
+    steps: Steps,
     report: Option<Report>,
     elapsed: Duration,
 }
+
+/// A history's key: owned, or shared with the adapter that made it (relent-reqwest keeps
+/// the origin most of its requests go to as one `Arc<str>`, so a request's history costs
+/// a reference count, not a copy of the string).
+#[derive(Clone, Debug)]
+enum Key {
+    Owned(String),
+    Shared(Arc<str>),
+}
+
+impl Default for Key {
+    fn default() -> Self {
+        Key::Owned(String::new())
+    }
+}
+
+impl Key {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Owned(key) => key,
+            Key::Shared(key) => key,
+        }
+    }
+}
+
+impl PartialEq for Key {
+    /// The same text, however it is held.
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Key {}
+
+/// The steps of a history: the first held in place, a list only from the second on.
+///
+/// An HTTP adapter records the attempt that answered too, so every request has at least
+/// one step; most have exactly one. Held in place, that step costs no allocation (and no
+/// free when the response is dropped): the history itself is already boxed once, in the
+/// response's extensions.
+#[derive(Clone, Debug)]
+enum Steps {
+    /// Exactly one step.
+    One([Step; 1]),
+    /// Any other number (none: an empty list, which allocates nothing).
+    Many(Vec<Step>),
+}
+
+impl Default for Steps {
+    fn default() -> Self {
+        Steps::Many(Vec::new())
+    }
+}
+
+impl Steps {
+    fn as_slice(&self) -> &[Step] {
+        match self {
+            Steps::One(one) => one,
+            Steps::Many(many) => many,
+        }
+    }
+
+    fn push(&mut self, step: Step) {
+        match self {
+            Steps::Many(many) if many.is_empty() && many.capacity() == 0 => {
+                *self = Steps::One([step]);
+            }
+            Steps::Many(many) => many.push(step),
+            Steps::One([first]) => {
+                // A retry: attempt, wait, attempt at least.
+                let mut many = Vec::with_capacity(4);
+                many.push(*first);
+                many.push(step);
+                *self = Steps::Many(many);
+            }
+        }
+    }
+}
+
+impl PartialEq for Steps {
+    /// The same steps, however they are held.
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Steps {}
 
 impl AttemptHistory {
     /// An empty history for a run keyed `key` (the Retry-After table key of an HTTP
@@ -94,9 +182,9 @@ impl AttemptHistory {
     #[doc(hidden)]
     pub fn new(key: String) -> Self {
         AttemptHistory {
-            key,
-            // Allocated at the first step, not before: a run that records nothing costs nothing.
-            steps: Vec::new(),
+            key: Key::Owned(key),
+            // Nothing allocated until the second step (see `Steps`).
+            steps: Steps::default(),
             report: None,
             elapsed: Duration::ZERO,
         }
@@ -106,7 +194,13 @@ impl AttemptHistory {
     /// (its table entry borrows it) and moves it in at the end instead of copying it.
     #[doc(hidden)]
     pub fn set_key(&mut self, key: String) {
-        self.key = key;
+        self.key = Key::Owned(key);
+    }
+
+    /// [`set_key`](Self::set_key) with a shared key: for an adapter that keeps one copy of
+    /// a key many runs share, so that each history holds a reference to it, not a copy.
+    pub fn set_shared_key(&mut self, key: Arc<str>) {
+        self.key = Key::Shared(key);
     }
 
     /// Record the next step.
@@ -126,26 +220,26 @@ impl AttemptHistory {
     /// per its `KeyBy`; relent-tower: its origin); empty for a relent-tokio run.
     #[must_use]
     pub fn key(&self) -> &str {
-        &self.key
+        self.key.as_str()
     }
 
     /// Every step, in order.
     #[must_use]
     pub fn steps(&self) -> &[Step] {
-        &self.steps
+        self.steps.as_slice()
     }
 
     /// Every step, in order (the name earlier relent-reqwest releases used).
     #[must_use]
     pub fn events(&self) -> &[Step] {
-        &self.steps
+        self.steps.as_slice()
     }
 
     /// How many attempts were sent.
     #[must_use]
     pub fn attempts(&self) -> u32 {
         let n = self
-            .steps
+            .steps()
             .iter()
             .filter(|e| matches!(e, Step::Attempt { .. }))
             .count();
@@ -154,7 +248,7 @@ impl AttemptHistory {
 
     /// How each attempt ended, in order.
     pub fn outcomes(&self) -> impl Iterator<Item = Observed> + '_ {
-        self.steps.iter().filter_map(|e| match e {
+        self.steps().iter().filter_map(|e| match e {
             Step::Attempt { outcome, .. } => Some(*outcome),
             Step::Wait { .. } => None,
         })
@@ -162,7 +256,7 @@ impl AttemptHistory {
 
     /// Every wait, as `(duration, reason)`, in order.
     pub fn waits(&self) -> impl Iterator<Item = (Duration, WaitReason)> + '_ {
-        self.steps.iter().filter_map(|e| match e {
+        self.steps().iter().filter_map(|e| match e {
             Step::Wait {
                 duration, reason, ..
             } => Some((*duration, *reason)),
@@ -233,7 +327,7 @@ impl fmt::Display for AttemptHistory {
     /// One line per step (`+0.102s  attempt 2 -> status 429, server hint 1.000s  (3 ms)`),
     /// then the give-up reason, if any.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for step in &self.steps {
+        for step in self.steps() {
             match step {
                 Step::Attempt {
                     number,
@@ -444,5 +538,52 @@ impl<E> Recorder<E> {
         history.set_key(key);
         history.finish(elapsed, report);
         (history, self.causes)
+    }
+
+    /// [`finish`](Self::finish) with a shared key ([`AttemptHistory::set_shared_key`]).
+    #[must_use]
+    pub fn finish_shared(
+        self,
+        key: Arc<str>,
+        elapsed: Duration,
+        report: Option<Report>,
+    ) -> (AttemptHistory, Vec<Cause<E>>) {
+        let mut history = self.history;
+        history.set_shared_key(key);
+        history.finish(elapsed, report);
+        (history, self.causes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait(ms: u64) -> Step {
+        Step::Wait {
+            at: Duration::from_millis(ms),
+            duration: Duration::from_millis(ms),
+            reason: WaitReason::Backoff(relent::retry::RetryKind::Transient),
+        }
+    }
+
+    #[test]
+    fn steps_keep_their_order_whether_held_in_place_or_listed() {
+        let mut history = AttemptHistory::new(String::from("k"));
+        assert!(history.steps().is_empty());
+        let mut expected = Vec::new();
+        for ms in 1..=5 {
+            history.push(wait(ms));
+            expected.push(wait(ms));
+            assert_eq!(history.steps(), expected.as_slice());
+            assert_eq!(history.events(), expected.as_slice());
+        }
+        // Equal histories compare equal however their steps are held.
+        let mut one = AttemptHistory::new(String::new());
+        one.push(wait(1));
+        let mut listed = AttemptHistory::new(String::new());
+        listed.steps = Steps::Many(vec![wait(1)]);
+        assert_eq!(one, listed);
+        assert_ne!(one, AttemptHistory::new(String::new()));
     }
 }

@@ -149,22 +149,35 @@ impl<K: Hash + Eq> SharedDeadlines<K> {
 }
 
 /// A [`SharedDeadlines`] table bound to one key: the [`Gate`] of one run, made by
-/// [`SharedDeadlines::gate`]. Each call takes the table's lock for one O(1) operation.
+/// [`SharedDeadlines::gate`] (or [`gate_borrowed`](SharedDeadlines::gate_borrowed), with
+/// the key as a borrowed form `Q`). Each call takes the table's lock for one O(1) operation.
 #[derive(Debug)]
-pub struct SharedGate<'a, K> {
+pub struct SharedGate<'a, K, Q: ?Sized = K> {
     table: &'a SharedDeadlines<K>,
-    key: &'a K,
+    key: &'a Q,
 }
 
-impl<K: Hash + Eq + Clone> Gate for SharedGate<'_, K> {
+impl<K, Q> Gate for SharedGate<'_, K, Q>
+where
+    K: Hash + Eq + Borrow<Q>,
+    Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+{
     fn hold(&mut self, now: Instant) -> Option<Hold> {
-        self.table.lock().hold(self.key, now)
+        let mut table = self.table.lock();
+        // An empty table holds nothing: no need to hash the key (most runs, most of the time).
+        if table.is_empty() {
+            return None;
+        }
+        table.hold(self.key, now)
     }
 
     fn record(&mut self, hold: Hold, now: Instant) {
         // An eviction is counted by the table (`evictions`), and the evicted key's
         // holder simply finds no deadline: nothing waits forever.
-        let _ = self.table.lock().record_hold(self.key.clone(), hold, now);
+        let _ = self
+            .table
+            .lock()
+            .record_hold(self.key.to_owned(), hold, now);
     }
 }
 
@@ -173,6 +186,17 @@ impl<K> SharedDeadlines<K> {
     /// each attempt and records the server's hints through it (the rule is the core's,
     /// see [`relent::retry::gate`]).
     pub fn gate<'a>(&'a self, key: &'a K) -> SharedGate<'a, K> {
+        SharedGate { table: self, key }
+    }
+
+    /// [`gate`](Self::gate) with the key in a borrowed form (a `&str` for a `String`
+    /// table): for an adapter that holds its key in another form (a shared `Arc<str>`)
+    /// and should not make an owned copy per run only to ask the table. A copy is made
+    /// only when a hint is recorded.
+    pub fn gate_borrowed<'a, Q>(&'a self, key: &'a Q) -> SharedGate<'a, K, Q>
+    where
+        Q: ?Sized,
+    {
         SharedGate { table: self, key }
     }
 }
