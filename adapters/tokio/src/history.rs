@@ -199,6 +199,7 @@ impl AttemptHistory {
 
     /// [`set_key`](Self::set_key) with a shared key: for an adapter that keeps one copy of
     /// a key many runs share, so that each history holds a reference to it, not a copy.
+    #[doc(hidden)]
     pub fn set_shared_key(&mut self, key: Arc<str>) {
         self.key = Key::Shared(key);
     }
@@ -542,6 +543,7 @@ impl<E> Recorder<E> {
 
     /// [`finish`](Self::finish) with a shared key ([`AttemptHistory::set_shared_key`]).
     #[must_use]
+    #[doc(hidden)]
     pub fn finish_shared(
         self,
         key: Arc<str>,
