@@ -105,9 +105,13 @@ impl Backoff {
     /// test or simulation reproducible.
     ///
     /// In line, so that the policy is moved once, straight into the new backoff (an
-    /// out-of-line constructor receives a copy and copies it again).
+    /// out-of-line constructor receives a copy and copies it again); except on bare-metal
+    /// targets (`target_os = "none"`), where one out-of-line copy is smaller than the
+    /// constructor's code in line at the call (size probe: 112 bytes on thumbv7em, 156 on
+    /// thumbv6m).
     #[must_use]
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub const fn new(policy: BackoffPolicy, seed: u64) -> Backoff {
         // A quiet period above `MAX_DELAY` (`u64::MAX` ns) is one no `Instant` difference
         // can reach: compared as a `Duration`, without the `u128` product of `as_nanos`.

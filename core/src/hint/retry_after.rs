@@ -93,9 +93,19 @@ pub fn parse_retry_after(value: &[u8], reference: UnixTime) -> Result<RetryAfter
     // (10^19 − 1 < 2^64): one pass, no trimming, no saturation. Anything else (whitespace,
     // more digits, a date, an error) takes the general path below, which gives the same
     // answer for these inputs too (a property test checks the two agree).
+    // Bare-metal targets (`target_os = "none"`) skip the short-digits fast path:
+    // `parse_general` gives the same answer (a property test checks it) with less code.
+    #[cfg(not(target_os = "none"))]
     if let Some(secs) = short_digits(value) {
         return Ok(RetryAfter::Delay(Duration::from_secs(secs)));
     }
+    parse_general(value, reference)
+}
+
+/// [`parse_retry_after`] without the short-digits fast path: trims, then parses
+/// delay-seconds (saturating) or an HTTP-date.
+#[inline]
+fn parse_general(value: &[u8], reference: UnixTime) -> Result<RetryAfter, ParseError> {
     let s = trim_ows(value);
     // Every byte of a successful parse is checked against an ASCII literal or
     // digit, so success implies ASCII: the scan for non-ASCII bytes is only
@@ -120,6 +130,7 @@ pub fn parse_retry_after(value: &[u8], reference: UnixTime) -> Result<RetryAfter
 }
 
 /// `value` as a number when it is 1 to 19 ASCII digits and nothing else.
+#[cfg(not(target_os = "none"))]
 #[inline]
 fn short_digits(value: &[u8]) -> Option<u64> {
     if value.is_empty() || value.len() > 19 {
@@ -167,6 +178,27 @@ mod tests {
             Err(ParseError::UnknownFormat)
         );
         assert_eq!(parse_retry_after(b"12\xff", NOW), Err(ParseError::NonAscii));
+    }
+
+    proptest::proptest! {
+        /// Without the short-digits fast path (as on bare-metal targets) every value
+        /// parses the same: digit strings of every length, with and without whitespace,
+        /// and any bytes.
+        #[test]
+        fn general_path_agrees_with_the_fast_path(
+            value in proptest::prop_oneof![
+                proptest::string::bytes_regex("[ \t]?[0-9]{1,25}[ \t]?").unwrap(),
+                proptest::string::bytes_regex("[0-9+-]{0,21}").unwrap(),
+                proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+            ],
+            reference in proptest::num::u64::ANY,
+        ) {
+            let reference = UnixTime::from_secs(reference);
+            proptest::prop_assert_eq!(
+                parse_general(&value, reference),
+                parse_retry_after(&value, reference)
+            );
+        }
     }
 
     #[test]
