@@ -377,6 +377,10 @@ where
     /// no `Option<Duration>` arithmetic; with one, the general path decides.
     #[inline]
     fn poll_ready(&mut self, now: Instant) -> Action {
+        // Firmware keeps one copy, the general path (code size over a few instructions).
+        #[cfg(target_os = "none")]
+        let next = self.poll_ready_general(now);
+        #[cfg(not(target_os = "none"))]
         let next = if self.has_deadline {
             self.poll_ready_general(now)
         } else if let Some(next) = self
@@ -488,6 +492,17 @@ where
     /// can neither count as an attempt nor skip a wait.
     #[inline]
     pub fn handle_outcome(&mut self, now: Instant, outcome: Outcome) {
+        // Firmware keeps one copy, the general path (code size over a few instructions).
+        #[cfg(target_os = "none")]
+        self.handle_outcome_general(now, outcome);
+        #[cfg(not(target_os = "none"))]
+        self.handle_outcome_fast(now, outcome);
+    }
+
+    /// [`handle_outcome`](Self::handle_outcome) with its hot paths inlined into the driver.
+    #[cfg(not(target_os = "none"))]
+    #[inline]
+    fn handle_outcome_fast(&mut self, now: Instant, outcome: Outcome) {
         // The outcome is matched before the state is checked: the judge's answer then
         // leads straight to its arm in the driver, without being tested twice.
         let in_flight = matches!(self.state, State::InFlight { .. });
@@ -523,8 +538,9 @@ where
     }
 
     /// [`handle_outcome`](Self::handle_outcome) without its fast paths, as it was before
-    /// them. The fast paths must agree with it (a property test checks they do).
-    #[cfg(all(test, feature = "proptest"))]
+    /// them: what firmware runs. The fast paths must agree with it (a property test checks
+    /// they do).
+    #[cfg(any(target_os = "none", all(test, feature = "proptest")))]
     fn handle_outcome_general(&mut self, now: Instant, outcome: Outcome) {
         if !matches!(self.state, State::InFlight { .. }) {
             return;
@@ -653,6 +669,7 @@ where
 
     /// [`schedule_retry`](Self::schedule_retry) for a retry without a server hint and
     /// without an overall deadline: the attempt limit, the backoff, the budget.
+    #[cfg(not(target_os = "none"))]
     #[inline]
     fn retry_after_backoff(&mut self, now: Instant, kind: RetryKind) {
         if self.attempts >= self.policy.max_attempts.get() {
