@@ -350,20 +350,20 @@ pub struct RetryService<S, C = StandardClassifier> {
     config: Arc<Config<C>>,
     /// The last request's scheme and authority, and its table key: a client mostly talks
     /// to one origin, and sharing the key saves writing it for every request.
-    last_key: Option<(Option<Scheme>, Authority, Arc<String>)>,
+    last_key: Option<(Option<Scheme>, Authority, Arc<str>)>,
 }
 
 impl<S, C> RetryService<S, C> {
     /// The table key of `uri` ([`origin_key`]), shared with the last request's when the
     /// scheme and authority are the same (`Authority` compares case-insensitively, as
     /// the key is written).
-    fn key_for(&mut self, uri: &http::Uri) -> Arc<String> {
+    fn key_for(&mut self, uri: &http::Uri) -> Arc<str> {
         if let (Some(authority), Some((scheme, last, key))) = (uri.authority(), &self.last_key) {
             if uri.scheme() == scheme.as_ref() && authority == last {
                 return Arc::clone(key);
             }
         }
-        let key = Arc::new(origin_key(uri));
+        let key: Arc<str> = Arc::from(origin_key(uri));
         if let Some(authority) = uri.authority() {
             self.last_key = Some((uri.scheme().cloned(), authority.clone(), Arc::clone(&key)));
         }
@@ -624,7 +624,7 @@ async fn run<S, B, RB, C>(
     config: Arc<Config<C>>,
     service: S,
     request: Request<B>,
-    key: Arc<String>,
+    key: Arc<str>,
 ) -> Result<Response<RB>, BoxError>
 where
     S: Service<Request<ReplayBody<B>>, Response = Response<RB>>,
@@ -649,7 +649,7 @@ where
     let policy: &RetryPolicy<C> = &policy;
     let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
         .with_budget(config.budget.as_ref().map(SharedBudget::token_bucket))
-        .with_gate(config.table.gate(&*key));
+        .with_gate(config.table.gate_borrowed(&*key));
     let judge = HttpJudge {
         policy,
         hints: &config.hints,
@@ -677,7 +677,9 @@ where
         Finished::Succeeded(Ok(mut response)) => {
             // The run ended when its last attempt did (the driver read the clock then).
             let elapsed = story.recorder.last_ended().saturating_duration_since(start);
-            let (history, _) = story.recorder.finish(String::clone(&key), elapsed, None);
+            let (history, _) = story
+                .recorder
+                .finish_shared(Arc::clone(&key), elapsed, None);
             response.extensions_mut().insert(Attempts(attempts));
             response.extensions_mut().insert(history);
             Ok(response)
@@ -692,7 +694,7 @@ where
             match last {
                 Some(Ok(mut response)) => {
                     let (history, _) =
-                        recorder.finish(String::clone(&key), report.elapsed, Some(report));
+                        recorder.finish_shared(Arc::clone(&key), report.elapsed, Some(report));
                     response.extensions_mut().insert(Attempts(report.attempts));
                     response.extensions_mut().insert(report);
                     response.extensions_mut().insert(history);
@@ -703,7 +705,7 @@ where
                         recorder.keep(report.attempts, error, class_of_last(&report));
                     }
                     let (history, causes) =
-                        recorder.finish(String::clone(&key), report.elapsed, Some(report));
+                        recorder.finish_shared(Arc::clone(&key), report.elapsed, Some(report));
                     Err(Box::new(
                         RetryError::new(causes, history, report).with_error_chain(),
                     ))
@@ -731,13 +733,13 @@ mod tests {
         let mut svc = layer.layer(());
         let mut key = |uri: &str| svc.key_for(&uri.parse().expect("uri"));
         let a = key("http://a.example/x");
-        assert_eq!(*a, "http://a.example:80");
+        assert_eq!(&*a, "http://a.example:80");
         let same = key("http://A.EXAMPLE/y?z");
         assert!(Arc::ptr_eq(&a, &same), "same origin, same key");
-        assert_eq!(*key("https://a.example/x"), "https://a.example:443");
-        assert_eq!(*key("http://a.example:8080/"), "http://a.example:8080");
-        assert_eq!(*key("http://b.example/"), "http://b.example:80");
-        assert_eq!(*key("/relative"), "");
-        assert_eq!(*key("http://b.example/"), "http://b.example:80");
+        assert_eq!(&*key("https://a.example/x"), "https://a.example:443");
+        assert_eq!(&*key("http://a.example:8080/"), "http://a.example:8080");
+        assert_eq!(&*key("http://b.example/"), "http://b.example:80");
+        assert_eq!(&*key("/relative"), "");
+        assert_eq!(&*key("http://b.example/"), "http://b.example:80");
     }
 }
