@@ -13,7 +13,7 @@ use relent::drive::{self, Finished};
 use relent::http::{Attempt, Attempts, Classify, Observed, is_idempotent};
 use relent::retry::{Forbidden, Outcome, Retry, RetryPolicy, TransportError};
 use relent_tokio::history::{Left, Recorder};
-use relent_tokio::{AnyError, ErrorClass, Event, OnEvent, TokioTimer, clock};
+use relent_tokio::{AnyError, Event, OnEvent, TokioTimer, clock};
 use reqwest::{Request, Response};
 use reqwest_middleware::Next;
 
@@ -178,7 +178,7 @@ impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
                     ),
                     Some(Err(failure)) => (
                         Observed::Transport(failure.kind),
-                        Left::Error(&failure.error, ErrorClass::Transport(failure.kind)),
+                        Left::Error(&failure.error, failure.class()),
                     ),
                     None => (
                         Observed::Transport(TransportError::TimedOut),
@@ -206,8 +206,8 @@ impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
 
     fn superseded(&mut self, attempt: u32, output: Result<Response, SendFailure>) {
         if let Err(failure) = output {
-            self.recorder
-                .keep(attempt, failure.error, ErrorClass::Transport(failure.kind));
+            let class = failure.class();
+            self.recorder.keep(attempt, failure.error, class);
         }
     }
 }
@@ -372,11 +372,8 @@ fn conclude<C>(
                 // The last failure; one abandoned at its limit is already a cause.
                 last => {
                     if let Some(Err(failure)) = last {
-                        recorder.keep(
-                            report.attempts,
-                            failure.error,
-                            ErrorClass::Transport(failure.kind),
-                        );
+                        let class = failure.class();
+                        recorder.keep(report.attempts, failure.error, class);
                     }
                     let (history, causes) = finish(recorder, key, report.elapsed, Some(report));
                     Err(RetryError::new(causes, history, report).with_error_chain())

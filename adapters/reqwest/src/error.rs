@@ -118,21 +118,22 @@ impl SendFailure {
         }
     }
 
-    /// The failure as the cause of attempt `attempt`, which ended at `at`: relent's own
-    /// timeout as [`relent_tokio::Failure::TimedOut`], anything else as the error with its
-    /// transport class.
+    /// How the adapter classes it: a transport failure of its kind (a timeout among
+    /// them, so [`Cause::is_timeout`] answers for it).
+    pub(crate) fn class(&self) -> ErrorClass {
+        ErrorClass::Transport(self.kind)
+    }
+
+    /// The failure as the cause of attempt `attempt`, which ended at `at`, as the
+    /// driver's history keeps every failed attempt.
     pub(crate) fn into_cause(self, attempt: u32, at: relent::Instant) -> Cause<AnyError> {
-        let failure = match self.error.downcast_ref::<AttemptTimedOut>() {
-            Some(timed_out) => relent_tokio::Failure::TimedOut(*timed_out),
-            None => relent_tokio::Failure::Error {
-                error: self.error,
-                class: ErrorClass::Transport(self.kind),
-            },
-        };
         Cause {
             attempt,
             at,
-            failure,
+            failure: relent_tokio::Failure::Error {
+                class: self.class(),
+                error: self.error,
+            },
         }
     }
 }
