@@ -461,7 +461,7 @@ impl<E: StdError + 'static> RetryError<E> {
 }
 
 /// The error an [`AnyError`] holds, or the error itself.
-fn look_through<'e>(e: &'e (dyn StdError + 'static)) -> &'e (dyn StdError + 'static) {
+pub(crate) fn look_through<'e>(e: &'e (dyn StdError + 'static)) -> &'e (dyn StdError + 'static) {
     match e.downcast_ref::<AnyError>() {
         Some(any) => &*any.0,
         None => e,

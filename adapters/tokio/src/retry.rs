@@ -16,7 +16,7 @@ use relent::retry::{Outcome, Report, Retry, RetryPolicy, TransportError, WaitRea
 
 use crate::class::{AlwaysTransient, ClassifyError, ErrorClass};
 use crate::clock::TokioTimer;
-use crate::error::{Cause, RetryError};
+use crate::error::{Cause, Failure, RetryError};
 use crate::history::{Left, Recorder};
 use crate::{SharedBudget, SharedDeadlines, seed};
 
@@ -67,6 +67,56 @@ pub enum Event<'a, E> {
     },
     /// The run gave up, for the reason the report gives.
     GaveUp(&'a Report),
+}
+
+impl<E> Event<'_, E> {
+    /// A [`Failed`](Event::Failed) event's error as a trait object, `None` for every other
+    /// event: the operation's error (looking through an [`AnyError`](crate::AnyError), so
+    /// `downcast_ref` finds e.g. the `reqwest::Error` it holds), or
+    /// [`AttemptTimedOut`](crate::AttemptTimedOut) for an attempt that ran past its limit.
+    ///
+    /// The hook's counterpart of [`Cause::as_dyn_error`], which a hook cannot call: the
+    /// event's cause borrows the error for the hook's call only, and that method needs a
+    /// `'static` error type.
+    ///
+    /// ```
+    /// use std::io;
+    /// use relent_tokio::{ErrorClass, Event, Retrier, RetryPolicy};
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let retrier = Retrier::new(RetryPolicy::default())
+    ///     .classify(|_: &io::Error| ErrorClass::Transient)
+    ///     .notify(|event: &Event<'_, io::Error>| {
+    ///         if let Some(error) = event.error() {
+    ///             let io = error.downcast_ref::<io::Error>().unwrap();
+    ///             assert_eq!(io.kind(), io::ErrorKind::ConnectionReset);
+    ///         }
+    ///     });
+    /// let mut calls = 0;
+    /// let answer = retrier
+    ///     .run(|| {
+    ///         calls += 1;
+    ///         let first = calls == 1;
+    ///         async move {
+    ///             if first { Err(io::Error::from(io::ErrorKind::ConnectionReset)) } else { Ok(7) }
+    ///         }
+    ///     })
+    ///     .await;
+    /// assert_eq!(answer.unwrap(), 7);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn error(&self) -> Option<&(dyn std::error::Error + 'static)>
+    where
+        E: std::error::Error + 'static,
+    {
+        match self {
+            Event::Failed(cause) => Some(match &cause.failure {
+                Failure::Error { error, .. } => crate::error::look_through(*error),
+                Failure::TimedOut(limit) => limit,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Receives [`Event`]s. Implemented for every `Fn(&Event<'_, E>)`.

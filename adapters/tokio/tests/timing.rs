@@ -852,3 +852,66 @@ async fn events_come_in_order_and_the_error_carries_the_history() {
     assert_eq!(history.elapsed(), ms(110));
     assert_eq!(err.causes().len(), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_hook_reads_each_failure_as_an_error_object() {
+    // The hook sees the error inside an AnyError, and a timed-out attempt as
+    // AttemptTimedOut; events that are not failures have no error.
+    use relent_tokio::{AnyError, AttemptTimedOut};
+    use std::io;
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let log = Rc::clone(&seen);
+    let policy = RetryPolicy::default()
+        .without_time_limits()
+        .with_backoff(
+            BackoffBuilder::constant(ms(10))
+                .jitter(Jitter::None)
+                .build()
+                .unwrap(),
+        )
+        .with_max_attempts(3);
+    let mut calls = 0;
+    let answer = Retrier::new(policy)
+        .classify(|_: &AnyError| ErrorClass::Transient)
+        .per_try_timeout(ms(50))
+        .notify(move |e: &Event<'_, AnyError>| {
+            let described = match e.error() {
+                Some(error) => match error.downcast_ref::<io::Error>() {
+                    Some(io) => format!("io {:?}", io.kind()),
+                    None => match error.downcast_ref::<AttemptTimedOut>() {
+                        Some(t) => format!("timed out {:?}", t.limit),
+                        None => format!("other {error}"),
+                    },
+                },
+                None => return,
+            };
+            log.borrow_mut().push(described);
+        })
+        .run(|| {
+            calls += 1;
+            let n = calls;
+            async move {
+                match n {
+                    1 => Err(AnyError::from(Box::new(io::Error::from(
+                        io::ErrorKind::ConnectionReset,
+                    ))
+                        as relent_tokio::BoxError)),
+                    2 => {
+                        tokio::time::sleep(ms(60)).await;
+                        Ok(0)
+                    }
+                    _ => Ok(3),
+                }
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer, 3);
+    assert_eq!(
+        *seen.borrow(),
+        [
+            "io ConnectionReset".to_string(),
+            "timed out 50ms".to_string()
+        ]
+    );
+}
