@@ -43,11 +43,11 @@ fn work(round: u64) {
     // Backoff: exponential, full jitter, cap.
     #[cfg(feature = "backoff")]
     let policy = BackoffPolicy::builder(Schedule::Exponential {
-        base: Duration::from_millis(black_box(100)),
+        base: black_box(Duration::from_millis(100)),
         factor: Factor::TWO,
     })
     .jitter(black_box(Jitter::Full))
-    .cap(Duration::from_secs(black_box(10)))
+    .cap(black_box(Duration::from_secs(10)))
     .max_delays(black_box(8))
     .build();
     #[cfg(feature = "backoff")]
