@@ -72,7 +72,7 @@ impl SplitMix64 {
         // max < u64::MAX here, so the range size cannot overflow and is at least 1, and
         // the remainder always exists.
         let range = max.wrapping_add(1);
-        let threshold = range.wrapping_neg().checked_rem(range).unwrap_or(0);
+        let threshold = crate::time::div_rem(range.wrapping_neg(), range).1;
         let mut m = u128::from(x).wrapping_mul(u128::from(range));
         while (m as u64) < threshold {
             m = u128::from(self.next_u64()).wrapping_mul(u128::from(range));

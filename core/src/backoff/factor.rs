@@ -10,7 +10,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::time::{duration_to_nanos, nanos_to_duration};
+use crate::time::{div_rem, duration_to_nanos, nanos_to_duration};
 
 /// A non-negative decimal number with six fractional digits, stored exactly as millionths.
 ///
@@ -168,7 +168,7 @@ impl Factor {
         let round = if ceil { Self::SCALE - 1 } else { 0 };
         if let Some(product) = nanos.checked_mul(self.0) {
             if let Some(up) = product.checked_add(round) {
-                return up / Self::SCALE;
+                return div_rem(up, Self::SCALE).0;
             }
         }
         split_product(nanos, self.0, ceil)
@@ -184,15 +184,15 @@ impl Factor {
 /// `u64::MAX`. (`q·m` is `q·a·S + q·b` in one saturating multiply instead of three
 /// operations: less code on 32-bit targets, where each is a call to a multiply routine.)
 const fn split_product(n: u64, m: u64, ceil: bool) -> u64 {
-    let (q, r) = (n / Factor::SCALE, n % Factor::SCALE);
-    let (a, b) = (m / Factor::SCALE, m % Factor::SCALE);
+    let (q, r) = div_rem(n, Factor::SCALE);
+    let (a, b) = div_rem(m, Factor::SCALE);
     // r, b < 10⁶: r·b + 999 999 < 10¹² + 10⁶, no overflow.
     let low = r.wrapping_mul(b);
-    let low = if ceil {
-        low.wrapping_add(999_999) / Factor::SCALE
-    } else {
-        low / Factor::SCALE
-    };
+    let low = div_rem(
+        low.wrapping_add(if ceil { 999_999 } else { 0 }),
+        Factor::SCALE,
+    )
+    .0;
     q.saturating_mul(m)
         .saturating_add(r.saturating_mul(a))
         .saturating_add(low)

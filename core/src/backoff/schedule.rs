@@ -262,11 +262,9 @@ impl Step {
             Schedule::Constant { .. } => Step::Constant,
             Schedule::Linear { step, .. } => Step::Add(super::policy::to_nanos(step)),
             Schedule::Exponential { factor, .. } => {
-                let m = factor.millionths();
-                if m % Factor::SCALE == 0 {
-                    Step::Times(m / Factor::SCALE)
-                } else {
-                    Step::Scale(factor)
+                match crate::time::div_rem(factor.millionths(), Factor::SCALE) {
+                    (times, 0) => Step::Times(times),
+                    _ => Step::Scale(factor),
                 }
             }
             Schedule::Fibonacci { .. } => Step::Fibonacci,

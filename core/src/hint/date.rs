@@ -19,6 +19,7 @@
 use super::error::ParseError;
 use super::lex::{four_digits, trim_ows, two_digits};
 use crate::UnixTime;
+use crate::time::div_rem;
 
 const SECS_PER_DAY: u64 = 86_400;
 /// Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar.
@@ -671,10 +672,9 @@ fn resolve_two_digit_year(
     second: u8,
     reference: UnixTime,
 ) -> Result<u64, ParseError> {
-    let ref_secs = reference.as_secs();
-    let (ref_year, ref_month, ref_day) = civil_from_days(ref_secs / SECS_PER_DAY);
-    let ref_tod = ref_secs % SECS_PER_DAY;
-    let century = (ref_year / 100).saturating_mul(100);
+    let (ref_days, ref_tod) = div_rem(reference.as_secs(), SECS_PER_DAY);
+    let (ref_year, ref_month, ref_day) = civil_from_days(ref_days);
+    let century = ref_year.saturating_sub(div_rem(ref_year, 100).1);
     let mut candidate = century.saturating_add(u64::from(yy));
     if candidate < ref_year {
         candidate = candidate.saturating_add(100);
@@ -777,7 +777,9 @@ fn to_unix(f: Fields) -> Result<UnixTime, ParseError> {
 
 /// Gregorian leap years: every 4th year, except centuries not divisible by 400.
 pub(crate) const fn is_leap_year(year: u64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    // The year's place in its 400-year cycle decides: one division, not three.
+    let r = div_rem(year, 400).1 as u32; // below 400: the cast is exact
+    r % 4 == 0 && (r % 100 != 0 || r == 0)
 }
 
 /// Days in `month` (1-based) of `year`; 0 for a month outside 1..=12.
@@ -820,15 +822,15 @@ pub(crate) fn days_from_civil(year: u64, month: u8, day: u8) -> Option<u64> {
 
 /// [`days_from_civil`] in `u64` arithmetic, for any year.
 fn days_from_civil_wide(year: u64, month: u8, day: u8) -> Option<u64> {
-    let m = u64::from(month);
-    let d = u64::from(day);
+    let m = u32::from(month);
     let y = if m <= 2 { year.checked_sub(1)? } else { year };
-    let era = y / 400;
-    let yoe = y % 400;
+    let (era, yoe) = div_rem(y, 400);
+    // yoe < 400, m ≤ 255 and day ≤ 255: every step below fits a u32 exactly.
+    let yoe = yoe as u32;
     // (m + 9) mod 12 maps March → 0 … February → 11.
     let mp = m.wrapping_add(9) % 12;
     let doy = (mp.wrapping_mul(153).wrapping_add(2) / 5)
-        .wrapping_add(d)
+        .wrapping_add(u32::from(day))
         .checked_sub(1)?;
     // yoe < 400 and doy < 366: the era-relative day count is small.
     let doe = yoe
@@ -837,7 +839,7 @@ fn days_from_civil_wide(year: u64, month: u8, day: u8) -> Option<u64> {
         .wrapping_sub(yoe / 100)
         .wrapping_add(doy);
     era.saturating_mul(DAYS_PER_ERA)
-        .saturating_add(doe)
+        .saturating_add(u64::from(doe))
         .checked_sub(DAYS_0000_03_01_TO_EPOCH)
 }
 
@@ -879,9 +881,9 @@ pub(crate) fn civil_from_days(days: u64) -> (u64, u8, u8) {
     // days ≤ u64::MAX / 86400 for any UnixTime, so the shift cannot overflow;
     // saturate anyway so that no input can panic.
     let z = days.saturating_add(DAYS_0000_03_01_TO_EPOCH);
-    let era = z / DAYS_PER_ERA;
-    let doe = z % DAYS_PER_ERA;
-    // All intermediate values below are bounded by DAYS_PER_ERA.
+    let (era, doe) = div_rem(z, DAYS_PER_ERA);
+    // All intermediate values below are bounded by DAYS_PER_ERA < 2³²: u32 steps.
+    let doe = doe as u32;
     let yoe = doe
         .wrapping_sub(doe / 1460)
         .wrapping_add(doe / 36_524)
@@ -899,7 +901,7 @@ pub(crate) fn civil_from_days(days: u64) -> (u64, u8, u8) {
     let month = (mp.wrapping_add(2) % 12).wrapping_add(1);
     let year = era
         .saturating_mul(400)
-        .saturating_add(yoe)
+        .saturating_add(u64::from(yoe))
         .saturating_add(u64::from(month <= 2));
     // day ∈ 1..=31 and month ∈ 1..=12, so the narrowing is lossless.
     (year, month as u8, day as u8)
@@ -908,7 +910,7 @@ pub(crate) fn civil_from_days(days: u64) -> (u64, u8, u8) {
 /// Day of the week of a day count since 1970-01-01 (a Thursday): 0 = Sunday.
 pub(crate) const fn weekday(days: u64) -> u8 {
     // (days + 4) mod 7, written without an addition that could overflow.
-    ((days % 7).wrapping_add(4) % 7) as u8
+    (div_rem(days, 7).1 as u8).wrapping_add(4) % 7
 }
 
 /// Formats a time as an IMF-fixdate, the one format senders must generate
