@@ -17,7 +17,7 @@
 //! ```
 
 use super::error::ParseError;
-use super::lex::{four_digits, trim_ows, two_digits};
+use super::lex::trim_ows;
 use crate::UnixTime;
 use crate::time::div_rem;
 
@@ -114,14 +114,12 @@ pub fn parse_http_date(value: &[u8], reference: UnixTime) -> Result<UnixTime, Pa
 /// Retry-After date per failed request.
 #[inline]
 pub(crate) fn parse_trimmed(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
-    let imf = <&[u8; 29]>::try_from(s).ok().filter(|b| b[3] == b',');
-    let asc = <&[u8; 24]>::try_from(s).ok().filter(|b| b[3] == b' ');
     // The fast paths accept every well-formed date they can decide cheaply and leave the
-    // rest (every error, the leap second, 29 February, …) to the field-by-field paths,
-    // which name the error. The three share one copy of the calendar arithmetic.
+    // rest (every error, the leap second, 29 February, …) to the field-by-field path,
+    // which names the error.
     #[cfg(not(target_os = "none"))]
     {
-        let fields = match (imf, asc) {
+        let fields = match (imf_layout(s), asctime_layout(s)) {
             (Some(b), _) => fast::imf_fixdate(b),
             (_, Some(b)) => fast::asctime(b),
             _ => fast::rfc850(s, reference),
@@ -130,27 +128,45 @@ pub(crate) fn parse_trimmed(s: &[u8], reference: UnixTime) -> Result<UnixTime, P
             return Ok(t);
         }
     }
-    match (imf, asc) {
-        (Some(b), _) => imf_fixdate_fields(b),
-        (_, Some(b)) => asctime_fields(b),
-        _ => rfc850_fields(s, reference),
-    }
+    by_fields(s, reference)
 }
 
-/// The field-by-field IMF-fixdate path, out of line so that the fast path stays lean.
+/// `s` as an IMF-fixdate's 29 bytes, if it has that length and its comma.
+fn imf_layout(s: &[u8]) -> Option<&[u8; 29]> {
+    <&[u8; 29]>::try_from(s).ok().filter(|b| b[3] == b',')
+}
+
+/// `s` as an asctime date's 24 bytes, if it has that length and the space after the day.
+fn asctime_layout(s: &[u8]) -> Option<&[u8; 24]> {
+    <&[u8; 24]>::try_from(s).ok().filter(|b| b[3] == b' ')
+}
+
+/// The field-by-field path of the three formats: one reader ([`read_layout`]) and one
+/// copy of the calendar arithmetic; out of line, so that the fast paths stay lean.
 #[inline(never)]
+fn by_fields(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
+    let fields = match (imf_layout(s), asctime_layout(s)) {
+        (Some(b), _) => imf_fixdate(b),
+        (_, Some(b)) => asctime(b),
+        _ => rfc850(s, reference),
+    };
+    to_unix(fields?)
+}
+
+/// The field-by-field IMF-fixdate path.
+#[cfg(test)]
 fn imf_fixdate_fields(b: &[u8; 29]) -> Result<UnixTime, ParseError> {
     to_unix(imf_fixdate(b)?)
 }
 
-/// The field-by-field asctime path, out of line so that the fast path stays lean.
-#[inline(never)]
+/// The field-by-field asctime path.
+#[cfg(test)]
 fn asctime_fields(b: &[u8; 24]) -> Result<UnixTime, ParseError> {
     to_unix(asctime(b)?)
 }
 
-/// The RFC 850 path, out of line so that the fast paths stay lean.
-#[inline(never)]
+/// The field-by-field RFC 850 path.
+#[cfg(test)]
 fn rfc850_fields(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
     to_unix(rfc850(s, reference)?)
 }
@@ -574,56 +590,91 @@ mod fast {
     }
 }
 
-/// `Sun, 06 Nov 1994 08:49:37 GMT`
-#[inline]
-fn imf_fixdate(b: &[u8; 29]) -> Result<Fields, ParseError> {
-    if b[4] != b' ' || b[7] != b' ' || b[11] != b' ' || b[16] != b' ' || b[25] != b' ' {
+/// The fixed-length layouts, one code per byte, read by [`read_layout`]: `0` to `4` a
+/// digit of the day, the year, the hour, the minute or the second; `5` a digit of the
+/// day, or a space read as 0 (asctime's one-digit day); `w`, `M` and `Z` the first byte
+/// of the day name, the month name and `GMT`, whose other two bytes are `\0`; any other
+/// byte a separator that must be there.
+const IMF_FIXDATE_LAYOUT: &[u8; 29] = b"w\0\0, 00 M\0\0 1111 22:33:44 Z\0\0";
+/// See [`IMF_FIXDATE_LAYOUT`]: `Sun Nov  6 08:49:37 1994` (or `Sun Nov 06 …`).
+const ASCTIME_LAYOUT: &[u8; 24] = b"w\0\0 M\0\0 50 22:33:44 1111";
+/// See [`IMF_FIXDATE_LAYOUT`]: what follows the comma of an RFC 850 date,
+/// ` 06-Nov-94 08:49:37 GMT` (the year has two digits).
+const RFC850_LAYOUT: &[u8; 23] = b" 00-M\0\0-11 22:33:44 Z\0\0";
+
+/// The fields of `b`, read by `layout` (see [`IMF_FIXDATE_LAYOUT`]), unvalidated: one
+/// reader for the three formats.
+///
+/// The errors are those of reading each format by hand: a length or a separator out of
+/// place is [`ParseError::UnknownFormat`]; then each field, left to right (the order in
+/// which every format spells them), names its own error. `long_name` is an RFC 850 day
+/// name (`Sunday`), read after the separators and before the other fields.
+#[inline(never)]
+fn read_layout(b: &[u8], layout: &[u8], long_name: Option<&[u8]>) -> Result<Fields, ParseError> {
+    if b.len() != layout.len() {
         return Err(ParseError::UnknownFormat);
     }
-    if b[19] != b':' || b[22] != b':' {
+    if layout
+        .iter()
+        .zip(b)
+        .any(|(&code, &byte)| matches!(code, b' ' | b',' | b'-' | b':') && byte != code)
+    {
         return Err(ParseError::UnknownFormat);
     }
-    let weekday = short_day([b[0], b[1], b[2]])?;
-    let day = two_digits(b[5], b[6]).ok_or(ParseError::BadNumber)?;
-    let month = month([b[8], b[9], b[10]])?;
-    let year = four_digits(b[12], b[13], b[14], b[15]).ok_or(ParseError::BadNumber)?;
-    let (hour, minute, second) = time_of_day([b[17], b[18], b[20], b[21], b[23], b[24]])?;
-    gmt([b[26], b[27], b[28]])?;
+    let mut weekday = match long_name {
+        Some(name) => long_day(name)?,
+        None => 0,
+    };
+    let mut month = 0;
+    // Day, year, hour, minute, second: at most four digits each, so no step overflows.
+    let mut numbers = [0u16; 5];
+    for (at, (&code, &byte)) in layout.iter().zip(b).enumerate() {
+        let name = || {
+            b.get(at..)
+                .and_then(<[u8]>::first_chunk::<3>)
+                .copied()
+                .ok_or(ParseError::UnknownFormat)
+        };
+        match code {
+            b'w' => weekday = short_day(name()?)?,
+            b'M' => month = self::month(name()?)?,
+            b'Z' => gmt(name()?)?,
+            b'0'..=b'5' => {
+                let digit = match byte {
+                    b' ' if code == b'5' => 0,
+                    _ => super::lex::digit(byte).ok_or(ParseError::BadNumber)?,
+                };
+                let slot = usize::from(code.wrapping_sub(b'0') % 5); // `5` is the day's
+                if let Some(n) = numbers.get_mut(slot) {
+                    *n = n.wrapping_mul(10).wrapping_add(u16::from(digit));
+                }
+            }
+            _ => {}
+        }
+    }
+    let [day, year, hour, minute, second] = numbers;
+    // Two digits each: the narrowing is lossless.
     Ok(Fields {
         year: u64::from(year),
         month,
-        day,
-        hour,
-        minute,
-        second,
+        day: day as u8,
+        hour: hour as u8,
+        minute: minute as u8,
+        second: second as u8,
         weekday,
     })
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`
+#[inline]
+fn imf_fixdate(b: &[u8; 29]) -> Result<Fields, ParseError> {
+    read_layout(b, IMF_FIXDATE_LAYOUT, None)
 }
 
 /// `Sun Nov  6 08:49:37 1994` (the day may also be written `06`, as `date3` allows).
 #[inline]
 fn asctime(b: &[u8; 24]) -> Result<Fields, ParseError> {
-    if b[7] != b' ' || b[10] != b' ' || b[19] != b' ' || b[13] != b':' || b[16] != b':' {
-        return Err(ParseError::UnknownFormat);
-    }
-    let weekday = short_day([b[0], b[1], b[2]])?;
-    let month = month([b[4], b[5], b[6]])?;
-    let day = if b[8] == b' ' {
-        super::lex::digit(b[9]).ok_or(ParseError::BadNumber)?
-    } else {
-        two_digits(b[8], b[9]).ok_or(ParseError::BadNumber)?
-    };
-    let (hour, minute, second) = time_of_day([b[11], b[12], b[14], b[15], b[17], b[18]])?;
-    let year = four_digits(b[20], b[21], b[22], b[23]).ok_or(ParseError::BadNumber)?;
-    Ok(Fields {
-        year: u64::from(year),
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        weekday,
-    })
+    read_layout(b, ASCTIME_LAYOUT, None)
 }
 
 /// `Sunday, 06-Nov-94 08:49:37 GMT`, the two-digit year resolved against `reference`.
@@ -636,30 +687,118 @@ fn rfc850(s: &[u8], reference: UnixTime) -> Result<Fields, ParseError> {
     let rest = s
         .get(comma.saturating_add(1)..)
         .ok_or(ParseError::UnknownFormat)?;
-    // " 06-Nov-94 08:49:37 GMT": a space and 22 bytes.
-    let b: &[u8; 23] = rest.try_into().map_err(|_| ParseError::UnknownFormat)?;
-    if b[0] != b' ' || b[3] != b'-' || b[7] != b'-' || b[10] != b' ' || b[19] != b' ' {
-        return Err(ParseError::UnknownFormat);
+    let f = read_layout(rest, RFC850_LAYOUT, Some(name))?;
+    // The year field holds two digits.
+    let yy = f.year as u8;
+    let year = resolve_two_digit_year(yy, f.month, f.day, f.hour, f.minute, f.second, reference)?;
+    Ok(Fields { year, ..f })
+}
+
+/// The field-by-field readers as first written, one per format: the model that
+/// [`read_layout`] must agree with, errors included (the property tests check it).
+#[cfg(test)]
+mod by_hand {
+    use super::super::lex::{four_digits, two_digits};
+    use super::{
+        Fields, ParseError, UnixTime, gmt, long_day, month, resolve_two_digit_year, short_day,
+    };
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`
+    #[inline]
+    pub(super) fn imf_fixdate(b: &[u8; 29]) -> Result<Fields, ParseError> {
+        if b[4] != b' ' || b[7] != b' ' || b[11] != b' ' || b[16] != b' ' || b[25] != b' ' {
+            return Err(ParseError::UnknownFormat);
+        }
+        if b[19] != b':' || b[22] != b':' {
+            return Err(ParseError::UnknownFormat);
+        }
+        let weekday = short_day([b[0], b[1], b[2]])?;
+        let day = two_digits(b[5], b[6]).ok_or(ParseError::BadNumber)?;
+        let month = month([b[8], b[9], b[10]])?;
+        let year = four_digits(b[12], b[13], b[14], b[15]).ok_or(ParseError::BadNumber)?;
+        let (hour, minute, second) = time_of_day([b[17], b[18], b[20], b[21], b[23], b[24]])?;
+        gmt([b[26], b[27], b[28]])?;
+        Ok(Fields {
+            year: u64::from(year),
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            weekday,
+        })
     }
-    if b[13] != b':' || b[16] != b':' {
-        return Err(ParseError::UnknownFormat);
+
+    /// `Sun Nov  6 08:49:37 1994` (the day may also be written `06`, as `date3` allows).
+    #[inline]
+    pub(super) fn asctime(b: &[u8; 24]) -> Result<Fields, ParseError> {
+        if b[7] != b' ' || b[10] != b' ' || b[19] != b' ' || b[13] != b':' || b[16] != b':' {
+            return Err(ParseError::UnknownFormat);
+        }
+        let weekday = short_day([b[0], b[1], b[2]])?;
+        let month = month([b[4], b[5], b[6]])?;
+        let day = if b[8] == b' ' {
+            super::super::lex::digit(b[9]).ok_or(ParseError::BadNumber)?
+        } else {
+            two_digits(b[8], b[9]).ok_or(ParseError::BadNumber)?
+        };
+        let (hour, minute, second) = time_of_day([b[11], b[12], b[14], b[15], b[17], b[18]])?;
+        let year = four_digits(b[20], b[21], b[22], b[23]).ok_or(ParseError::BadNumber)?;
+        Ok(Fields {
+            year: u64::from(year),
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            weekday,
+        })
     }
-    let weekday = long_day(name)?;
-    let day = two_digits(b[1], b[2]).ok_or(ParseError::BadNumber)?;
-    let month = month([b[4], b[5], b[6]])?;
-    let yy = two_digits(b[8], b[9]).ok_or(ParseError::BadNumber)?;
-    let (hour, minute, second) = time_of_day([b[11], b[12], b[14], b[15], b[17], b[18]])?;
-    gmt([b[20], b[21], b[22]])?;
-    let year = resolve_two_digit_year(yy, month, day, hour, minute, second, reference)?;
-    Ok(Fields {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        weekday,
-    })
+
+    /// `Sunday, 06-Nov-94 08:49:37 GMT`, the two-digit year resolved against `reference`.
+    pub(super) fn rfc850(s: &[u8], reference: UnixTime) -> Result<Fields, ParseError> {
+        let comma = s
+            .iter()
+            .position(|&c| c == b',')
+            .ok_or(ParseError::UnknownFormat)?;
+        let name = s.get(..comma).ok_or(ParseError::UnknownFormat)?;
+        let rest = s
+            .get(comma.saturating_add(1)..)
+            .ok_or(ParseError::UnknownFormat)?;
+        // " 06-Nov-94 08:49:37 GMT": a space and 22 bytes.
+        let b: &[u8; 23] = rest.try_into().map_err(|_| ParseError::UnknownFormat)?;
+        if b[0] != b' ' || b[3] != b'-' || b[7] != b'-' || b[10] != b' ' || b[19] != b' ' {
+            return Err(ParseError::UnknownFormat);
+        }
+        if b[13] != b':' || b[16] != b':' {
+            return Err(ParseError::UnknownFormat);
+        }
+        let weekday = long_day(name)?;
+        let day = two_digits(b[1], b[2]).ok_or(ParseError::BadNumber)?;
+        let month = month([b[4], b[5], b[6]])?;
+        let yy = two_digits(b[8], b[9]).ok_or(ParseError::BadNumber)?;
+        let (hour, minute, second) = time_of_day([b[11], b[12], b[14], b[15], b[17], b[18]])?;
+        gmt([b[20], b[21], b[22]])?;
+        let year = resolve_two_digit_year(yy, month, day, hour, minute, second, reference)?;
+        Ok(Fields {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            weekday,
+        })
+    }
+
+    /// `HH:MM:SS` digits (separators already checked) → (hour, minute, second), unvalidated.
+    fn time_of_day(d: [u8; 6]) -> Result<(u8, u8, u8), ParseError> {
+        let [h1, h2, m1, m2, s1, s2] = d;
+        let hour = two_digits(h1, h2).ok_or(ParseError::BadNumber)?;
+        let minute = two_digits(m1, m2).ok_or(ParseError::BadNumber)?;
+        let second = two_digits(s1, s2).ok_or(ParseError::BadNumber)?;
+        Ok((hour, minute, second))
+    }
 }
 
 /// RFC 9110's 50-year rule, as stated on [`parse_http_date`].
@@ -734,16 +873,6 @@ fn gmt(zone: [u8; 3]) -> Result<(), ParseError> {
     } else {
         Err(ParseError::BadZone)
     }
-}
-
-/// `HH:MM:SS` digits (separators already checked) → (hour, minute, second), unvalidated.
-#[inline]
-fn time_of_day(d: [u8; 6]) -> Result<(u8, u8, u8), ParseError> {
-    let [h1, h2, m1, m2, s1, s2] = d;
-    let hour = two_digits(h1, h2).ok_or(ParseError::BadNumber)?;
-    let minute = two_digits(m1, m2).ok_or(ParseError::BadNumber)?;
-    let second = two_digits(s1, s2).ok_or(ParseError::BadNumber)?;
-    Ok((hour, minute, second))
 }
 
 /// `h·3600 + m·60 + s`; at most 23·3600 + 59·60 + 60 = 86 400 for valid input.
@@ -1059,6 +1188,7 @@ mod fast_path_laws {
             }
             let reference = UnixTime::from_secs(r);
             let slow = rfc850_fields(&v, reference);
+            prop_assert_eq!(rfc850(&v, reference), by_hand::rfc850(&v, reference));
             let fast = fast::rfc850(&v, reference).and_then(fast::to_unix);
             if let Some(t) = fast {
                 prop_assert_eq!(slow, Ok(t));
@@ -1113,8 +1243,14 @@ mod fast_path_laws {
                 }
                 let reference = UnixTime::from_secs(1_795_000_000);
                 let (fast, slow) = if let Ok(b) = <&[u8; 29]>::try_from(&v[..]) {
+                    if b[3] == b',' {
+                        prop_assert_eq!(imf_fixdate(b), by_hand::imf_fixdate(b));
+                    }
                     (fast::imf_fixdate(b).and_then(fast::to_unix), imf_fixdate_fields(b))
                 } else if let Ok(b) = <&[u8; 24]>::try_from(&v[..]) {
+                    if b[3] == b' ' {
+                        prop_assert_eq!(asctime(b), by_hand::asctime(b));
+                    }
                     (fast::asctime(b).and_then(fast::to_unix), asctime_fields(b))
                 } else {
                     unreachable!("the two layouts are 29 and 24 bytes")
@@ -1129,6 +1265,44 @@ mod fast_path_laws {
                     prop_assert!(fast.is_some(), "{:?}", core::str::from_utf8(&v));
                 }
             }
+        }
+    }
+
+    /// A byte for a layout position: mostly one that fits, often one that does not.
+    fn noisy(good: u8) -> impl Strategy<Value = u8> {
+        prop_oneof![
+            4 => Just(good),
+            1 => b'0'..=b'9',
+            1 => prop_oneof![Just(b' '), Just(b':'), Just(b'-'), Just(b','), Just(b'G')],
+            1 => any::<u8>(),
+        ]
+    }
+
+    fn noisy_value(good: &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
+        good.iter().map(|&b| noisy(b)).collect::<Vec<_>>()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// The one layout reader names the same error, or reads the same fields, as the
+        /// hand-written reader of each format, for values with several faults at once.
+        #[test]
+        fn layout_reader_agrees_with_hand_written_readers(
+            imf in noisy_value(b"Sun, 06 Nov 1994 08:49:37 GMT"),
+            asc in noisy_value(b"Sun Nov  6 08:49:37 1994"),
+            rfc in noisy_value(b"Sunday, 06-Nov-94 08:49:37 GMT"),
+            r in reference(),
+        ) {
+            // The dispatch picks a fixed layout by its fourth byte, which is then in place.
+            let (mut imf, mut asc) = (imf, asc);
+            (imf[3], asc[3]) = (b',', b' ');
+            let imf: &[u8; 29] = imf[..].try_into().unwrap();
+            prop_assert_eq!(imf_fixdate(imf), by_hand::imf_fixdate(imf));
+            let asc: &[u8; 24] = asc[..].try_into().unwrap();
+            prop_assert_eq!(asctime(asc), by_hand::asctime(asc));
+            let reference = UnixTime::from_secs(r);
+            prop_assert_eq!(rfc850(&rfc, reference), by_hand::rfc850(&rfc, reference));
         }
     }
 
