@@ -213,13 +213,20 @@ impl From<UnixTime> for std::time::SystemTime {
 pub const fn duration_to_nanos(d: Duration) -> u64 {
     // `secs · 10⁹ + subsec` in `u64` steps (no `u128`): the sum fits exactly when
     // neither step overflows, and is above `u64::MAX` otherwise.
-    match d.as_secs().checked_mul(NANOS_PER_SEC) {
-        Some(n) => match n.checked_add(d.subsec_nanos() as u64) {
-            Some(n) => n,
-            None => u64::MAX,
-        },
-        None => u64::MAX,
-    }
+    mul_add_saturating(d.as_secs(), NANOS_PER_SEC, d.subsec_nanos() as u64)
+}
+
+/// `a · b + c`, saturating at `u64::MAX` (every term is non-negative, so it saturates
+/// exactly when the true value exceeds `u64::MAX`).
+///
+/// In line on hosted targets. On bare-metal targets (`target_os = "none"`) one shared
+/// out-of-line copy: a 64-bit multiply with its overflow check is a long sequence on a
+/// 32-bit core, and the time conversions and the calendar need it in many places.
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline(never))]
+#[must_use]
+pub(crate) const fn mul_add_saturating(a: u64, b: u64, c: u64) -> u64 {
+    a.saturating_mul(b).saturating_add(c)
 }
 
 /// Whole nanoseconds as a `Duration`.

@@ -215,7 +215,7 @@ impl Stepper {
     /// `d_{n+1} = d_n × k`, saturating: [`Step::Times`].
     #[inline]
     pub(crate) const fn times(&mut self, k: u64) {
-        self.current = self.current.saturating_mul(k);
+        self.current = crate::time::mul_add_saturating(self.current, k, 0);
     }
 
     /// [`advance`](Self::advance) with the schedule's growth already reduced to a [`Step`].

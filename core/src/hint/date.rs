@@ -19,7 +19,7 @@
 use super::error::ParseError;
 use super::lex::trim_ows;
 use crate::UnixTime;
-use crate::time::div_rem;
+use crate::time::{div_rem, mul_add_saturating};
 
 const SECS_PER_DAY: u64 = 86_400;
 /// Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar.
@@ -898,9 +898,11 @@ fn to_unix(f: Fields) -> Result<UnixTime, ParseError> {
     if weekday(days) != f.weekday {
         return Err(ParseError::WeekdayMismatch);
     }
-    let secs = days
-        .saturating_mul(SECS_PER_DAY)
-        .saturating_add(seconds_of_day(f.hour, f.minute, f.second));
+    let secs = mul_add_saturating(
+        days,
+        SECS_PER_DAY,
+        seconds_of_day(f.hour, f.minute, f.second),
+    );
     Ok(UnixTime::from_secs(secs))
 }
 
@@ -967,9 +969,7 @@ fn days_from_civil_wide(year: u64, month: u8, day: u8) -> Option<u64> {
         .wrapping_add(yoe / 4)
         .wrapping_sub(yoe / 100)
         .wrapping_add(doy);
-    era.saturating_mul(DAYS_PER_ERA)
-        .saturating_add(u64::from(doe))
-        .checked_sub(DAYS_0000_03_01_TO_EPOCH)
+    mul_add_saturating(era, DAYS_PER_ERA, u64::from(doe)).checked_sub(DAYS_0000_03_01_TO_EPOCH)
 }
 
 /// [`days_from_civil`] for years below 65 536, where every intermediate value
@@ -1028,10 +1028,8 @@ pub(crate) fn civil_from_days(days: u64) -> (u64, u8, u8) {
         .wrapping_sub(mp.wrapping_mul(153).wrapping_add(2) / 5)
         .wrapping_add(1);
     let month = (mp.wrapping_add(2) % 12).wrapping_add(1);
-    let year = era
-        .saturating_mul(400)
-        .saturating_add(u64::from(yoe))
-        .saturating_add(u64::from(month <= 2));
+    // yoe + 1 ≤ 400: one saturating step is exact.
+    let year = mul_add_saturating(era, 400, u64::from(yoe).wrapping_add(u64::from(month <= 2)));
     // day ∈ 1..=31 and month ∈ 1..=12, so the narrowing is lossless.
     (year, month as u8, day as u8)
 }

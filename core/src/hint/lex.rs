@@ -46,7 +46,7 @@ pub(crate) fn digits_saturating(s: &[u8]) -> Option<u64> {
     }
     for &b in tail {
         let d = digit(b)?;
-        v = v.saturating_mul(10).saturating_add(u64::from(d));
+        v = crate::time::mul_add_saturating(v, 10, u64::from(d));
     }
     Some(v)
 }
