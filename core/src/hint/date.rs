@@ -592,15 +592,15 @@ mod fast {
 
 /// The fixed-length layouts, one code per byte, read by [`read_layout`]: `0` to `4` a
 /// digit of the day, the year, the hour, the minute or the second; `5` a digit of the
-/// day, or a space read as 0 (asctime's one-digit day); `w`, `M` and `Z` the first byte
+/// day, or a space read as 0 (asctime's one-digit day); `w`, `M` and `Z` the last byte
 /// of the day name, the month name and `GMT`, whose other two bytes are `\0`; any other
 /// byte a separator that must be there.
-const IMF_FIXDATE_LAYOUT: &[u8; 29] = b"w\0\0, 00 M\0\0 1111 22:33:44 Z\0\0";
+const IMF_FIXDATE_LAYOUT: &[u8; 29] = b"\0\0w, 00 \0\0M 1111 22:33:44 \0\0Z";
 /// See [`IMF_FIXDATE_LAYOUT`]: `Sun Nov  6 08:49:37 1994` (or `Sun Nov 06 …`).
-const ASCTIME_LAYOUT: &[u8; 24] = b"w\0\0 M\0\0 50 22:33:44 1111";
+const ASCTIME_LAYOUT: &[u8; 24] = b"\0\0w \0\0M 50 22:33:44 1111";
 /// See [`IMF_FIXDATE_LAYOUT`]: what follows the comma of an RFC 850 date,
 /// ` 06-Nov-94 08:49:37 GMT` (the year has two digits).
-const RFC850_LAYOUT: &[u8; 23] = b" 00-M\0\0-11 22:33:44 Z\0\0";
+const RFC850_LAYOUT: &[u8; 23] = b" 00-\0\0M-11 22:33:44 \0\0Z";
 
 /// The fields of `b`, read by `layout` (see [`IMF_FIXDATE_LAYOUT`]), unvalidated: one
 /// reader for the three formats.
@@ -628,17 +628,14 @@ fn read_layout(b: &[u8], layout: &[u8], long_name: Option<&[u8]>) -> Result<Fiel
     let mut month = 0;
     // Day, year, hour, minute, second: at most four digits each, so no step overflows.
     let mut numbers = [0u16; 5];
-    for (at, (&code, &byte)) in layout.iter().zip(b).enumerate() {
-        let name = || {
-            b.get(at..)
-                .and_then(<[u8]>::first_chunk::<3>)
-                .copied()
-                .ok_or(ParseError::UnknownFormat)
-        };
+    // The last three bytes, packed as the name tables key them (`pack3`).
+    let mut name = 0u32;
+    for (&code, &byte) in layout.iter().zip(b) {
+        name = (name >> 8) | (u32::from(byte) << 16);
         match code {
-            b'w' => weekday = short_day(name()?)?,
-            b'M' => month = self::month(name()?)?,
-            b'Z' => gmt(name()?)?,
+            b'w' => weekday = short_day_packed(name)?,
+            b'M' => month = month_packed(name)?,
+            b'Z' if name != pack3(*b"GMT") => return Err(ParseError::BadZone),
             b'0'..=b'5' => {
                 let digit = match byte {
                     b' ' if code == b'5' => 0,
@@ -835,9 +832,15 @@ const fn pack3(b: [u8; 3]) -> u32 {
 
 /// The weekday (0 = Sunday) of a three-letter day name, by the fast path's table, so
 /// that both paths share one lookup (and the image one copy of it).
-#[inline]
+#[cfg(test)]
 fn short_day(name: [u8; 3]) -> Result<u8, ParseError> {
-    fast::weekday(pack3(name))
+    short_day_packed(pack3(name))
+}
+
+/// [`short_day`] of a name already packed by [`pack3`].
+#[inline]
+fn short_day_packed(name: u32) -> Result<u8, ParseError> {
+    fast::weekday(name)
         .map(|w| w as u8)
         .ok_or(ParseError::BadDayName)
 }
@@ -859,14 +862,20 @@ fn long_day(name: &[u8]) -> Result<u8, ParseError> {
 }
 
 /// The month (1..=12) of a three-letter month name, by the fast path's table.
-#[inline]
+#[cfg(test)]
 fn month(name: [u8; 3]) -> Result<u8, ParseError> {
-    fast::month(pack3(name))
+    month_packed(pack3(name))
+}
+
+/// [`month`] of a name already packed by [`pack3`].
+#[inline]
+fn month_packed(name: u32) -> Result<u8, ParseError> {
+    fast::month(name)
         .map(|m| m as u8)
         .ok_or(ParseError::BadMonth)
 }
 
-#[inline]
+#[cfg(test)]
 fn gmt(zone: [u8; 3]) -> Result<(), ParseError> {
     if &zone == b"GMT" {
         Ok(())
