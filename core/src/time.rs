@@ -226,7 +226,24 @@ pub const fn duration_to_nanos(d: Duration) -> u64 {
 #[cfg_attr(target_os = "none", inline(never))]
 #[must_use]
 pub(crate) const fn mul_add_saturating(a: u64, b: u64, c: u64) -> u64 {
-    a.saturating_mul(b).saturating_add(c)
+    #[cfg(not(target_os = "none"))]
+    return a.saturating_mul(b).saturating_add(c);
+    #[cfg(target_os = "none")]
+    return mul_add_wide(a, b, c);
+}
+
+/// [`mul_add_saturating`] through the exact 128-bit value (`a·b + c < 2¹²⁸`): on 32-bit
+/// cores a widening multiply and one compare are less code than an overflow-checked
+/// 64-bit multiply and a saturating add.
+#[cfg(any(target_os = "none", test))]
+#[inline(always)]
+const fn mul_add_wide(a: u64, b: u64, c: u64) -> u64 {
+    let p = (a as u128).wrapping_mul(b as u128).wrapping_add(c as u128);
+    if p > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        p as u64
+    }
 }
 
 /// Whole nanoseconds as a `Duration`.
@@ -373,6 +390,43 @@ mod tests {
         for &n in &ns {
             for d in [NANOS_PER_SEC, 1_000_000] {
                 assert_eq!(div_rem_by_shifts(n, d), (n / d, n % d));
+            }
+        }
+    }
+
+    /// Both ways of the saturating multiply-add agree, at the overflow edge and anywhere.
+    #[test]
+    fn multiply_add_paths_agree() {
+        let mut x = 0x0123_4567_89ab_cdefu64;
+        let mut values = std::vec![
+            0,
+            1,
+            2,
+            3,
+            10,
+            86_400,
+            NANOS_PER_SEC,
+            u64::MAX,
+            u64::MAX - 1
+        ];
+        values.extend([
+            u64::MAX / NANOS_PER_SEC,
+            u64::MAX / NANOS_PER_SEC + 1,
+            1 << 32,
+        ]);
+        for _ in 0..300 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x >> (x % 64));
+        }
+        for &a in &values {
+            for &b in &values {
+                for c in [0, 1, 999_999_999, u64::MAX, b] {
+                    let want = a.saturating_mul(b).saturating_add(c);
+                    assert_eq!(mul_add_wide(a, b, c), want, "{a} {b} {c}");
+                    assert_eq!(mul_add_saturating(a, b, c), want);
+                }
             }
         }
     }

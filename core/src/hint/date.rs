@@ -919,7 +919,8 @@ fn to_unix(f: Fields) -> Result<UnixTime, ParseError> {
 pub(crate) const fn is_leap_year(year: u64) -> bool {
     // The year's place in its 400-year cycle decides: one division, not three.
     let r = div_rem(year, 400).1 as u32; // below 400: the cast is exact
-    r % 4 == 0 && (r % 100 != 0 || r == 0)
+    // Below 400, the centuries that are not multiples of 400 are 100, 200 and 300.
+    r % 4 == 0 && !matches!(r, 100 | 200 | 300)
 }
 
 /// Days in `month` (1-based) of `year`; 0 for a month outside 1..=12.
