@@ -134,7 +134,11 @@ impl StatusSet {
     #[inline]
     pub const fn contains(&self, code: u16) -> bool {
         match locate(code) {
-            Some((word, bit)) => (self.bits[word] >> bit) & 1 == 1,
+            // The bit's byte, then the bit: a 64-bit shift by a variable amount is a
+            // library call on 32-bit cores.
+            Some((word, bit)) => {
+                (self.bits[word].to_le_bytes()[(bit / 8) as usize] >> (bit % 8)) & 1 == 1
+            }
             None => false,
         }
     }
