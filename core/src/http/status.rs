@@ -134,11 +134,14 @@ impl StatusSet {
     #[inline]
     pub const fn contains(&self, code: u16) -> bool {
         match locate(code) {
-            // The bit's byte, then the bit: a 64-bit shift by a variable amount is a
-            // library call on 32-bit cores.
+            // On bare-metal targets the bit's byte, then the bit: a 64-bit shift by a
+            // variable amount is a library call on 32-bit cores.
+            #[cfg(target_os = "none")]
             Some((word, bit)) => {
                 (self.bits[word].to_le_bytes()[(bit / 8) as usize] >> (bit % 8)) & 1 == 1
             }
+            #[cfg(not(target_os = "none"))]
+            Some((word, bit)) => (self.bits[word] >> bit) & 1 == 1,
             None => false,
         }
     }
