@@ -238,7 +238,7 @@ pub(crate) const fn mul_add_saturating(a: u64, b: u64, c: u64) -> u64 {
 #[cfg(any(target_os = "none", test))]
 #[inline(always)]
 const fn mul_add_wide(a: u64, b: u64, c: u64) -> u64 {
-    let p = (a as u128).wrapping_mul(b as u128).wrapping_add(c as u128);
+    let p = widening_mul(a, b).wrapping_add(c as u128);
     if p > u64::MAX as u128 {
         u64::MAX
     } else {
@@ -260,6 +260,19 @@ pub const fn nanos_to_duration(n: u64) -> Duration {
         let (secs, nanos) = div_rem(n, NANOS_PER_SEC);
         Duration::new(secs, nanos as u32)
     }
+}
+
+/// `a · b`, exactly, as a `u128`.
+///
+/// In line on hosted targets. On bare-metal targets (`target_os = "none"`) one shared
+/// out-of-line copy: a 64×64-bit product is several multiplies on a 32-bit core (calls
+/// to a multiply routine on Cortex-M0), and the jitter draw, the growth factor and the
+/// saturating multiply-add all need one.
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline(never))]
+#[must_use]
+pub(crate) const fn widening_mul(a: u64, b: u64) -> u128 {
+    (a as u128).wrapping_mul(b as u128)
 }
 
 /// `(n / d, n % d)`; `(u64::MAX, n)` for `d = 0`, which no caller passes (every divisor

@@ -190,7 +190,7 @@ impl Factor {
 /// whether the ceiling is one more.
 #[cfg(any(target_os = "none", test))]
 const fn wide_product(n: u64, m: u64, ceil: bool) -> u64 {
-    let p = (n as u128).wrapping_mul(m as u128);
+    let p = crate::time::widening_mul(n, m);
     let (hi, lo) = ((p >> 64) as u64, p as u64);
     if hi >= Factor::SCALE {
         return u64::MAX;
