@@ -54,7 +54,7 @@ impl SplitMix64 {
     pub(crate) fn below_or_equal(&mut self, max: u64) -> u64 {
         let x = self.next_u64();
         let range = max.wrapping_add(1);
-        let m = u128::from(x).wrapping_mul(u128::from(range));
+        let m = crate::time::widening_mul(x, range);
         if (m as u64) > max {
             return (m >> 64) as u64;
         }
@@ -72,10 +72,10 @@ impl SplitMix64 {
         // max < u64::MAX here, so the range size cannot overflow and is at least 1, and
         // the remainder always exists.
         let range = max.wrapping_add(1);
-        let threshold = range.wrapping_neg().checked_rem(range).unwrap_or(0);
-        let mut m = u128::from(x).wrapping_mul(u128::from(range));
+        let threshold = crate::time::div_rem(range.wrapping_neg(), range).1;
+        let mut m = crate::time::widening_mul(x, range);
         while (m as u64) < threshold {
-            m = u128::from(self.next_u64()).wrapping_mul(u128::from(range));
+            m = crate::time::widening_mul(self.next_u64(), range);
         }
         (m >> 64) as u64
     }

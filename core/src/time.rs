@@ -213,12 +213,36 @@ impl From<UnixTime> for std::time::SystemTime {
 pub const fn duration_to_nanos(d: Duration) -> u64 {
     // `secs · 10⁹ + subsec` in `u64` steps (no `u128`): the sum fits exactly when
     // neither step overflows, and is above `u64::MAX` otherwise.
-    match d.as_secs().checked_mul(NANOS_PER_SEC) {
-        Some(n) => match n.checked_add(d.subsec_nanos() as u64) {
-            Some(n) => n,
-            None => u64::MAX,
-        },
-        None => u64::MAX,
+    mul_add_saturating(d.as_secs(), NANOS_PER_SEC, d.subsec_nanos() as u64)
+}
+
+/// `a · b + c`, saturating at `u64::MAX` (every term is non-negative, so it saturates
+/// exactly when the true value exceeds `u64::MAX`).
+///
+/// In line on hosted targets. On bare-metal targets (`target_os = "none"`) one shared
+/// out-of-line copy: a 64-bit multiply with its overflow check is a long sequence on a
+/// 32-bit core, and the time conversions and the calendar need it in many places.
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline(never))]
+#[must_use]
+pub(crate) const fn mul_add_saturating(a: u64, b: u64, c: u64) -> u64 {
+    #[cfg(not(target_os = "none"))]
+    return a.saturating_mul(b).saturating_add(c);
+    #[cfg(target_os = "none")]
+    return mul_add_wide(a, b, c);
+}
+
+/// [`mul_add_saturating`] through the exact 128-bit value (`a·b + c < 2¹²⁸`): on 32-bit
+/// cores a widening multiply and one compare are less code than an overflow-checked
+/// 64-bit multiply and a saturating add.
+#[cfg(any(target_os = "none", test))]
+#[inline(always)]
+const fn mul_add_wide(a: u64, b: u64, c: u64) -> u64 {
+    let p = widening_mul(a, b).wrapping_add(c as u128);
+    if p > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        p as u64
     }
 }
 
@@ -227,11 +251,87 @@ pub const fn duration_to_nanos(d: Duration) -> u64 {
 pub const fn nanos_to_duration(n: u64) -> Duration {
     // `from_nanos` splits with one divide and has no overflow branch (unlike
     // `Duration::new`, which must carry nanoseconds above 10⁹ into the seconds).
-    Duration::from_nanos(n)
+    #[cfg(not(target_os = "none"))]
+    return Duration::from_nanos(n);
+    // Bare metal: the split by the shared divider (no `u64` division routine). The
+    // remainder is below 10⁹, so `Duration::new` never carries (nor panics).
+    #[cfg(target_os = "none")]
+    {
+        let (secs, nanos) = div_rem(n, NANOS_PER_SEC);
+        Duration::new(secs, nanos as u32)
+    }
+}
+
+/// `a · b`, exactly, as a `u128`.
+///
+/// In line on hosted targets. On bare-metal targets (`target_os = "none"`) one shared
+/// out-of-line copy: a 64×64-bit product is several multiplies on a 32-bit core (calls
+/// to a multiply routine on Cortex-M0), and the jitter draw, the growth factor and the
+/// saturating multiply-add all need one.
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline(never))]
+#[must_use]
+pub(crate) const fn widening_mul(a: u64, b: u64) -> u128 {
+    (a as u128).wrapping_mul(b as u128)
+}
+
+/// `(n / d, n % d)`; `(u64::MAX, n)` for `d = 0`, which no caller passes (every divisor
+/// is a non-zero constant or a checked range).
+///
+/// In line on hosted targets, where a constant divisor compiles to a multiply and a shift.
+/// On bare-metal targets (`target_os = "none"`) one out-of-line shift-and-subtract loop
+/// ([`div_rem_by_shifts`]) serves every `u64` division of the core: 32-bit cores have no
+/// 64-bit divide instruction, and the library routine it replaces costs about 0.9 KiB of
+/// flash; the loop costs about 60 bytes and 64 short steps per division.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+#[must_use]
+pub(crate) const fn div_rem(n: u64, d: u64) -> (u64, u64) {
+    match (n.checked_div(d), n.checked_rem(d)) {
+        (Some(q), Some(r)) => (q, r),
+        _ => (u64::MAX, n),
+    }
+}
+
+/// `(n / d, n % d)` on bare-metal targets: see the hosted [`div_rem`].
+#[cfg(target_os = "none")]
+#[inline(always)]
+#[must_use]
+pub(crate) const fn div_rem(n: u64, d: u64) -> (u64, u64) {
+    div_rem_by_shifts(n, d)
+}
+
+/// `(n / d, n % d)` by binary long division, one quotient bit per step, most
+/// significant first; `(u64::MAX, n)` for `d = 0`.
+///
+/// The remainder `r` is below `d` before each step; the step doubles it and brings in
+/// the next bit of `n` (`2r + 1 < 2d`), so one conditional subtraction restores
+/// `r < d`. `2r + 1` may need 65 bits when `d > 2⁶³`: the bit shifted out of `r` then
+/// says the subtraction is due, and the wrapping subtraction gives the exact remainder.
+#[cfg(any(target_os = "none", test))]
+#[cfg_attr(target_os = "none", inline(never))]
+#[must_use]
+pub(crate) const fn div_rem_by_shifts(n: u64, d: u64) -> (u64, u64) {
+    // `q` starts as `n` and takes in one quotient bit at the bottom per step, while the
+    // bits of `n` leave at the top into `r`.
+    let (mut q, mut r) = (n, 0u64);
+    let mut step = 0u32;
+    while step < 64 {
+        let carry = r >> 63;
+        r = (r << 1) | (q >> 63);
+        q <<= 1;
+        if carry != 0 || r >= d {
+            r = r.wrapping_sub(d);
+            q |= 1;
+        }
+        step = step.wrapping_add(1);
+    }
+    (q, r)
 }
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
 
     #[test]
@@ -253,6 +353,95 @@ mod tests {
             UnixTime::from_secs(u64::MAX).saturating_add(Duration::MAX),
             UnixTime::from_duration(Duration::MAX)
         );
+    }
+
+    /// The shift-and-subtract divider (every `u64` division on bare-metal targets) against
+    /// the hardware one: edges, and the divisors the core uses over random numerators.
+    #[test]
+    fn divider_matches_hardware_division() {
+        let edges = [
+            0,
+            1,
+            2,
+            3,
+            7,
+            999_999,
+            1_000_000,
+            999_999_999,
+            1_000_000_000,
+        ];
+        let mut ns: std::vec::Vec<u64> = edges.to_vec();
+        ns.extend([
+            u64::MAX,
+            u64::MAX - 1,
+            1 << 63,
+            (1 << 63) - 1,
+            (1 << 63) + 1,
+        ]);
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..20_000 {
+            // xorshift64: numerators of every magnitude.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ns.push(x);
+            ns.push(x >> (x % 64));
+        }
+        let mut ds = ns.clone();
+        ds.truncate(2_000);
+        ds.extend([4, 5, 12, 100, 146_097, 86_400, 400, 1_460, 36_524, 153]);
+        for &d in &ds {
+            for &n in ns.iter().take(if d < 2 { 64 } else { 2_000 }) {
+                let want = match (n.checked_div(d), n.checked_rem(d)) {
+                    (Some(q), Some(r)) => (q, r),
+                    _ => (u64::MAX, n),
+                };
+                assert_eq!(div_rem_by_shifts(n, d), want, "{n} / {d}");
+                assert_eq!(div_rem(n, d), want, "{n} / {d}");
+            }
+        }
+        for &n in &ns {
+            for d in [NANOS_PER_SEC, 1_000_000] {
+                assert_eq!(div_rem_by_shifts(n, d), (n / d, n % d));
+            }
+        }
+    }
+
+    /// Both ways of the saturating multiply-add agree, at the overflow edge and anywhere.
+    #[test]
+    fn multiply_add_paths_agree() {
+        let mut x = 0x0123_4567_89ab_cdefu64;
+        let mut values = std::vec![
+            0,
+            1,
+            2,
+            3,
+            10,
+            86_400,
+            NANOS_PER_SEC,
+            u64::MAX,
+            u64::MAX - 1
+        ];
+        values.extend([
+            u64::MAX / NANOS_PER_SEC,
+            u64::MAX / NANOS_PER_SEC + 1,
+            1 << 32,
+        ]);
+        for _ in 0..300 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x >> (x % 64));
+        }
+        for &a in &values {
+            for &b in &values {
+                for c in [0, 1, 999_999_999, u64::MAX, b] {
+                    let want = a.saturating_mul(b).saturating_add(c);
+                    assert_eq!(mul_add_wide(a, b, c), want, "{a} {b} {c}");
+                    assert_eq!(mul_add_saturating(a, b, c), want);
+                }
+            }
+        }
     }
 
     #[test]

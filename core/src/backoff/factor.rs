@@ -10,7 +10,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::time::{duration_to_nanos, nanos_to_duration};
+use crate::time::{div_rem, duration_to_nanos, nanos_to_duration};
 
 /// A non-negative decimal number with six fractional digits, stored exactly as millionths.
 ///
@@ -165,13 +165,43 @@ impl Factor {
     #[cfg_attr(not(target_os = "none"), inline)]
     #[cfg_attr(target_os = "none", inline(never))]
     const fn mul_nanos(self, nanos: u64, ceil: bool) -> u64 {
-        let round = if ceil { Self::SCALE - 1 } else { 0 };
-        if let Some(product) = nanos.checked_mul(self.0) {
-            if let Some(up) = product.checked_add(round) {
-                return up / Self::SCALE;
+        #[cfg(target_os = "none")]
+        return wide_product(nanos, self.0, ceil);
+        #[cfg(not(target_os = "none"))]
+        {
+            let round = if ceil { Self::SCALE - 1 } else { 0 };
+            if let Some(product) = nanos.checked_mul(self.0) {
+                if let Some(up) = product.checked_add(round) {
+                    return div_rem(up, Self::SCALE).0;
+                }
             }
+            split_product(nanos, self.0, ceil)
         }
-        split_product(nanos, self.0, ceil)
+    }
+}
+
+/// `⌊n × m / 10⁶⌋` (or `⌈…⌉` when `ceil`), saturating at `u64::MAX`, from the exact
+/// 128-bit product: what bare-metal targets (`target_os = "none"`) run, in less code than
+/// the `u64` steps (whose overflow-checked multiplies are long sequences on 32-bit cores).
+///
+/// With `p = hi·2⁶⁴ + lo`, the quotient reaches `2⁶⁴` exactly when `hi ≥ 10⁶`. Otherwise
+/// two divisions by 10⁶ of 52-bit numbers give its two 32-bit halves (long division in
+/// base 2³², each partial remainder below 10⁶ < 2²⁰), and the last remainder says
+/// whether the ceiling is one more.
+#[cfg(any(target_os = "none", test))]
+const fn wide_product(n: u64, m: u64, ceil: bool) -> u64 {
+    let p = crate::time::widening_mul(n, m);
+    let (hi, lo) = ((p >> 64) as u64, p as u64);
+    if hi >= Factor::SCALE {
+        return u64::MAX;
+    }
+    let (q1, r1) = div_rem((hi << 32) | (lo >> 32), Factor::SCALE);
+    let (q0, r0) = div_rem((r1 << 32) | (lo & 0xffff_ffff), Factor::SCALE);
+    let q = (q1 << 32) | q0;
+    if ceil && r0 != 0 {
+        q.saturating_add(1)
+    } else {
+        q
     }
 }
 
@@ -183,16 +213,17 @@ impl Factor {
 /// non-negative, so a saturating step saturates exactly when the true value exceeds
 /// `u64::MAX`. (`q·m` is `q·a·S + q·b` in one saturating multiply instead of three
 /// operations: less code on 32-bit targets, where each is a call to a multiply routine.)
+#[cfg(any(not(target_os = "none"), test))]
 const fn split_product(n: u64, m: u64, ceil: bool) -> u64 {
-    let (q, r) = (n / Factor::SCALE, n % Factor::SCALE);
-    let (a, b) = (m / Factor::SCALE, m % Factor::SCALE);
+    let (q, r) = div_rem(n, Factor::SCALE);
+    let (a, b) = div_rem(m, Factor::SCALE);
     // r, b < 10⁶: r·b + 999 999 < 10¹² + 10⁶, no overflow.
     let low = r.wrapping_mul(b);
-    let low = if ceil {
-        low.wrapping_add(999_999) / Factor::SCALE
-    } else {
-        low / Factor::SCALE
-    };
+    let low = div_rem(
+        low.wrapping_add(if ceil { 999_999 } else { 0 }),
+        Factor::SCALE,
+    )
+    .0;
     q.saturating_mul(m)
         .saturating_add(r.saturating_mul(a))
         .saturating_add(low)
@@ -306,6 +337,11 @@ mod tests {
             let (ceil, floor) = reference(nanos, millionths);
             proptest::prop_assert_eq!(f.mul_nanos_ceil(nanos), ceil);
             proptest::prop_assert_eq!(f.mul_nanos_floor(nanos), floor);
+            // The bare-metal path, and the `u64` pieces the hosted one falls back to.
+            proptest::prop_assert_eq!(wide_product(nanos, millionths, true), ceil);
+            proptest::prop_assert_eq!(wide_product(nanos, millionths, false), floor);
+            proptest::prop_assert_eq!(split_product(nanos, millionths, true), ceil);
+            proptest::prop_assert_eq!(split_product(nanos, millionths, false), floor);
         }
     }
 
@@ -314,11 +350,15 @@ mod tests {
         // The largest product that still takes the u64 path, and the first that does not.
         let edge = u64::MAX - 999_999;
         for nanos in [edge - 1, edge, edge + 1, u64::MAX] {
-            for m in [1u64, 1_000_000] {
+            for m in [1u64, 999_999, 1_000_000, 1_000_001, u64::MAX] {
                 let (ceil, floor) = reference(nanos, m);
                 let f = Factor::from_millionths(m);
                 assert_eq!(
                     (f.mul_nanos_ceil(nanos), f.mul_nanos_floor(nanos)),
+                    (ceil, floor)
+                );
+                assert_eq!(
+                    (wide_product(nanos, m, true), wide_product(nanos, m, false)),
                     (ceil, floor)
                 );
             }

@@ -106,7 +106,9 @@ impl Jitter {
                 let r = f.mul_nanos_floor(nominal);
                 rng.between(nominal.saturating_sub(r), nominal.saturating_add(r))
             }
-            Jitter::Decorrelated => rng.between(base, previous.saturating_mul(3)),
+            Jitter::Decorrelated => {
+                rng.between(base, crate::time::mul_add_saturating(previous, 3, 0))
+            }
         }
     }
 }

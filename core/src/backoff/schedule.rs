@@ -215,7 +215,7 @@ impl Stepper {
     /// `d_{n+1} = d_n × k`, saturating: [`Step::Times`].
     #[inline]
     pub(crate) const fn times(&mut self, k: u64) {
-        self.current = self.current.saturating_mul(k);
+        self.current = crate::time::mul_add_saturating(self.current, k, 0);
     }
 
     /// [`advance`](Self::advance) with the schedule's growth already reduced to a [`Step`].
@@ -262,11 +262,9 @@ impl Step {
             Schedule::Constant { .. } => Step::Constant,
             Schedule::Linear { step, .. } => Step::Add(super::policy::to_nanos(step)),
             Schedule::Exponential { factor, .. } => {
-                let m = factor.millionths();
-                if m % Factor::SCALE == 0 {
-                    Step::Times(m / Factor::SCALE)
-                } else {
-                    Step::Scale(factor)
+                match crate::time::div_rem(factor.millionths(), Factor::SCALE) {
+                    (times, 0) => Step::Times(times),
+                    _ => Step::Scale(factor),
                 }
             }
             Schedule::Fibonacci { .. } => Step::Fibonacci,

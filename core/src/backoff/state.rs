@@ -194,17 +194,17 @@ impl Backoff {
         // step would.
         let before = self.walk.position();
         let delay_ns = self.walk.next_planned(&self.policy.plan);
-        let delay = nanos_to_duration(delay_ns);
         if let Some(limit) = self.policy.max_elapsed {
-            let elapsed = now.saturating_duration_since(started);
-            if elapsed.saturating_add(delay) > limit {
+            // `elapsed + delay > limit`, exactly, in nanoseconds.
+            let elapsed_ns = now.as_nanos().saturating_sub(started.as_nanos());
+            if u128::from(elapsed_ns).wrapping_add(u128::from(delay_ns)) > limit.as_nanos() {
                 self.walk.rewind(before);
                 return self.refuse(now);
             }
         }
         self.taken = self.taken.saturating_add(1);
         self.quiet_from = Some(Instant::from_nanos(now.as_nanos().saturating_add(delay_ns)));
-        Some(delay)
+        Some(nanos_to_duration(delay_ns))
     }
 
     /// Rule 4: `max_delays` delays were handed out. Never without `max_delays`: `limit` is

@@ -17,8 +17,9 @@
 //! ```
 
 use super::error::ParseError;
-use super::lex::{four_digits, trim_ows, two_digits};
+use super::lex::trim_ows;
 use crate::UnixTime;
+use crate::time::{div_rem, mul_add_saturating};
 
 const SECS_PER_DAY: u64 = 86_400;
 /// Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar.
@@ -113,14 +114,12 @@ pub fn parse_http_date(value: &[u8], reference: UnixTime) -> Result<UnixTime, Pa
 /// Retry-After date per failed request.
 #[inline]
 pub(crate) fn parse_trimmed(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
-    let imf = <&[u8; 29]>::try_from(s).ok().filter(|b| b[3] == b',');
-    let asc = <&[u8; 24]>::try_from(s).ok().filter(|b| b[3] == b' ');
     // The fast paths accept every well-formed date they can decide cheaply and leave the
-    // rest (every error, the leap second, 29 February, …) to the field-by-field paths,
-    // which name the error. The three share one copy of the calendar arithmetic.
+    // rest (every error, the leap second, 29 February, …) to the field-by-field path,
+    // which names the error.
     #[cfg(not(target_os = "none"))]
     {
-        let fields = match (imf, asc) {
+        let fields = match (imf_layout(s), asctime_layout(s)) {
             (Some(b), _) => fast::imf_fixdate(b),
             (_, Some(b)) => fast::asctime(b),
             _ => fast::rfc850(s, reference),
@@ -129,27 +128,45 @@ pub(crate) fn parse_trimmed(s: &[u8], reference: UnixTime) -> Result<UnixTime, P
             return Ok(t);
         }
     }
-    match (imf, asc) {
-        (Some(b), _) => imf_fixdate_fields(b),
-        (_, Some(b)) => asctime_fields(b),
-        _ => rfc850_fields(s, reference),
-    }
+    by_fields(s, reference)
 }
 
-/// The field-by-field IMF-fixdate path, out of line so that the fast path stays lean.
+/// `s` as an IMF-fixdate's 29 bytes, if it has that length and its comma.
+fn imf_layout(s: &[u8]) -> Option<&[u8; 29]> {
+    <&[u8; 29]>::try_from(s).ok().filter(|b| b[3] == b',')
+}
+
+/// `s` as an asctime date's 24 bytes, if it has that length and the space after the day.
+fn asctime_layout(s: &[u8]) -> Option<&[u8; 24]> {
+    <&[u8; 24]>::try_from(s).ok().filter(|b| b[3] == b' ')
+}
+
+/// The field-by-field path of the three formats: one reader ([`read_layout`]) and one
+/// copy of the calendar arithmetic; out of line, so that the fast paths stay lean.
 #[inline(never)]
+fn by_fields(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
+    let fields = match (imf_layout(s), asctime_layout(s)) {
+        (Some(b), _) => imf_fixdate(b),
+        (_, Some(b)) => asctime(b),
+        _ => rfc850(s, reference),
+    };
+    to_unix(fields?)
+}
+
+/// The field-by-field IMF-fixdate path.
+#[cfg(test)]
 fn imf_fixdate_fields(b: &[u8; 29]) -> Result<UnixTime, ParseError> {
     to_unix(imf_fixdate(b)?)
 }
 
-/// The field-by-field asctime path, out of line so that the fast path stays lean.
-#[inline(never)]
+/// The field-by-field asctime path.
+#[cfg(test)]
 fn asctime_fields(b: &[u8; 24]) -> Result<UnixTime, ParseError> {
     to_unix(asctime(b)?)
 }
 
-/// The RFC 850 path, out of line so that the fast paths stay lean.
-#[inline(never)]
+/// The field-by-field RFC 850 path.
+#[cfg(test)]
 fn rfc850_fields(s: &[u8], reference: UnixTime) -> Result<UnixTime, ParseError> {
     to_unix(rfc850(s, reference)?)
 }
@@ -573,56 +590,88 @@ mod fast {
     }
 }
 
-/// `Sun, 06 Nov 1994 08:49:37 GMT`
-#[inline]
-fn imf_fixdate(b: &[u8; 29]) -> Result<Fields, ParseError> {
-    if b[4] != b' ' || b[7] != b' ' || b[11] != b' ' || b[16] != b' ' || b[25] != b' ' {
+/// The fixed-length layouts, one code per byte, read by [`read_layout`]: `0` to `4` a
+/// digit of the day, the year, the hour, the minute or the second; `5` a digit of the
+/// day, or a space read as 0 (asctime's one-digit day); `w`, `M` and `Z` the last byte
+/// of the day name, the month name and `GMT`, whose other two bytes are `\0`; any other
+/// byte a separator that must be there.
+const IMF_FIXDATE_LAYOUT: &[u8; 29] = b"\0\0w, 00 \0\0M 1111 22:33:44 \0\0Z";
+/// See [`IMF_FIXDATE_LAYOUT`]: `Sun Nov  6 08:49:37 1994` (or `Sun Nov 06 …`).
+const ASCTIME_LAYOUT: &[u8; 24] = b"\0\0w \0\0M 50 22:33:44 1111";
+/// See [`IMF_FIXDATE_LAYOUT`]: what follows the comma of an RFC 850 date,
+/// ` 06-Nov-94 08:49:37 GMT` (the year has two digits).
+const RFC850_LAYOUT: &[u8; 23] = b" 00-\0\0M-11 22:33:44 \0\0Z";
+
+/// The fields of `b`, read by `layout` (see [`IMF_FIXDATE_LAYOUT`]), unvalidated: one
+/// reader for the three formats.
+///
+/// The errors are those of reading each format by hand: a length or a separator out of
+/// place is [`ParseError::UnknownFormat`]; then each field, left to right (the order in
+/// which every format spells them), names its own error. `long_name` is an RFC 850 day
+/// name (`Sunday`), read after the separators and before the other fields.
+#[inline(never)]
+fn read_layout(b: &[u8], layout: &[u8], long_name: Option<&[u8]>) -> Result<Fields, ParseError> {
+    if b.len() != layout.len() {
         return Err(ParseError::UnknownFormat);
     }
-    if b[19] != b':' || b[22] != b':' {
+    if layout
+        .iter()
+        .zip(b)
+        .any(|(&code, &byte)| matches!(code, b' ' | b',' | b'-' | b':') && byte != code)
+    {
         return Err(ParseError::UnknownFormat);
     }
-    let weekday = short_day([b[0], b[1], b[2]])?;
-    let day = two_digits(b[5], b[6]).ok_or(ParseError::BadNumber)?;
-    let month = month([b[8], b[9], b[10]])?;
-    let year = four_digits(b[12], b[13], b[14], b[15]).ok_or(ParseError::BadNumber)?;
-    let (hour, minute, second) = time_of_day([b[17], b[18], b[20], b[21], b[23], b[24]])?;
-    gmt([b[26], b[27], b[28]])?;
+    let mut weekday = match long_name {
+        Some(name) => long_day(name)?,
+        None => 0,
+    };
+    let mut month = 0;
+    // Day, year, hour, minute, second: at most four digits each, so no step overflows.
+    let mut numbers = [0u16; 5];
+    // The last three bytes, packed as the name tables key them (`pack3`).
+    let mut name = 0u32;
+    for (&code, &byte) in layout.iter().zip(b) {
+        name = (name >> 8) | (u32::from(byte) << 16);
+        match code {
+            b'w' => weekday = short_day_packed(name)?,
+            b'M' => month = month_packed(name)?,
+            b'Z' if name != pack3(*b"GMT") => return Err(ParseError::BadZone),
+            b'0'..=b'5' => {
+                let digit = match byte {
+                    b' ' if code == b'5' => 0,
+                    _ => super::lex::digit(byte).ok_or(ParseError::BadNumber)?,
+                };
+                let slot = usize::from(code.wrapping_sub(b'0') % 5); // `5` is the day's
+                if let Some(n) = numbers.get_mut(slot) {
+                    *n = n.wrapping_mul(10).wrapping_add(u16::from(digit));
+                }
+            }
+            _ => {}
+        }
+    }
+    let [day, year, hour, minute, second] = numbers;
+    // Two digits each: the narrowing is lossless.
     Ok(Fields {
         year: u64::from(year),
         month,
-        day,
-        hour,
-        minute,
-        second,
+        day: day as u8,
+        hour: hour as u8,
+        minute: minute as u8,
+        second: second as u8,
         weekday,
     })
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`
+#[inline]
+fn imf_fixdate(b: &[u8; 29]) -> Result<Fields, ParseError> {
+    read_layout(b, IMF_FIXDATE_LAYOUT, None)
 }
 
 /// `Sun Nov  6 08:49:37 1994` (the day may also be written `06`, as `date3` allows).
 #[inline]
 fn asctime(b: &[u8; 24]) -> Result<Fields, ParseError> {
-    if b[7] != b' ' || b[10] != b' ' || b[19] != b' ' || b[13] != b':' || b[16] != b':' {
-        return Err(ParseError::UnknownFormat);
-    }
-    let weekday = short_day([b[0], b[1], b[2]])?;
-    let month = month([b[4], b[5], b[6]])?;
-    let day = if b[8] == b' ' {
-        super::lex::digit(b[9]).ok_or(ParseError::BadNumber)?
-    } else {
-        two_digits(b[8], b[9]).ok_or(ParseError::BadNumber)?
-    };
-    let (hour, minute, second) = time_of_day([b[11], b[12], b[14], b[15], b[17], b[18]])?;
-    let year = four_digits(b[20], b[21], b[22], b[23]).ok_or(ParseError::BadNumber)?;
-    Ok(Fields {
-        year: u64::from(year),
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        weekday,
-    })
+    read_layout(b, ASCTIME_LAYOUT, None)
 }
 
 /// `Sunday, 06-Nov-94 08:49:37 GMT`, the two-digit year resolved against `reference`.
@@ -635,30 +684,118 @@ fn rfc850(s: &[u8], reference: UnixTime) -> Result<Fields, ParseError> {
     let rest = s
         .get(comma.saturating_add(1)..)
         .ok_or(ParseError::UnknownFormat)?;
-    // " 06-Nov-94 08:49:37 GMT": a space and 22 bytes.
-    let b: &[u8; 23] = rest.try_into().map_err(|_| ParseError::UnknownFormat)?;
-    if b[0] != b' ' || b[3] != b'-' || b[7] != b'-' || b[10] != b' ' || b[19] != b' ' {
-        return Err(ParseError::UnknownFormat);
+    let f = read_layout(rest, RFC850_LAYOUT, Some(name))?;
+    // The year field holds two digits.
+    let yy = f.year as u8;
+    let year = resolve_two_digit_year(yy, f.month, f.day, f.hour, f.minute, f.second, reference)?;
+    Ok(Fields { year, ..f })
+}
+
+/// The field-by-field readers as first written, one per format: the model that
+/// [`read_layout`] must agree with, errors included (the property tests check it).
+#[cfg(test)]
+mod by_hand {
+    use super::super::lex::{four_digits, two_digits};
+    use super::{
+        Fields, ParseError, UnixTime, gmt, long_day, month, resolve_two_digit_year, short_day,
+    };
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`
+    #[inline]
+    pub(super) fn imf_fixdate(b: &[u8; 29]) -> Result<Fields, ParseError> {
+        if b[4] != b' ' || b[7] != b' ' || b[11] != b' ' || b[16] != b' ' || b[25] != b' ' {
+            return Err(ParseError::UnknownFormat);
+        }
+        if b[19] != b':' || b[22] != b':' {
+            return Err(ParseError::UnknownFormat);
+        }
+        let weekday = short_day([b[0], b[1], b[2]])?;
+        let day = two_digits(b[5], b[6]).ok_or(ParseError::BadNumber)?;
+        let month = month([b[8], b[9], b[10]])?;
+        let year = four_digits(b[12], b[13], b[14], b[15]).ok_or(ParseError::BadNumber)?;
+        let (hour, minute, second) = time_of_day([b[17], b[18], b[20], b[21], b[23], b[24]])?;
+        gmt([b[26], b[27], b[28]])?;
+        Ok(Fields {
+            year: u64::from(year),
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            weekday,
+        })
     }
-    if b[13] != b':' || b[16] != b':' {
-        return Err(ParseError::UnknownFormat);
+
+    /// `Sun Nov  6 08:49:37 1994` (the day may also be written `06`, as `date3` allows).
+    #[inline]
+    pub(super) fn asctime(b: &[u8; 24]) -> Result<Fields, ParseError> {
+        if b[7] != b' ' || b[10] != b' ' || b[19] != b' ' || b[13] != b':' || b[16] != b':' {
+            return Err(ParseError::UnknownFormat);
+        }
+        let weekday = short_day([b[0], b[1], b[2]])?;
+        let month = month([b[4], b[5], b[6]])?;
+        let day = if b[8] == b' ' {
+            super::super::lex::digit(b[9]).ok_or(ParseError::BadNumber)?
+        } else {
+            two_digits(b[8], b[9]).ok_or(ParseError::BadNumber)?
+        };
+        let (hour, minute, second) = time_of_day([b[11], b[12], b[14], b[15], b[17], b[18]])?;
+        let year = four_digits(b[20], b[21], b[22], b[23]).ok_or(ParseError::BadNumber)?;
+        Ok(Fields {
+            year: u64::from(year),
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            weekday,
+        })
     }
-    let weekday = long_day(name)?;
-    let day = two_digits(b[1], b[2]).ok_or(ParseError::BadNumber)?;
-    let month = month([b[4], b[5], b[6]])?;
-    let yy = two_digits(b[8], b[9]).ok_or(ParseError::BadNumber)?;
-    let (hour, minute, second) = time_of_day([b[11], b[12], b[14], b[15], b[17], b[18]])?;
-    gmt([b[20], b[21], b[22]])?;
-    let year = resolve_two_digit_year(yy, month, day, hour, minute, second, reference)?;
-    Ok(Fields {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        weekday,
-    })
+
+    /// `Sunday, 06-Nov-94 08:49:37 GMT`, the two-digit year resolved against `reference`.
+    pub(super) fn rfc850(s: &[u8], reference: UnixTime) -> Result<Fields, ParseError> {
+        let comma = s
+            .iter()
+            .position(|&c| c == b',')
+            .ok_or(ParseError::UnknownFormat)?;
+        let name = s.get(..comma).ok_or(ParseError::UnknownFormat)?;
+        let rest = s
+            .get(comma.saturating_add(1)..)
+            .ok_or(ParseError::UnknownFormat)?;
+        // " 06-Nov-94 08:49:37 GMT": a space and 22 bytes.
+        let b: &[u8; 23] = rest.try_into().map_err(|_| ParseError::UnknownFormat)?;
+        if b[0] != b' ' || b[3] != b'-' || b[7] != b'-' || b[10] != b' ' || b[19] != b' ' {
+            return Err(ParseError::UnknownFormat);
+        }
+        if b[13] != b':' || b[16] != b':' {
+            return Err(ParseError::UnknownFormat);
+        }
+        let weekday = long_day(name)?;
+        let day = two_digits(b[1], b[2]).ok_or(ParseError::BadNumber)?;
+        let month = month([b[4], b[5], b[6]])?;
+        let yy = two_digits(b[8], b[9]).ok_or(ParseError::BadNumber)?;
+        let (hour, minute, second) = time_of_day([b[11], b[12], b[14], b[15], b[17], b[18]])?;
+        gmt([b[20], b[21], b[22]])?;
+        let year = resolve_two_digit_year(yy, month, day, hour, minute, second, reference)?;
+        Ok(Fields {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            weekday,
+        })
+    }
+
+    /// `HH:MM:SS` digits (separators already checked) → (hour, minute, second), unvalidated.
+    fn time_of_day(d: [u8; 6]) -> Result<(u8, u8, u8), ParseError> {
+        let [h1, h2, m1, m2, s1, s2] = d;
+        let hour = two_digits(h1, h2).ok_or(ParseError::BadNumber)?;
+        let minute = two_digits(m1, m2).ok_or(ParseError::BadNumber)?;
+        let second = two_digits(s1, s2).ok_or(ParseError::BadNumber)?;
+        Ok((hour, minute, second))
+    }
 }
 
 /// RFC 9110's 50-year rule, as stated on [`parse_http_date`].
@@ -671,10 +808,9 @@ fn resolve_two_digit_year(
     second: u8,
     reference: UnixTime,
 ) -> Result<u64, ParseError> {
-    let ref_secs = reference.as_secs();
-    let (ref_year, ref_month, ref_day) = civil_from_days(ref_secs / SECS_PER_DAY);
-    let ref_tod = ref_secs % SECS_PER_DAY;
-    let century = (ref_year / 100).saturating_mul(100);
+    let (ref_days, ref_tod) = div_rem(reference.as_secs(), SECS_PER_DAY);
+    let (ref_year, ref_month, ref_day) = civil_from_days(ref_days);
+    let century = ref_year.saturating_sub(div_rem(ref_year, 100).1);
     let mut candidate = century.saturating_add(u64::from(yy));
     if candidate < ref_year {
         candidate = candidate.saturating_add(100);
@@ -696,9 +832,15 @@ const fn pack3(b: [u8; 3]) -> u32 {
 
 /// The weekday (0 = Sunday) of a three-letter day name, by the fast path's table, so
 /// that both paths share one lookup (and the image one copy of it).
-#[inline]
+#[cfg(test)]
 fn short_day(name: [u8; 3]) -> Result<u8, ParseError> {
-    fast::weekday(pack3(name))
+    short_day_packed(pack3(name))
+}
+
+/// [`short_day`] of a name already packed by [`pack3`].
+#[inline]
+fn short_day_packed(name: u32) -> Result<u8, ParseError> {
+    fast::weekday(name)
         .map(|w| w as u8)
         .ok_or(ParseError::BadDayName)
 }
@@ -720,30 +862,26 @@ fn long_day(name: &[u8]) -> Result<u8, ParseError> {
 }
 
 /// The month (1..=12) of a three-letter month name, by the fast path's table.
-#[inline]
+#[cfg(test)]
 fn month(name: [u8; 3]) -> Result<u8, ParseError> {
-    fast::month(pack3(name))
+    month_packed(pack3(name))
+}
+
+/// [`month`] of a name already packed by [`pack3`].
+#[inline]
+fn month_packed(name: u32) -> Result<u8, ParseError> {
+    fast::month(name)
         .map(|m| m as u8)
         .ok_or(ParseError::BadMonth)
 }
 
-#[inline]
+#[cfg(test)]
 fn gmt(zone: [u8; 3]) -> Result<(), ParseError> {
     if &zone == b"GMT" {
         Ok(())
     } else {
         Err(ParseError::BadZone)
     }
-}
-
-/// `HH:MM:SS` digits (separators already checked) → (hour, minute, second), unvalidated.
-#[inline]
-fn time_of_day(d: [u8; 6]) -> Result<(u8, u8, u8), ParseError> {
-    let [h1, h2, m1, m2, s1, s2] = d;
-    let hour = two_digits(h1, h2).ok_or(ParseError::BadNumber)?;
-    let minute = two_digits(m1, m2).ok_or(ParseError::BadNumber)?;
-    let second = two_digits(s1, s2).ok_or(ParseError::BadNumber)?;
-    Ok((hour, minute, second))
 }
 
 /// `h·3600 + m·60 + s`; at most 23·3600 + 59·60 + 60 = 86 400 for valid input.
@@ -769,15 +907,20 @@ fn to_unix(f: Fields) -> Result<UnixTime, ParseError> {
     if weekday(days) != f.weekday {
         return Err(ParseError::WeekdayMismatch);
     }
-    let secs = days
-        .saturating_mul(SECS_PER_DAY)
-        .saturating_add(seconds_of_day(f.hour, f.minute, f.second));
+    let secs = mul_add_saturating(
+        days,
+        SECS_PER_DAY,
+        seconds_of_day(f.hour, f.minute, f.second),
+    );
     Ok(UnixTime::from_secs(secs))
 }
 
 /// Gregorian leap years: every 4th year, except centuries not divisible by 400.
 pub(crate) const fn is_leap_year(year: u64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    // The year's place in its 400-year cycle decides: one division, not three.
+    let r = div_rem(year, 400).1 as u32; // below 400: the cast is exact
+    // Below 400, the centuries that are not multiples of 400 are 100, 200 and 300.
+    r % 4 == 0 && !matches!(r, 100 | 200 | 300)
 }
 
 /// Days in `month` (1-based) of `year`; 0 for a month outside 1..=12.
@@ -820,15 +963,15 @@ pub(crate) fn days_from_civil(year: u64, month: u8, day: u8) -> Option<u64> {
 
 /// [`days_from_civil`] in `u64` arithmetic, for any year.
 fn days_from_civil_wide(year: u64, month: u8, day: u8) -> Option<u64> {
-    let m = u64::from(month);
-    let d = u64::from(day);
+    let m = u32::from(month);
     let y = if m <= 2 { year.checked_sub(1)? } else { year };
-    let era = y / 400;
-    let yoe = y % 400;
+    let (era, yoe) = div_rem(y, 400);
+    // yoe < 400, m ≤ 255 and day ≤ 255: every step below fits a u32 exactly.
+    let yoe = yoe as u32;
     // (m + 9) mod 12 maps March → 0 … February → 11.
     let mp = m.wrapping_add(9) % 12;
     let doy = (mp.wrapping_mul(153).wrapping_add(2) / 5)
-        .wrapping_add(d)
+        .wrapping_add(u32::from(day))
         .checked_sub(1)?;
     // yoe < 400 and doy < 366: the era-relative day count is small.
     let doe = yoe
@@ -836,9 +979,7 @@ fn days_from_civil_wide(year: u64, month: u8, day: u8) -> Option<u64> {
         .wrapping_add(yoe / 4)
         .wrapping_sub(yoe / 100)
         .wrapping_add(doy);
-    era.saturating_mul(DAYS_PER_ERA)
-        .saturating_add(doe)
-        .checked_sub(DAYS_0000_03_01_TO_EPOCH)
+    mul_add_saturating(era, DAYS_PER_ERA, u64::from(doe)).checked_sub(DAYS_0000_03_01_TO_EPOCH)
 }
 
 /// [`days_from_civil`] for years below 65 536, where every intermediate value
@@ -879,9 +1020,9 @@ pub(crate) fn civil_from_days(days: u64) -> (u64, u8, u8) {
     // days ≤ u64::MAX / 86400 for any UnixTime, so the shift cannot overflow;
     // saturate anyway so that no input can panic.
     let z = days.saturating_add(DAYS_0000_03_01_TO_EPOCH);
-    let era = z / DAYS_PER_ERA;
-    let doe = z % DAYS_PER_ERA;
-    // All intermediate values below are bounded by DAYS_PER_ERA.
+    let (era, doe) = div_rem(z, DAYS_PER_ERA);
+    // All intermediate values below are bounded by DAYS_PER_ERA < 2³²: u32 steps.
+    let doe = doe as u32;
     let yoe = doe
         .wrapping_sub(doe / 1460)
         .wrapping_add(doe / 36_524)
@@ -897,10 +1038,8 @@ pub(crate) fn civil_from_days(days: u64) -> (u64, u8, u8) {
         .wrapping_sub(mp.wrapping_mul(153).wrapping_add(2) / 5)
         .wrapping_add(1);
     let month = (mp.wrapping_add(2) % 12).wrapping_add(1);
-    let year = era
-        .saturating_mul(400)
-        .saturating_add(yoe)
-        .saturating_add(u64::from(month <= 2));
+    // yoe + 1 ≤ 400: one saturating step is exact.
+    let year = mul_add_saturating(era, 400, u64::from(yoe).wrapping_add(u64::from(month <= 2)));
     // day ∈ 1..=31 and month ∈ 1..=12, so the narrowing is lossless.
     (year, month as u8, day as u8)
 }
@@ -908,7 +1047,7 @@ pub(crate) fn civil_from_days(days: u64) -> (u64, u8, u8) {
 /// Day of the week of a day count since 1970-01-01 (a Thursday): 0 = Sunday.
 pub(crate) const fn weekday(days: u64) -> u8 {
     // (days + 4) mod 7, written without an addition that could overflow.
-    ((days % 7).wrapping_add(4) % 7) as u8
+    (div_rem(days, 7).1 as u8).wrapping_add(4) % 7
 }
 
 /// Formats a time as an IMF-fixdate, the one format senders must generate
@@ -1057,6 +1196,7 @@ mod fast_path_laws {
             }
             let reference = UnixTime::from_secs(r);
             let slow = rfc850_fields(&v, reference);
+            prop_assert_eq!(rfc850(&v, reference), by_hand::rfc850(&v, reference));
             let fast = fast::rfc850(&v, reference).and_then(fast::to_unix);
             if let Some(t) = fast {
                 prop_assert_eq!(slow, Ok(t));
@@ -1111,8 +1251,14 @@ mod fast_path_laws {
                 }
                 let reference = UnixTime::from_secs(1_795_000_000);
                 let (fast, slow) = if let Ok(b) = <&[u8; 29]>::try_from(&v[..]) {
+                    if b[3] == b',' {
+                        prop_assert_eq!(imf_fixdate(b), by_hand::imf_fixdate(b));
+                    }
                     (fast::imf_fixdate(b).and_then(fast::to_unix), imf_fixdate_fields(b))
                 } else if let Ok(b) = <&[u8; 24]>::try_from(&v[..]) {
+                    if b[3] == b' ' {
+                        prop_assert_eq!(asctime(b), by_hand::asctime(b));
+                    }
                     (fast::asctime(b).and_then(fast::to_unix), asctime_fields(b))
                 } else {
                     unreachable!("the two layouts are 29 and 24 bytes")
@@ -1127,6 +1273,44 @@ mod fast_path_laws {
                     prop_assert!(fast.is_some(), "{:?}", core::str::from_utf8(&v));
                 }
             }
+        }
+    }
+
+    /// A byte for a layout position: mostly one that fits, often one that does not.
+    fn noisy(good: u8) -> impl Strategy<Value = u8> {
+        prop_oneof![
+            4 => Just(good),
+            1 => b'0'..=b'9',
+            1 => prop_oneof![Just(b' '), Just(b':'), Just(b'-'), Just(b','), Just(b'G')],
+            1 => any::<u8>(),
+        ]
+    }
+
+    fn noisy_value(good: &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
+        good.iter().map(|&b| noisy(b)).collect::<Vec<_>>()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// The one layout reader names the same error, or reads the same fields, as the
+        /// hand-written reader of each format, for values with several faults at once.
+        #[test]
+        fn layout_reader_agrees_with_hand_written_readers(
+            imf in noisy_value(b"Sun, 06 Nov 1994 08:49:37 GMT"),
+            asc in noisy_value(b"Sun Nov  6 08:49:37 1994"),
+            rfc in noisy_value(b"Sunday, 06-Nov-94 08:49:37 GMT"),
+            r in reference(),
+        ) {
+            // The dispatch picks a fixed layout by its fourth byte, which is then in place.
+            let (mut imf, mut asc) = (imf, asc);
+            (imf[3], asc[3]) = (b',', b' ');
+            let imf: &[u8; 29] = imf[..].try_into().unwrap();
+            prop_assert_eq!(imf_fixdate(imf), by_hand::imf_fixdate(imf));
+            let asc: &[u8; 24] = asc[..].try_into().unwrap();
+            prop_assert_eq!(asctime(asc), by_hand::asctime(asc));
+            let reference = UnixTime::from_secs(r);
+            prop_assert_eq!(rfc850(&rfc, reference), by_hand::rfc850(&rfc, reference));
         }
     }
 

@@ -110,23 +110,21 @@ fn parse_general(value: &[u8], reference: UnixTime) -> Result<RetryAfter, ParseE
     // Every byte of a successful parse is checked against an ASCII literal or
     // digit, so success implies ASCII: the scan for non-ASCII bytes is only
     // needed to name the error, and stays off the fast path.
-    let non_ascii_or = |e: ParseError| {
+    let parsed = match s {
+        [] => return Err(ParseError::Empty),
+        [b'0'..=b'9', ..] => digits_saturating(s)
+            .map(|secs| RetryAfter::Delay(Duration::from_secs(secs)))
+            .ok_or(ParseError::BadDelaySeconds),
+        [b'+' | b'-', b'0'..=b'9', ..] => Err(ParseError::BadDelaySeconds),
+        _ => date::parse_trimmed(s, reference).map(RetryAfter::Date),
+    };
+    parsed.map_err(|e| {
         if s.is_ascii() {
             e
         } else {
             ParseError::NonAscii
         }
-    };
-    match s {
-        [] => Err(ParseError::Empty),
-        [b'0'..=b'9', ..] => digits_saturating(s)
-            .map(|secs| RetryAfter::Delay(Duration::from_secs(secs)))
-            .ok_or_else(|| non_ascii_or(ParseError::BadDelaySeconds)),
-        [b'+' | b'-', b'0'..=b'9', ..] => Err(non_ascii_or(ParseError::BadDelaySeconds)),
-        _ => date::parse_trimmed(s, reference)
-            .map(RetryAfter::Date)
-            .map_err(non_ascii_or),
-    }
+    })
 }
 
 /// `value` as a number when it is 1 to 19 ASCII digits and nothing else.

@@ -44,6 +44,14 @@ const fn locate(code: u16) -> Option<(usize, u32)> {
     Some(((i / 64) as usize, (i % 64) as u32))
 }
 
+/// Bit `bit` (below 64) of `w`, read from its byte: what bare-metal targets run instead
+/// of a 64-bit shift by a variable amount.
+#[cfg(any(target_os = "none", test))]
+#[inline]
+const fn bit_by_byte(w: u64, bit: u32) -> bool {
+    (w.to_le_bytes()[(bit / 8) as usize] >> (bit % 8)) & 1 == 1
+}
+
 impl StatusSet {
     /// No codes.
     pub const EMPTY: StatusSet = StatusSet { bits: [0; WORDS] };
@@ -134,6 +142,11 @@ impl StatusSet {
     #[inline]
     pub const fn contains(&self, code: u16) -> bool {
         match locate(code) {
+            // On bare-metal targets the bit's byte, then the bit: a 64-bit shift by a
+            // variable amount is a library call on 32-bit cores.
+            #[cfg(target_os = "none")]
+            Some((word, bit)) => bit_by_byte(self.bits[word], bit),
+            #[cfg(not(target_os = "none"))]
             Some((word, bit)) => (self.bits[word] >> bit) & 1 == 1,
             None => false,
         }
@@ -174,6 +187,15 @@ impl core::fmt::Debug for StatusSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bit_by_byte_is_the_shifted_bit() {
+        for w in [0, 1, u64::MAX, 0x8000_0000_0000_0001, 0x0123_4567_89ab_cdef] {
+            for bit in 0..64 {
+                assert_eq!(bit_by_byte(w, bit), (w >> bit) & 1 == 1, "{w:#x} {bit}");
+            }
+        }
+    }
 
     #[test]
     fn membership_and_extremes() {

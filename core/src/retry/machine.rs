@@ -10,13 +10,26 @@ use crate::retry::{
     RetryPolicy, Unlimited, WaitReason,
 };
 use crate::time::{Instant, duration_to_nanos, nanos_to_duration};
-use crate::timeout::{AttemptTimeout, attempt_timeout, time_left};
+use crate::timeout::time_left;
 
 /// The give-up for a deadline that has already passed.
 const fn deadline_passed() -> GiveUpReason {
     GiveUpReason::Deadline {
         wait: None,
         time_left: Duration::ZERO,
+    }
+}
+
+/// An attempt's time limit: what [`attempt_timeout`](crate::timeout::attempt_timeout)
+/// gives for a deadline that has not passed, from the time left already in hand (a
+/// comparison of `Duration`s, not of their `u128` nanoseconds): the shorter of the per-try
+/// timeout and the time left; `None` for no limit.
+#[inline]
+fn attempt_limit(per_try: Option<Duration>, time_left: Option<Duration>) -> Option<Duration> {
+    match (per_try, time_left) {
+        (Some(per_try), Some(left)) => Some(per_try.min(left)),
+        (per_try, None) => per_try,
+        (None, left) => left,
     }
 }
 
@@ -373,7 +386,7 @@ where
 
     /// The next attempt, when the machine is ready for one. Without an overall deadline
     /// there is no time left to check and the attempt's limit is the per-try timeout
-    /// alone (what [`attempt_timeout`] gives for no deadline), so the common case needs
+    /// alone (what [`attempt_timeout`](crate::timeout::attempt_timeout) gives for no deadline), so the common case needs
     /// no `Option<Duration>` arithmetic; with one, the general path decides.
     #[inline]
     fn poll_ready(&mut self, now: Instant) -> Action {
@@ -407,11 +420,7 @@ where
                 return next;
             }
         }
-        let timeout = match attempt_timeout(self.policy.per_try_timeout, self.deadline(), now) {
-            AttemptTimeout::Unlimited => None,
-            AttemptTimeout::Limit(d) => Some(d),
-            AttemptTimeout::DeadlinePassed => return self.give_up(now, deadline_passed()),
-        };
+        let timeout = attempt_limit(self.policy.per_try_timeout, time_left);
         self.start_attempt(now, timeout)
     }
 
@@ -607,23 +616,35 @@ where
 
     #[inline(never)]
     fn schedule_retry(&mut self, now: Instant, kind: RetryKind, hint: Option<ServerHint>) {
+        // Every refusal ends the operation the same way: one `end` for all of them.
+        if let Err(reason) = self.plan_retry(now, kind, hint) {
+            self.end(now, reason);
+        }
+    }
+
+    /// [`schedule_retry`](Self::schedule_retry)'s decision: the wait it starts, or why
+    /// the operation gives up instead.
+    #[inline(always)]
+    fn plan_retry(
+        &mut self,
+        now: Instant,
+        kind: RetryKind,
+        hint: Option<ServerHint>,
+    ) -> Result<(), GiveUpReason> {
         if hint == Some(ServerHint::DoNotRetry) {
-            self.end(now, GiveUpReason::Forbidden(Forbidden::ServerSaidStop));
-            return;
+            return Err(GiveUpReason::Forbidden(Forbidden::ServerSaidStop));
         }
         // The policy's attempt limit is the one that counts: the backoff's own
         // `max_delays` and `max_elapsed` are for a standalone `Backoff` (a stream).
         if self.attempts >= self.policy.max_attempts.get() {
-            self.end(now, GiveUpReason::MaxAttempts);
-            return;
+            return Err(GiveUpReason::MaxAttempts);
         }
         // Everything from here is whole nanoseconds: no `Duration` is built on the common path.
         let left_ns = self
             .deadline()
             .map(|d| d.as_nanos().saturating_sub(now.as_nanos()));
         if left_ns == Some(0) {
-            self.end(now, deadline_passed());
-            return;
+            return Err(deadline_passed());
         }
         let mut planned = None;
         if let Some(ServerHint::After(d)) = hint {
@@ -634,8 +655,7 @@ where
                     planned = Some((duration_to_nanos(d), WaitReason::ServerHint(d)));
                 }
                 HintVerdict::GiveUp { hint, limit, kind } => {
-                    self.end(now, GiveUpReason::HintTooLong { hint, limit, kind });
-                    return;
+                    return Err(GiveUpReason::HintTooLong { hint, limit, kind });
                 }
                 HintVerdict::UseBackoff { .. } => {}
             }
@@ -646,18 +666,13 @@ where
         };
         // Never start a wait that ends at or past the deadline: there would be no time left to try.
         if let Some(left_ns) = left_ns.filter(|left| delay_ns >= *left) {
-            self.end(
-                now,
-                GiveUpReason::Deadline {
-                    wait: Some(nanos_to_duration(delay_ns)),
-                    time_left: nanos_to_duration(left_ns),
-                },
-            );
-            return;
+            return Err(GiveUpReason::Deadline {
+                wait: Some(nanos_to_duration(delay_ns)),
+                time_left: nanos_to_duration(left_ns),
+            });
         }
         if !self.budget.try_withdraw(kind, now) {
-            self.end(now, GiveUpReason::BudgetExhausted);
-            return;
+            return Err(GiveUpReason::BudgetExhausted);
         }
         self.last_retry = Some(kind);
         self.state = State::Waiting {
@@ -665,6 +680,7 @@ where
             reason,
         };
         self.waited_ns = self.waited_ns.saturating_add(delay_ns);
+        Ok(())
     }
 
     /// [`schedule_retry`](Self::schedule_retry) for a retry without a server hint and
@@ -876,6 +892,50 @@ mod fast_path_laws {
                 machine = machine.deadline_at(None);
             }
             lockstep(machine, &inputs)?;
+        }
+    }
+}
+
+/// The attempt limit the machine computes from the time left agrees with
+/// [`attempt_timeout`](crate::timeout::attempt_timeout) whenever the deadline has not
+/// passed (the machine gives up before asking otherwise).
+#[cfg(test)]
+mod attempt_limit_law {
+    use core::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::attempt_limit;
+    use crate::time::Instant;
+    use crate::timeout::{AttemptTimeout, attempt_timeout, time_left};
+
+    fn span() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            (0u64..=5_000, 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+            Just(Duration::MAX),
+            Just(Duration::ZERO),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_attempt_timeout(
+            per_try in proptest::option::of(span()),
+            deadline in proptest::option::of(prop_oneof![any::<u64>(), 0u64..10_000_000_000, Just(u64::MAX)]),
+            now in prop_oneof![any::<u64>(), 0u64..10_000_000_000],
+        ) {
+            let (deadline, now) = (deadline.map(Instant::from_nanos), Instant::from_nanos(now));
+            let left = time_left(deadline, now);
+            let want = attempt_timeout(per_try, deadline, now);
+            if left == Some(Duration::ZERO) {
+                prop_assert_eq!(want, AttemptTimeout::DeadlinePassed);
+            } else {
+                let got = match attempt_limit(per_try, left) {
+                    None => AttemptTimeout::Unlimited,
+                    Some(d) => AttemptTimeout::Limit(d),
+                };
+                prop_assert_eq!(got, want);
+            }
         }
     }
 }

@@ -43,11 +43,11 @@ fn work(round: u64) {
     // Backoff: exponential, full jitter, cap.
     #[cfg(feature = "backoff")]
     let policy = BackoffPolicy::builder(Schedule::Exponential {
-        base: Duration::from_millis(black_box(100)),
+        base: black_box(Duration::from_millis(100)),
         factor: Factor::TWO,
     })
     .jitter(black_box(Jitter::Full))
-    .cap(Duration::from_secs(black_box(10)))
+    .cap(black_box(Duration::from_secs(10)))
     .max_delays(black_box(8))
     .build();
     #[cfg(feature = "backoff")]
@@ -78,8 +78,10 @@ fn work(round: u64) {
     // The retry machine: one attempt answered with a status, then what to do next.
     #[cfg(feature = "machine")]
     {
-        let policy = RetryPolicy::default();
-        let mut op = Retry::new(&policy, black_box(round), now);
+        // A firmware's policy is a `static` (`RetryPolicy::standard` is `const`).
+        static POLICY: RetryPolicy = RetryPolicy::standard();
+        let policy = &POLICY;
+        let mut op = Retry::new(policy, black_box(round), now);
         if let Action::Send { attempt, .. } = op.poll(now) {
             // The policy's classifier reads the status, as the HTTP adapters do.
             let outcome = policy.classifier.outcome(&Attempt {
