@@ -70,15 +70,46 @@ fn min_limit(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     }
 }
 
-/// The request for the next attempt: a clone while the body can be replayed,
-/// else the original itself (once).
-fn next_request(original: &mut Option<Request>, replayable: bool) -> Option<Request> {
-    if replayable {
-        if let Some(copy) = original.as_ref().and_then(Request::try_clone) {
-            return Some(copy);
-        }
+/// A copy of `request` for a later attempt, or `None` when its body cannot be replayed.
+///
+/// A request without a body is rebuilt from its parts (method, URL, headers, version and
+/// timeout): reqwest's `try_clone` first allocates a config map for the timeout on the
+/// copy and then replaces it with a clone of the original's extensions, about 800
+/// instructions of allocation per request that the rebuilt copy does not spend. The
+/// extensions an `http::Request` carried into a `reqwest::Request` are not part of
+/// reqwest's API (only a conversion back to `http::Request` reads them) and are not
+/// rebuilt; a request with a body is copied by `try_clone`, extensions included (its
+/// body can only be shared through it).
+fn copy_request(request: &Request) -> Option<Request> {
+    if request.body().is_some() {
+        return request.try_clone();
     }
-    original.take()
+    let mut copy = Request::new(request.method().clone(), request.url().clone());
+    if !request.headers().is_empty() {
+        *copy.headers_mut() = request.headers().clone();
+    }
+    *copy.version_mut() = request.version();
+    if let Some(&timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(timeout);
+    }
+    Some(copy)
+}
+
+/// The request for the next attempt. The first attempt sends the request itself, having
+/// first kept a copy in its place when a later attempt may resend it (`resend`: its body
+/// can be replayed and the policy allows a second attempt); each later attempt sends a
+/// copy of that copy. `None`: nothing left to send.
+fn next_request(held: &mut Option<Request>, first: &mut bool, resend: bool) -> Option<Request> {
+    if *first {
+        *first = false;
+        let spare = if resend {
+            held.as_ref().and_then(copy_request)
+        } else {
+            None
+        };
+        return std::mem::replace(held, spare);
+    }
+    held.as_ref().and_then(copy_request)
 }
 
 /// The HTTP judge of one request: the response's status and hint (or the transport
@@ -212,13 +243,17 @@ impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
     }
 }
 
-/// Sends each attempt: a copy of the request while its body can be replayed, else the
-/// request itself, once. Each attempt's future borrows the transport (a middleware
+/// Sends each attempt: the request itself first, then copies of it while its body can be
+/// replayed ([`next_request`]). Each attempt's future borrows the transport (a middleware
 /// chain's extensions), which the driver gets back before the next attempt.
 struct Sender<T> {
     transport: T,
-    original: Option<Request>,
-    replayable: bool,
+    /// The request before the first attempt; the copy later attempts copy after it.
+    held: Option<Request>,
+    /// Whether the first attempt is still to be sent.
+    first: bool,
+    /// Whether a later attempt may resend the request.
+    resend: bool,
     caller_timeout: Option<Duration>,
 }
 
@@ -236,7 +271,7 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T>
         _: u32,
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<Response, SendFailure>> {
-        let request = next_request(&mut self.original, self.replayable);
+        let request = next_request(&mut self.held, &mut self.first, self.resend);
         let sent = request.map(|mut request| {
             // Never longer than the caller's own timeout (the request's or the client's);
             // reqwest enforces it too, so it keeps bounding the body once it is returned.
@@ -323,8 +358,10 @@ where
     };
     let sender = Sender {
         transport,
-        original: Some(request),
-        replayable,
+        held: Some(request),
+        first: true,
+        // A copy is kept only when a second attempt could send it.
+        resend: replayable && policy.max_attempts.get() > 1,
         caller_timeout,
     };
     let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
@@ -397,17 +434,55 @@ mod tests {
     }
 
     #[test]
-    fn next_request_clones_while_replayable_and_moves_once_otherwise() {
+    fn next_request_sends_the_request_first_then_copies_while_replayable() {
         let url = reqwest::Url::parse("http://127.0.0.1:1/").expect("url");
-        let mut original = Some(Request::new(reqwest::Method::PUT, url.clone()));
-        assert!(next_request(&mut original, true).is_some());
-        assert!(next_request(&mut original, true).is_some());
-        assert!(original.is_some(), "kept for the next attempt");
+        let mut first = true;
+        let mut held = Some(Request::new(reqwest::Method::PUT, url.clone()));
+        assert!(next_request(&mut held, &mut first, true).is_some());
+        assert!(next_request(&mut held, &mut first, true).is_some());
+        assert!(next_request(&mut held, &mut first, true).is_some());
+        assert!(held.is_some(), "kept for the next attempt");
+
+        // No second attempt possible: nothing is copied.
+        let mut first = true;
+        let mut held = Some(Request::new(reqwest::Method::GET, url.clone()));
+        assert!(next_request(&mut held, &mut first, false).is_some());
+        assert!(held.is_none());
+        assert!(next_request(&mut held, &mut first, false).is_none());
 
         let mut streaming = Request::new(reqwest::Method::PUT, url);
         *streaming.body_mut() = Some(reqwest::Body::wrap(String::from("once")));
-        let mut original = Some(streaming);
-        assert!(next_request(&mut original, false).is_some());
-        assert!(next_request(&mut original, false).is_none());
+        let mut first = true;
+        let mut held = Some(streaming);
+        assert!(next_request(&mut held, &mut first, false).is_some());
+        assert!(next_request(&mut held, &mut first, false).is_none());
+    }
+
+    #[test]
+    fn a_copy_keeps_everything_reqwest_sends() {
+        let url = reqwest::Url::parse("http://127.0.0.1:1/p?q=1").expect("url");
+        let mut request = Request::new(reqwest::Method::PATCH, url);
+        request
+            .headers_mut()
+            .insert("x-a", reqwest::header::HeaderValue::from_static("1"));
+        *request.version_mut() = reqwest::Version::HTTP_2;
+        *request.timeout_mut() = Some(Duration::from_millis(250));
+        for body in [None, Some(reqwest::Body::from("bytes"))] {
+            *request.body_mut() = body;
+            let copy = copy_request(&request).expect("replayable");
+            assert_eq!(copy.method(), request.method());
+            assert_eq!(copy.url(), request.url());
+            assert_eq!(copy.headers(), request.headers());
+            assert_eq!(copy.version(), request.version());
+            assert_eq!(copy.timeout(), request.timeout());
+            assert_eq!(
+                copy.body().and_then(reqwest::Body::as_bytes),
+                request.body().and_then(reqwest::Body::as_bytes)
+            );
+        }
+        let bare = Request::new(reqwest::Method::GET, request.url().clone());
+        let copy = copy_request(&bare).expect("no body");
+        assert_eq!(copy.timeout(), None);
+        assert!(copy.headers().is_empty());
     }
 }
