@@ -21,6 +21,8 @@ use crate::error::{RetryError, SendFailure};
 use crate::overrides::Overrides;
 use crate::retry_engine::{Inner, RunKey};
 use crate::trace;
+use std::borrow::Cow;
+use std::ops::Deref;
 
 /// How one attempt is sent.
 pub(crate) trait Transport {
@@ -292,6 +294,53 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T>
     }
 }
 
+/// The policy of one request: the retrier's, borrowed, or a per-request one, boxed, so
+/// that the request's future holds a pointer rather than a policy (about 600 bytes that
+/// every request's future would otherwise carry and move).
+pub(crate) enum RequestPolicy<'a, C> {
+    Shared(&'a RetryPolicy<C>),
+    Own(Box<RetryPolicy<C>>),
+}
+
+impl<C> Deref for RequestPolicy<'_, C> {
+    type Target = RetryPolicy<C>;
+
+    fn deref(&self) -> &RetryPolicy<C> {
+        match self {
+            RequestPolicy::Shared(policy) => policy,
+            RequestPolicy::Own(policy) => policy,
+        }
+    }
+}
+
+/// What a request's [`Overrides`] leave for its run: its policy and whether the caller
+/// marked it idempotent. Read before the run's future is built, so that the future holds
+/// this rather than the overrides.
+pub(crate) struct Plan<'a, C> {
+    policy: RequestPolicy<'a, C>,
+    idempotent: bool,
+}
+
+impl<'a, C: Clone> Plan<'a, C> {
+    /// The plan of a request without overrides: the retrier's `policy`.
+    pub(crate) fn of(policy: &'a RetryPolicy<C>) -> Self {
+        Plan {
+            policy: RequestPolicy::Shared(policy),
+            idempotent: false,
+        }
+    }
+
+    /// The plan of a request with `overrides`, under the retrier's `policy`.
+    pub(crate) fn new(overrides: Overrides<C>, policy: &'a RetryPolicy<C>) -> Self {
+        let idempotent = overrides.idempotent;
+        let policy = match overrides.policy_for(policy) {
+            Cow::Borrowed(policy) => RequestPolicy::Shared(policy),
+            Cow::Owned(policy) => RequestPolicy::Own(Box::new(policy)),
+        };
+        Plan { policy, idempotent }
+    }
+}
+
 /// The recorder's history, keyed `key`, and the causes.
 fn finish(
     recorder: Recorder<AnyError>,
@@ -320,7 +369,7 @@ fn finish(
 pub(crate) async fn run<C, T, E>(
     retrier: &Inner<C>,
     request: Request,
-    overrides: Overrides<C>,
+    plan: Plan<'_, C>,
     transport: T,
     wrap: fn(RetryError) -> E,
 ) -> Result<Response, E>
@@ -330,7 +379,7 @@ where
 {
     let start = clock::now();
     let key = retrier.key(request.url());
-    let idempotent = overrides.idempotent || is_idempotent(request.method());
+    let idempotent = plan.idempotent || is_idempotent(request.method());
     // A body is replayable when reqwest holds it as bytes; a stream can be sent once.
     let replayable = request.body().is_none_or(|b| b.as_bytes().is_some());
     // reqwest lets a request's timeout replace the client's, so the tighter of the
@@ -338,8 +387,7 @@ where
     let caller_timeout = min_limit(request.timeout().copied(), retrier.client_timeout);
 
     // The retrier's policy is borrowed; only a per-request override makes a copy.
-    let policy = overrides.policy_for(&retrier.policy);
-    let policy: &RetryPolicy<C> = &policy;
+    let policy: &RetryPolicy<C> = &plan.policy;
     let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
         .with_budget(retrier.budget.as_ref().map(|b| b.token_bucket()))
         .with_gate(retrier.table.gate_borrowed(key.as_str()));

@@ -314,10 +314,24 @@ impl<C: Classify + Clone + Send + Sync + 'static> RetryEngine<C> {
         request: Request,
         overrides: Overrides<C>,
     ) -> impl Future<Output = Result<Response, RetryError>> + Send + 'a {
+        self.execute_plan(
+            client,
+            request,
+            drive::Plan::new(overrides, &self.inner.policy),
+        )
+    }
+
+    /// [`execute`](Self::execute) with the overrides already read.
+    pub(crate) fn execute_plan<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: Request,
+        plan: drive::Plan<'a, C>,
+    ) -> impl Future<Output = Result<Response, RetryError>> + Send + 'a {
         drive::run(
             &self.inner,
             request,
-            overrides,
+            plan,
             ClientTransport { client },
             |e| e,
         )
