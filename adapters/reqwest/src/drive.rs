@@ -294,6 +294,21 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T>
     }
 }
 
+/// The driver borrows the sender, which the run's future holds (see [`run`]).
+impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for &mut Sender<T> {
+    fn enforces_timeout(&self) -> bool {
+        (**self).enforces_timeout()
+    }
+
+    fn attempt(
+        &mut self,
+        attempt: u32,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<Response, SendFailure>> {
+        (**self).attempt(attempt, timeout)
+    }
+}
+
 /// The policy of one request: the retrier's, borrowed, or a per-request one, boxed, so
 /// that the request's future holds a pointer rather than a policy (about 600 bytes that
 /// every request's future would otherwise carry and move).
@@ -361,23 +376,29 @@ fn finish(
 ///
 /// The transport is taken by value, so that every entry point can return this future
 /// itself rather than wrap it in one more `async` layer that holds the transport: each
-/// layer is one more move of the whole (large) future per request.
+/// layer is one more move of the whole future per request.
 ///
 /// A failure is handed to `wrap` here, inside the same future, for the same reason: the
 /// middleware needs it as a `reqwest_middleware::Error`, and an outer `async` block to
 /// convert it would move the future once more.
-pub(crate) async fn run<C, T, E>(
-    retrier: &Inner<C>,
+///
+/// What needs no clock is prepared before the future is built, and the future is an
+/// `async` block rather than an `async fn`: an `async fn` keeps each argument twice (as
+/// passed and as the local it is moved to), and the request alone is 264 bytes. The
+/// block captures the prepared [`Sender`] and lends it to the driver, so the request is
+/// held once. The run's clock starts when the future is first polled, as before.
+#[inline(always)]
+pub(crate) fn run<'a, C, T, E>(
+    retrier: &'a Inner<C>,
     request: Request,
-    plan: Plan<'_, C>,
+    plan: Plan<'a, C>,
     transport: T,
     wrap: fn(RetryError) -> E,
-) -> Result<Response, E>
+) -> impl Future<Output = Result<Response, E>> + use<'a, C, T, E>
 where
     C: Classify + Clone + Send + Sync + 'static,
     T: Transport,
 {
-    let start = clock::now();
     let key = retrier.key(request.url());
     let idempotent = plan.idempotent || is_idempotent(request.method());
     // A body is replayable when reqwest holds it as bytes; a stream can be sent once.
@@ -385,35 +406,36 @@ where
     // reqwest lets a request's timeout replace the client's, so the tighter of the
     // request's own and the client's (as told to the retrier) bounds every attempt.
     let caller_timeout = min_limit(request.timeout().copied(), retrier.client_timeout);
-
-    // The retrier's policy is borrowed; only a per-request override makes a copy.
-    let policy: &RetryPolicy<C> = &plan.policy;
-    let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
-        .with_budget(retrier.budget.as_ref().map(|b| b.token_bucket()))
-        .with_gate(retrier.table.gate_borrowed(key.as_str()));
-
-    let judge = HttpJudge {
-        retrier,
-        policy,
-        idempotent,
-        replayable,
-    };
-    let mut story = Story {
-        key: key.as_str(),
-        recorder: Recorder::new(start, true),
-        hook: retrier.on_event.as_ref(),
-        caller_timeout,
-    };
-    let sender = Sender {
+    let mut sender = Sender {
         transport,
         held: Some(request),
         first: true,
         // A copy is kept only when a second attempt could send it.
-        resend: replayable && policy.max_attempts.get() > 1,
+        resend: replayable && plan.policy.max_attempts.get() > 1,
         caller_timeout,
     };
-    let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
-    conclude(retrier, finished, story.recorder, key, start).map_err(wrap)
+    async move {
+        let start = clock::now();
+        // The retrier's policy is borrowed; only a per-request override makes a copy.
+        let policy: &RetryPolicy<C> = &plan.policy;
+        let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
+            .with_budget(retrier.budget.as_ref().map(|b| b.token_bucket()))
+            .with_gate(retrier.table.gate_borrowed(key.as_str()));
+        let judge = HttpJudge {
+            retrier,
+            policy,
+            idempotent,
+            replayable,
+        };
+        let mut story = Story {
+            key: key.as_str(),
+            recorder: Recorder::new(start, true),
+            hook: retrier.on_event.as_ref(),
+            caller_timeout,
+        };
+        let finished = drive::run(machine, &TokioTimer, judge, &mut story, &mut sender).await;
+        conclude(retrier, finished, story.recorder, key, start).map_err(wrap)
+    }
 }
 
 /// The run's answer: the response with its history, or the error with every cause.

@@ -305,13 +305,19 @@ pub enum Finished<R> {
 /// `timer`, read once after each attempt and each wait. The machine should be fresh
 /// (built at `timer.now()`); given one that already succeeded there is no output to
 /// return, and the run reports [`GiveUpReason::NotRetryable`](crate::retry::GiveUpReason::NotRetryable) with no output.
-pub async fn run<P, C, B, G, T, J, O, R, A>(
+///
+/// (A function returning an `async` block rather than an `async fn`: an `async fn` keeps
+/// each argument twice in its future, as it was passed and as the local it is moved to;
+/// the block uses what it captured in place, so the future is smaller by the size of the
+/// machine and the operation, and cheaper to move.)
+#[allow(clippy::manual_async_fn)]
+pub fn run<P, C, B, G, T, J, O, R, A>(
     mut machine: Retry<P, B, G>,
     timer: &T,
     mut judge: J,
     observe: &mut O,
     mut operation: A,
-) -> Finished<R>
+) -> impl Future<Output = Finished<R>>
 where
     P: Deref<Target = RetryPolicy<C>>,
     B: Budget,
@@ -321,36 +327,35 @@ where
     O: Observe<R> + ?Sized,
     A: Operation<R>,
 {
-    drive_loop!(
-        machine: machine,
-        judge: judge,
-        observe: observe,
-        now: timer.now(),
-        attempt: |n, timeout, at| {
-            let raced = timeout.filter(|_| !operation.enforces_timeout());
-            let pending = operation.attempt(n, timeout);
-            match raced {
-                None => Some(pending.await),
-                Some(limit) => within(pending, timer.sleep_until(at.saturating_add(limit))).await,
-            }
-        },
-        sleep: |until| timer.sleep_until(until).await,
-    )
-}
-
-/// `work`'s output, or `None` if `deadline` completes first (work is polled first, so an
-/// attempt that is ready when its time is up still counts).
-async fn within<W: Future, D: Future<Output = ()>>(work: W, deadline: D) -> Option<W::Output> {
-    let mut work = pin!(work);
-    let mut deadline = pin!(deadline);
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = work.as_mut().poll(cx) {
-            return Poll::Ready(Some(output));
-        }
-        if deadline.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        Poll::Pending
-    })
-    .await
+    async move {
+        drive_loop!(
+            machine: machine,
+            judge: judge,
+            observe: observe,
+            now: timer.now(),
+            attempt: |n, timeout, at| {
+                match timeout.filter(|_| !operation.enforces_timeout()) {
+                    None => Some(operation.attempt(n, timeout).await),
+                    // The attempt's output, or `None` if the limit passes first (the attempt
+                    // is polled first, so one that is ready when its time is up still counts).
+                    // Both are pinned where they are made: no second copy in the future.
+                    Some(limit) => {
+                        let mut work = pin!(operation.attempt(n, timeout));
+                        let mut deadline = pin!(timer.sleep_until(at.saturating_add(limit)));
+                        poll_fn(|cx| {
+                            if let Poll::Ready(output) = work.as_mut().poll(cx) {
+                                return Poll::Ready(Some(output));
+                            }
+                            if deadline.as_mut().poll(cx).is_ready() {
+                                return Poll::Ready(None);
+                            }
+                            Poll::Pending
+                        })
+                        .await
+                    }
+                }
+            },
+            sleep: |until| timer.sleep_until(until).await,
+        )
+    }
 }
