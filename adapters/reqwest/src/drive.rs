@@ -23,13 +23,39 @@ use crate::retry_engine::{Inner, RunKey};
 use crate::trace;
 use std::borrow::Cow;
 use std::ops::Deref;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// How one attempt is sent.
+///
+/// Its future is `Unpin` (reqwest's and reqwest-middleware's both are), so the attempt's
+/// future can be a plain type rather than an `async` block: a block keeps what it awaits
+/// twice, once as captured and once as awaited.
 pub(crate) trait Transport {
     fn send(
         &mut self,
         request: Request,
-    ) -> impl Future<Output = Result<Response, SendFailure>> + Send;
+    ) -> impl Future<Output = Result<Response, SendFailure>> + Send + Unpin;
+}
+
+/// A send in flight, its error read as a [`SendFailure`].
+pub(crate) struct Sending<F, E> {
+    pending: F,
+    read: fn(E) -> SendFailure,
+}
+
+impl<F, E> Future for Sending<F, E>
+where
+    F: Future<Output = Result<Response, E>> + Unpin,
+{
+    type Output = Result<Response, SendFailure>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let read = self.read;
+        Pin::new(&mut self.pending)
+            .poll(cx)
+            .map(|answer| answer.map_err(read))
+    }
 }
 
 /// A plain `reqwest::Client`.
@@ -41,9 +67,11 @@ impl Transport for ClientTransport<'_> {
     fn send(
         &mut self,
         request: Request,
-    ) -> impl Future<Output = Result<Response, SendFailure>> + Send {
-        let pending = self.client.execute(request);
-        async move { pending.await.map_err(SendFailure::from_reqwest) }
+    ) -> impl Future<Output = Result<Response, SendFailure>> + Send + Unpin {
+        Sending {
+            pending: self.client.execute(request),
+            read: SendFailure::from_reqwest,
+        }
     }
 }
 
@@ -57,9 +85,44 @@ impl Transport for MiddlewareTransport<'_> {
     fn send(
         &mut self,
         request: Request,
-    ) -> impl Future<Output = Result<Response, SendFailure>> + Send {
-        let pending = self.next.clone().run(request, self.extensions);
-        async move { pending.await.map_err(SendFailure::from_middleware) }
+    ) -> impl Future<Output = Result<Response, SendFailure>> + Send + Unpin {
+        Sending {
+            pending: self.next.clone().run(request, self.extensions),
+            read: SendFailure::from_middleware,
+        }
+    }
+}
+
+/// One attempt's future: the send, or (only if a replayable body stopped cloning)
+/// nothing to send, which fails at once.
+enum Attempting<F> {
+    Sending(F),
+    NothingToSend,
+}
+
+impl<F> Future for Attempting<F>
+where
+    F: Future<Output = Result<Response, SendFailure>> + Unpin,
+{
+    type Output = Result<Response, SendFailure>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Attempting::Sending(sending) => Pin::new(sending).poll(cx),
+            Attempting::NothingToSend => Poll::Ready(Err(SendFailure::body_not_replayable())),
+        }
+    }
+}
+
+/// An attempt's output as the driver takes it from [`drive::Operation::attempt_within`]:
+/// always `Some`, reqwest having enforced the limit.
+struct Enforced<F>(F);
+
+impl<F: Future + Unpin> Future for Enforced<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(Some)
     }
 }
 
@@ -274,22 +337,19 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T>
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<Response, SendFailure>> {
         let request = next_request(&mut self.held, &mut self.first, self.resend);
-        let sent = request.map(|mut request| {
-            // Never longer than the caller's own timeout (the request's or the client's);
-            // reqwest enforces it too, so it keeps bounding the body once it is returned.
-            // (Written only when it changes: reqwest allocates its config slot on write.)
-            let limit = min_limit(timeout, self.caller_timeout);
-            if limit != request.timeout().copied() {
-                *request.timeout_mut() = limit;
+        match request {
+            Some(mut request) => {
+                // Never longer than the caller's own timeout (the request's or the
+                // client's); reqwest enforces it too, so it keeps bounding the body once
+                // it is returned. (Written only when it changes: reqwest allocates its
+                // config slot on write.)
+                let limit = min_limit(timeout, self.caller_timeout);
+                if limit != request.timeout().copied() {
+                    *request.timeout_mut() = limit;
+                }
+                Attempting::Sending(self.transport.send(request))
             }
-            self.transport.send(request)
-        });
-        async move {
-            match sent {
-                Some(sent) => sent.await,
-                // Only reachable if a replayable body stopped cloning: nothing left to send.
-                None => Err(SendFailure::body_not_replayable()),
-            }
+            None => Attempting::NothingToSend,
         }
     }
 }
@@ -306,6 +366,18 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for &mut Send
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<Response, SendFailure>> {
         (**self).attempt(attempt, timeout)
+    }
+
+    /// reqwest enforces every attempt's limit: no race, so the driver's future keeps no
+    /// room for one.
+    fn attempt_within<Tm: drive::Timer>(
+        &mut self,
+        attempt: u32,
+        timeout: Option<Duration>,
+        _: relent::Instant,
+        _: &Tm,
+    ) -> impl Future<Output = Option<Result<Response, SendFailure>>> {
+        Enforced((**self).attempt(attempt, timeout))
     }
 }
 

@@ -189,6 +189,44 @@ pub trait Operation<R> {
     fn enforces_timeout(&self) -> bool {
         false
     }
+
+    /// Run attempt number `attempt`, started at `at`, to its end: its output, or `None`
+    /// when it was abandoned at `timeout` (measured on `timer`). The driver calls this.
+    ///
+    /// The default starts [`attempt`](Self::attempt) and, unless
+    /// [`enforces_timeout`](Self::enforces_timeout), races it against the limit (the
+    /// attempt is polled first, so one that is ready when its time is up still counts).
+    /// Override it only to say the same thing more cheaply: an operation that always
+    /// enforces its timeout can return `attempt`'s output alone, and the driver's future
+    /// then keeps no room for a race it never runs (a timer and a second attempt future).
+    fn attempt_within<T: Timer>(
+        &mut self,
+        attempt: u32,
+        timeout: Option<Duration>,
+        at: Instant,
+        timer: &T,
+    ) -> impl Future<Output = Option<R>> {
+        async move {
+            match timeout.filter(|_| !self.enforces_timeout()) {
+                None => Some(self.attempt(attempt, timeout).await),
+                // Both are pinned where they are made: no second copy in the future.
+                Some(limit) => {
+                    let mut work = pin!(self.attempt(attempt, timeout));
+                    let mut deadline = pin!(timer.sleep_until(at.saturating_add(limit)));
+                    poll_fn(|cx| {
+                        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+                            return Poll::Ready(Some(output));
+                        }
+                        if deadline.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(None);
+                        }
+                        Poll::Pending
+                    })
+                    .await
+                }
+            }
+        }
+    }
 }
 
 impl<R, F: Future<Output = R>, A: FnMut(u32, Option<Duration>) -> F> Operation<R> for A {
@@ -333,28 +371,7 @@ where
             judge: judge,
             observe: observe,
             now: timer.now(),
-            attempt: |n, timeout, at| {
-                match timeout.filter(|_| !operation.enforces_timeout()) {
-                    None => Some(operation.attempt(n, timeout).await),
-                    // The attempt's output, or `None` if the limit passes first (the attempt
-                    // is polled first, so one that is ready when its time is up still counts).
-                    // Both are pinned where they are made: no second copy in the future.
-                    Some(limit) => {
-                        let mut work = pin!(operation.attempt(n, timeout));
-                        let mut deadline = pin!(timer.sleep_until(at.saturating_add(limit)));
-                        poll_fn(|cx| {
-                            if let Poll::Ready(output) = work.as_mut().poll(cx) {
-                                return Poll::Ready(Some(output));
-                            }
-                            if deadline.as_mut().poll(cx).is_ready() {
-                                return Poll::Ready(None);
-                            }
-                            Poll::Pending
-                        })
-                        .await
-                    }
-                }
-            },
+            attempt: |n, timeout, at| operation.attempt_within(n, timeout, at, timer).await,
             sleep: |until| timer.sleep_until(until).await,
         )
     }
