@@ -329,6 +329,9 @@ struct Sender<T> {
     /// Whether a later attempt may resend the request.
     resend: bool,
     caller_timeout: Option<Duration>,
+    /// The client's own timeout, as told to the retrier: what reqwest enforces on a
+    /// request that has none.
+    client_timeout: Option<Duration>,
 }
 
 impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T> {
@@ -352,8 +355,11 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T>
                 // client's); reqwest enforces it too, so it keeps bounding the body once
                 // it is returned. (Written only when it changes: reqwest allocates its
                 // config slot on write.)
+                // A request without a timeout of its own is held to the client's: when
+                // that is the limit, it is left unwritten (the write allocates reqwest's
+                // config map, some 700 instructions with its drop).
                 let limit = min_limit(timeout, self.caller_timeout);
-                if limit != request.timeout().copied() {
+                if limit != request.timeout().copied().or(self.client_timeout) {
                     *request.timeout_mut() = limit;
                 }
                 Attempting::Sending(self.transport.send(request))
@@ -494,6 +500,7 @@ where
         // A copy is kept only when a second attempt could send it.
         resend: replayable && plan.policy.max_attempts.get() > 1,
         caller_timeout,
+        client_timeout: retrier.client_timeout,
     };
     async move {
         let start = clock::now();
@@ -607,6 +614,60 @@ mod tests {
         let mut held = Some(Box::new(streaming));
         assert!(next_request(&mut held, &mut first, false).is_some());
         assert!(next_request(&mut held, &mut first, false).is_none());
+    }
+
+    /// Records the timeout of each request it is given.
+    struct Recording(Vec<Option<Duration>>);
+
+    impl Transport for Recording {
+        fn send(
+            &mut self,
+            request: Request,
+        ) -> impl Future<Output = Result<Response, SendFailure>> + Send + Unpin {
+            self.0.push(request.timeout().copied());
+            std::future::ready(Err(SendFailure::body_not_replayable()))
+        }
+    }
+
+    #[test]
+    fn each_attempt_carries_its_limit_unless_the_client_enforces_it_already() {
+        use relent::drive::Operation;
+        let s = Duration::from_secs;
+        let url = reqwest::Url::parse("http://127.0.0.1:1/").expect("url");
+        // (request's own, client's as told, attempt's limit) -> what the request carries.
+        let cases = [
+            (None, None, None, None),
+            (None, None, Some(s(10)), Some(s(10))),
+            (None, Some(s(30)), Some(s(10)), Some(s(10))),
+            // The client's own timeout is the limit: reqwest applies it, nothing written.
+            (None, Some(s(30)), None, None),
+            (None, Some(s(30)), Some(s(40)), None),
+            (Some(s(5)), None, Some(s(10)), Some(s(5))),
+            (Some(s(5)), Some(s(3)), Some(s(10)), Some(s(3))),
+            (Some(s(20)), None, Some(s(10)), Some(s(10))),
+        ];
+        for (own, client, limit, carried) in cases {
+            let mut request = Request::new(reqwest::Method::GET, url.clone());
+            if own.is_some() {
+                *request.timeout_mut() = own;
+            }
+            let mut sender = Sender {
+                transport: Recording(Vec::new()),
+                held: Some(Box::new(request)),
+                first: true,
+                resend: true,
+                caller_timeout: min_limit(own, client),
+                client_timeout: client,
+            };
+            for attempt in 1..=2 {
+                drop(sender.attempt(attempt, limit));
+            }
+            assert_eq!(
+                sender.transport.0,
+                vec![carried, carried],
+                "{own:?} {client:?} {limit:?}"
+            );
+        }
     }
 
     #[test]

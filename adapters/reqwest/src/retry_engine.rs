@@ -428,7 +428,9 @@ impl<C> RetryEngineBuilder<C> {
     /// writes each attempt's limit onto the request, so it must know the client's
     /// value to keep it as an upper bound: every attempt then gets
     /// `min(client timeout, per-try timeout, time left)`. reqwest offers no way to
-    /// read it back from a built `Client`.
+    /// read it back from a built `Client`. An attempt whose limit is this timeout, on a
+    /// request without one of its own, is left to the client's (nothing is written on
+    /// the request, which spares reqwest allocating its per-request config).
     pub fn client_timeout(mut self, timeout: Duration) -> Self {
         self.client_timeout = Some(timeout);
         self
