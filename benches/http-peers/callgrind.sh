@@ -27,7 +27,8 @@ echo "|---|---:|---:|---:|"
 declare -A per
 for name in bare-reqwest-0.13 reqwest-middleware-0.5 relent-middleware relent-client \
             relent-middleware-untimed relent-client-untimed \
-            reqwest-retry-0.9 bare-reqwest-0.12 reqwest-retry-0.7+reqwest-retry-after; do
+            reqwest-retry-0.9 bare-reqwest-0.13+timeout \
+            bare-reqwest-0.12 reqwest-retry-0.7+reqwest-retry-after; do
   file="$out/$name.out"
   RELENT_HTTP_CALLGRIND="$name" RELENT_HTTP_CALLGRIND_N="$n" \
     valgrind --tool=callgrind --toggle-collect='*callgrind_measured*' \

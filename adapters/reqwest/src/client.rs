@@ -6,6 +6,7 @@ use relent::http::{Classify, StandardClassifier};
 use relent::retry::{Action, Retry, RetryPolicy};
 use reqwest::{Request, Response};
 
+use crate::drive::Plan;
 use crate::error::{RetryError, SendFailure};
 use crate::overrides::Overrides;
 use crate::retry_engine::RetryEngine;
@@ -49,7 +50,9 @@ impl<C: Classify + Clone + Send + Sync + 'static> RetryClient<C> {
         &self,
         request: Request,
     ) -> impl Future<Output = Result<Response, RetryError>> + Send + '_ {
-        self.execute_with(request, Overrides::default())
+        // No overrides to read: the retrier's policy, borrowed.
+        let plan = Plan::of(self.retrier.policy());
+        self.retrier.execute_plan(&self.client, request, plan)
     }
 
     /// Send a request with retries and per-request overrides.

@@ -21,13 +21,41 @@ use crate::error::{RetryError, SendFailure};
 use crate::overrides::Overrides;
 use crate::retry_engine::{Inner, RunKey};
 use crate::trace;
+use std::borrow::Cow;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// How one attempt is sent.
+///
+/// Its future is `Unpin` (reqwest's and reqwest-middleware's both are), so the attempt's
+/// future can be a plain type rather than an `async` block: a block keeps what it awaits
+/// twice, once as captured and once as awaited.
 pub(crate) trait Transport {
     fn send(
         &mut self,
         request: Request,
-    ) -> impl Future<Output = Result<Response, SendFailure>> + Send;
+    ) -> impl Future<Output = Result<Response, SendFailure>> + Send + Unpin;
+}
+
+/// A send in flight, its error read as a [`SendFailure`].
+pub(crate) struct Sending<F, E> {
+    pending: F,
+    read: fn(E) -> SendFailure,
+}
+
+impl<F, E> Future for Sending<F, E>
+where
+    F: Future<Output = Result<Response, E>> + Unpin,
+{
+    type Output = Result<Response, SendFailure>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let read = self.read;
+        Pin::new(&mut self.pending)
+            .poll(cx)
+            .map(|answer| answer.map_err(read))
+    }
 }
 
 /// A plain `reqwest::Client`.
@@ -39,9 +67,11 @@ impl Transport for ClientTransport<'_> {
     fn send(
         &mut self,
         request: Request,
-    ) -> impl Future<Output = Result<Response, SendFailure>> + Send {
-        let pending = self.client.execute(request);
-        async move { pending.await.map_err(SendFailure::from_reqwest) }
+    ) -> impl Future<Output = Result<Response, SendFailure>> + Send + Unpin {
+        Sending {
+            pending: self.client.execute(request),
+            read: SendFailure::from_reqwest,
+        }
     }
 }
 
@@ -55,9 +85,44 @@ impl Transport for MiddlewareTransport<'_> {
     fn send(
         &mut self,
         request: Request,
-    ) -> impl Future<Output = Result<Response, SendFailure>> + Send {
-        let pending = self.next.clone().run(request, self.extensions);
-        async move { pending.await.map_err(SendFailure::from_middleware) }
+    ) -> impl Future<Output = Result<Response, SendFailure>> + Send + Unpin {
+        Sending {
+            pending: self.next.clone().run(request, self.extensions),
+            read: SendFailure::from_middleware,
+        }
+    }
+}
+
+/// One attempt's future: the send, or (only if a replayable body stopped cloning)
+/// nothing to send, which fails at once.
+enum Attempting<F> {
+    Sending(F),
+    NothingToSend,
+}
+
+impl<F> Future for Attempting<F>
+where
+    F: Future<Output = Result<Response, SendFailure>> + Unpin,
+{
+    type Output = Result<Response, SendFailure>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Attempting::Sending(sending) => Pin::new(sending).poll(cx),
+            Attempting::NothingToSend => Poll::Ready(Err(SendFailure::body_not_replayable())),
+        }
+    }
+}
+
+/// An attempt's output as the driver takes it from [`drive::Operation::attempt_within`]:
+/// always `Some`, reqwest having enforced the limit.
+struct Enforced<F>(F);
+
+impl<F: Future + Unpin> Future for Enforced<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(Some)
     }
 }
 
@@ -70,15 +135,55 @@ fn min_limit(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     }
 }
 
-/// The request for the next attempt: a clone while the body can be replayed,
-/// else the original itself (once).
-fn next_request(original: &mut Option<Request>, replayable: bool) -> Option<Request> {
-    if replayable {
-        if let Some(copy) = original.as_ref().and_then(Request::try_clone) {
-            return Some(copy);
-        }
+/// A copy of `request` for a later attempt, or `None` when its body cannot be replayed.
+///
+/// A request without a body is rebuilt from its parts (method, URL, headers, version and
+/// timeout): reqwest's `try_clone` first allocates a config map for the timeout on the
+/// copy and then replaces it with a clone of the original's extensions, about 800
+/// instructions of allocation per request that the rebuilt copy does not spend. The
+/// extensions an `http::Request` carried into a `reqwest::Request` are not part of
+/// reqwest's API (only a conversion back to `http::Request` reads them) and are not
+/// rebuilt; a request with a body is copied by `try_clone`, extensions included (its
+/// body can only be shared through it).
+fn copy_request(request: &Request) -> Option<Request> {
+    if request.body().is_some() {
+        return request.try_clone();
     }
-    original.take()
+    let mut copy = Request::new(request.method().clone(), request.url().clone());
+    if !request.headers().is_empty() {
+        *copy.headers_mut() = request.headers().clone();
+    }
+    *copy.version_mut() = request.version();
+    if let Some(&timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(timeout);
+    }
+    Some(copy)
+}
+
+/// The request for the next attempt. The first attempt sends the request itself, having
+/// first kept a copy in its place when a later attempt may resend it (`resend`: its body
+/// can be replayed and the policy allows a second attempt); each later attempt sends a
+/// copy of that copy. `None`: nothing left to send.
+///
+/// The request is held boxed (one box per request, the copy taking the original's place
+/// in it): a request is 264 bytes, and held in place it made the middleware's boxed future
+/// too large for the allocator's small-size cache, an allocation several times dearer.
+fn next_request(
+    held: &mut Option<Box<Request>>,
+    first: &mut bool,
+    resend: bool,
+) -> Option<Request> {
+    if std::mem::take(first) {
+        if resend {
+            if let Some(held) = held.as_deref_mut() {
+                if let Some(copy) = copy_request(held) {
+                    return Some(std::mem::replace(held, copy));
+                }
+            }
+        }
+        return held.take().map(|request| *request);
+    }
+    held.as_deref().and_then(copy_request)
 }
 
 /// The HTTP judge of one request: the response's status and hint (or the transport
@@ -212,14 +317,21 @@ impl drive::Observe<Result<Response, SendFailure>> for Story<'_> {
     }
 }
 
-/// Sends each attempt: a copy of the request while its body can be replayed, else the
-/// request itself, once. Each attempt's future borrows the transport (a middleware
+/// Sends each attempt: the request itself first, then copies of it while its body can be
+/// replayed ([`next_request`]). Each attempt's future borrows the transport (a middleware
 /// chain's extensions), which the driver gets back before the next attempt.
 struct Sender<T> {
     transport: T,
-    original: Option<Request>,
-    replayable: bool,
+    /// The request before the first attempt; the copy later attempts copy after it.
+    held: Option<Box<Request>>,
+    /// Whether the first attempt is still to be sent.
+    first: bool,
+    /// Whether a later attempt may resend the request.
+    resend: bool,
     caller_timeout: Option<Duration>,
+    /// The client's own timeout, as told to the retrier: what reqwest enforces on a
+    /// request that has none.
+    client_timeout: Option<Duration>,
 }
 
 impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T> {
@@ -236,24 +348,98 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T>
         _: u32,
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<Response, SendFailure>> {
-        let request = next_request(&mut self.original, self.replayable);
-        let sent = request.map(|mut request| {
-            // Never longer than the caller's own timeout (the request's or the client's);
-            // reqwest enforces it too, so it keeps bounding the body once it is returned.
-            // (Written only when it changes: reqwest allocates its config slot on write.)
-            let limit = min_limit(timeout, self.caller_timeout);
-            if limit != request.timeout().copied() {
-                *request.timeout_mut() = limit;
+        let request = next_request(&mut self.held, &mut self.first, self.resend);
+        match request {
+            Some(mut request) => {
+                // Never longer than the caller's own timeout (the request's or the
+                // client's); reqwest enforces it too, so it keeps bounding the body once
+                // it is returned. (Written only when it changes: reqwest allocates its
+                // config slot on write.)
+                // A request without a timeout of its own is held to the client's: when
+                // that is the limit, it is left unwritten (the write allocates reqwest's
+                // config map, some 700 instructions with its drop).
+                let limit = min_limit(timeout, self.caller_timeout);
+                if limit != request.timeout().copied().or(self.client_timeout) {
+                    *request.timeout_mut() = limit;
+                }
+                Attempting::Sending(self.transport.send(request))
             }
-            self.transport.send(request)
-        });
-        async move {
-            match sent {
-                Some(sent) => sent.await,
-                // Only reachable if a replayable body stopped cloning: nothing left to send.
-                None => Err(SendFailure::body_not_replayable()),
-            }
+            None => Attempting::NothingToSend,
         }
+    }
+}
+
+/// The driver borrows the sender, which the run's future holds (see [`run`]).
+impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for &mut Sender<T> {
+    fn enforces_timeout(&self) -> bool {
+        (**self).enforces_timeout()
+    }
+
+    fn attempt(
+        &mut self,
+        attempt: u32,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<Response, SendFailure>> {
+        (**self).attempt(attempt, timeout)
+    }
+
+    /// reqwest enforces every attempt's limit: no race, so the driver's future keeps no
+    /// room for one.
+    fn attempt_within<Tm: drive::Timer>(
+        &mut self,
+        attempt: u32,
+        timeout: Option<Duration>,
+        _: relent::Instant,
+        _: &Tm,
+    ) -> impl Future<Output = Option<Result<Response, SendFailure>>> {
+        Enforced((**self).attempt(attempt, timeout))
+    }
+}
+
+/// The policy of one request: the retrier's, borrowed, or a per-request one, boxed, so
+/// that the request's future holds a pointer rather than a policy (about 600 bytes that
+/// every request's future would otherwise carry and move).
+pub(crate) enum RequestPolicy<'a, C> {
+    Shared(&'a RetryPolicy<C>),
+    Own(Box<RetryPolicy<C>>),
+}
+
+impl<C> Deref for RequestPolicy<'_, C> {
+    type Target = RetryPolicy<C>;
+
+    fn deref(&self) -> &RetryPolicy<C> {
+        match self {
+            RequestPolicy::Shared(policy) => policy,
+            RequestPolicy::Own(policy) => policy,
+        }
+    }
+}
+
+/// What a request's [`Overrides`] leave for its run: its policy and whether the caller
+/// marked it idempotent. Read before the run's future is built, so that the future holds
+/// this rather than the overrides.
+pub(crate) struct Plan<'a, C> {
+    policy: RequestPolicy<'a, C>,
+    idempotent: bool,
+}
+
+impl<'a, C: Clone> Plan<'a, C> {
+    /// The plan of a request without overrides: the retrier's `policy`.
+    pub(crate) fn of(policy: &'a RetryPolicy<C>) -> Self {
+        Plan {
+            policy: RequestPolicy::Shared(policy),
+            idempotent: false,
+        }
+    }
+
+    /// The plan of a request with `overrides`, under the retrier's `policy`.
+    pub(crate) fn new(overrides: Overrides<C>, policy: &'a RetryPolicy<C>) -> Self {
+        let idempotent = overrides.idempotent;
+        let policy = match overrides.policy_for(policy) {
+            Cow::Borrowed(policy) => RequestPolicy::Shared(policy),
+            Cow::Owned(policy) => RequestPolicy::Own(Box::new(policy)),
+        };
+        Plan { policy, idempotent }
     }
 }
 
@@ -277,58 +463,67 @@ fn finish(
 ///
 /// The transport is taken by value, so that every entry point can return this future
 /// itself rather than wrap it in one more `async` layer that holds the transport: each
-/// layer is one more move of the whole (large) future per request.
+/// layer is one more move of the whole future per request.
 ///
 /// A failure is handed to `wrap` here, inside the same future, for the same reason: the
 /// middleware needs it as a `reqwest_middleware::Error`, and an outer `async` block to
 /// convert it would move the future once more.
-pub(crate) async fn run<C, T, E>(
-    retrier: &Inner<C>,
+///
+/// What needs no clock is prepared before the future is built, and the future is an
+/// `async` block rather than an `async fn`: an `async fn` keeps each argument twice (as
+/// passed and as the local it is moved to), and the request alone is 264 bytes. The
+/// block captures the prepared [`Sender`] and lends it to the driver, so the request is
+/// held once. The run's clock starts when the future is first polled, as before.
+#[inline(always)]
+pub(crate) fn run<'a, C, T, E>(
+    retrier: &'a Inner<C>,
     request: Request,
-    overrides: Overrides<C>,
+    plan: Plan<'a, C>,
     transport: T,
     wrap: fn(RetryError) -> E,
-) -> Result<Response, E>
+) -> impl Future<Output = Result<Response, E>> + use<'a, C, T, E>
 where
     C: Classify + Clone + Send + Sync + 'static,
     T: Transport,
 {
-    let start = clock::now();
     let key = retrier.key(request.url());
-    let idempotent = overrides.idempotent || is_idempotent(request.method());
+    let idempotent = plan.idempotent || is_idempotent(request.method());
     // A body is replayable when reqwest holds it as bytes; a stream can be sent once.
     let replayable = request.body().is_none_or(|b| b.as_bytes().is_some());
     // reqwest lets a request's timeout replace the client's, so the tighter of the
     // request's own and the client's (as told to the retrier) bounds every attempt.
     let caller_timeout = min_limit(request.timeout().copied(), retrier.client_timeout);
-
-    // The retrier's policy is borrowed; only a per-request override makes a copy.
-    let policy = overrides.policy_for(&retrier.policy);
-    let policy: &RetryPolicy<C> = &policy;
-    let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
-        .with_budget(retrier.budget.as_ref().map(|b| b.token_bucket()))
-        .with_gate(retrier.table.gate_borrowed(key.as_str()));
-
-    let judge = HttpJudge {
-        retrier,
-        policy,
-        idempotent,
-        replayable,
-    };
-    let mut story = Story {
-        key: key.as_str(),
-        recorder: Recorder::new(start, true),
-        hook: retrier.on_event.as_ref(),
-        caller_timeout,
-    };
-    let sender = Sender {
+    let mut sender = Sender {
         transport,
-        original: Some(request),
-        replayable,
+        held: Some(Box::new(request)),
+        first: true,
+        // A copy is kept only when a second attempt could send it.
+        resend: replayable && plan.policy.max_attempts.get() > 1,
         caller_timeout,
+        client_timeout: retrier.client_timeout,
     };
-    let finished = drive::run(machine, &TokioTimer, judge, &mut story, sender).await;
-    conclude(retrier, finished, story.recorder, key, start).map_err(wrap)
+    async move {
+        let start = clock::now();
+        // The retrier's policy is borrowed; only a per-request override makes a copy.
+        let policy: &RetryPolicy<C> = &plan.policy;
+        let machine = Retry::new(policy, relent_tokio::seed::fresh_seed(), start)
+            .with_budget(retrier.budget.as_ref().map(|b| b.token_bucket()))
+            .with_gate(retrier.table.gate_borrowed(key.as_str()));
+        let judge = HttpJudge {
+            retrier,
+            policy,
+            idempotent,
+            replayable,
+        };
+        let mut story = Story {
+            key: key.as_str(),
+            recorder: Recorder::new(start, true),
+            hook: retrier.on_event.as_ref(),
+            caller_timeout,
+        };
+        let finished = drive::run(machine, &TokioTimer, judge, &mut story, &mut sender).await;
+        conclude(retrier, finished, story.recorder, key, start).map_err(wrap)
+    }
 }
 
 /// The run's answer: the response with its history, or the error with every cause.
@@ -397,17 +592,109 @@ mod tests {
     }
 
     #[test]
-    fn next_request_clones_while_replayable_and_moves_once_otherwise() {
+    fn next_request_sends_the_request_first_then_copies_while_replayable() {
         let url = reqwest::Url::parse("http://127.0.0.1:1/").expect("url");
-        let mut original = Some(Request::new(reqwest::Method::PUT, url.clone()));
-        assert!(next_request(&mut original, true).is_some());
-        assert!(next_request(&mut original, true).is_some());
-        assert!(original.is_some(), "kept for the next attempt");
+        let mut first = true;
+        let mut held = Some(Box::new(Request::new(reqwest::Method::PUT, url.clone())));
+        assert!(next_request(&mut held, &mut first, true).is_some());
+        assert!(next_request(&mut held, &mut first, true).is_some());
+        assert!(next_request(&mut held, &mut first, true).is_some());
+        assert!(held.is_some(), "kept for the next attempt");
+
+        // No second attempt possible: nothing is copied.
+        let mut first = true;
+        let mut held = Some(Box::new(Request::new(reqwest::Method::GET, url.clone())));
+        assert!(next_request(&mut held, &mut first, false).is_some());
+        assert!(held.is_none());
+        assert!(next_request(&mut held, &mut first, false).is_none());
 
         let mut streaming = Request::new(reqwest::Method::PUT, url);
         *streaming.body_mut() = Some(reqwest::Body::wrap(String::from("once")));
-        let mut original = Some(streaming);
-        assert!(next_request(&mut original, false).is_some());
-        assert!(next_request(&mut original, false).is_none());
+        let mut first = true;
+        let mut held = Some(Box::new(streaming));
+        assert!(next_request(&mut held, &mut first, false).is_some());
+        assert!(next_request(&mut held, &mut first, false).is_none());
+    }
+
+    /// Records the timeout of each request it is given.
+    struct Recording(Vec<Option<Duration>>);
+
+    impl Transport for Recording {
+        fn send(
+            &mut self,
+            request: Request,
+        ) -> impl Future<Output = Result<Response, SendFailure>> + Send + Unpin {
+            self.0.push(request.timeout().copied());
+            std::future::ready(Err(SendFailure::body_not_replayable()))
+        }
+    }
+
+    #[test]
+    fn each_attempt_carries_its_limit_unless_the_client_enforces_it_already() {
+        use relent::drive::Operation;
+        let s = Duration::from_secs;
+        let url = reqwest::Url::parse("http://127.0.0.1:1/").expect("url");
+        // (request's own, client's as told, attempt's limit) -> what the request carries.
+        let cases = [
+            (None, None, None, None),
+            (None, None, Some(s(10)), Some(s(10))),
+            (None, Some(s(30)), Some(s(10)), Some(s(10))),
+            // The client's own timeout is the limit: reqwest applies it, nothing written.
+            (None, Some(s(30)), None, None),
+            (None, Some(s(30)), Some(s(40)), None),
+            (Some(s(5)), None, Some(s(10)), Some(s(5))),
+            (Some(s(5)), Some(s(3)), Some(s(10)), Some(s(3))),
+            (Some(s(20)), None, Some(s(10)), Some(s(10))),
+        ];
+        for (own, client, limit, carried) in cases {
+            let mut request = Request::new(reqwest::Method::GET, url.clone());
+            if own.is_some() {
+                *request.timeout_mut() = own;
+            }
+            let mut sender = Sender {
+                transport: Recording(Vec::new()),
+                held: Some(Box::new(request)),
+                first: true,
+                resend: true,
+                caller_timeout: min_limit(own, client),
+                client_timeout: client,
+            };
+            for attempt in 1..=2 {
+                drop(sender.attempt(attempt, limit));
+            }
+            assert_eq!(
+                sender.transport.0,
+                vec![carried, carried],
+                "{own:?} {client:?} {limit:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_copy_keeps_everything_reqwest_sends() {
+        let url = reqwest::Url::parse("http://127.0.0.1:1/p?q=1").expect("url");
+        let mut request = Request::new(reqwest::Method::PATCH, url);
+        request
+            .headers_mut()
+            .insert("x-a", reqwest::header::HeaderValue::from_static("1"));
+        *request.version_mut() = reqwest::Version::HTTP_2;
+        *request.timeout_mut() = Some(Duration::from_millis(250));
+        for body in [None, Some(reqwest::Body::from("bytes"))] {
+            *request.body_mut() = body;
+            let copy = copy_request(&request).expect("replayable");
+            assert_eq!(copy.method(), request.method());
+            assert_eq!(copy.url(), request.url());
+            assert_eq!(copy.headers(), request.headers());
+            assert_eq!(copy.version(), request.version());
+            assert_eq!(copy.timeout(), request.timeout());
+            assert_eq!(
+                copy.body().and_then(reqwest::Body::as_bytes),
+                request.body().and_then(reqwest::Body::as_bytes)
+            );
+        }
+        let bare = Request::new(reqwest::Method::GET, request.url().clone());
+        let copy = copy_request(&bare).expect("no body");
+        assert_eq!(copy.timeout(), None);
+        assert!(copy.headers().is_empty());
     }
 }

@@ -107,16 +107,17 @@ where
         Self: 'async_trait,
     {
         // Most requests carry no extension at all: skip the lookups then.
-        let overrides = if extensions.is_empty() {
-            Overrides::default()
+        let policy = &self.retrier.inner.policy;
+        let plan = if extensions.is_empty() {
+            drive::Plan::of(policy)
         } else {
-            Overrides::<C>::from_extensions(extensions)
+            drive::Plan::new(Overrides::<C>::from_extensions(extensions), policy)
         };
         let transport = MiddlewareTransport { next, extensions };
         Box::pin(drive::run(
             &self.retrier.inner,
             req,
-            overrides,
+            plan,
             transport,
             reqwest_middleware::Error::middleware,
         ))

@@ -314,10 +314,24 @@ impl<C: Classify + Clone + Send + Sync + 'static> RetryEngine<C> {
         request: Request,
         overrides: Overrides<C>,
     ) -> impl Future<Output = Result<Response, RetryError>> + Send + 'a {
+        self.execute_plan(
+            client,
+            request,
+            drive::Plan::new(overrides, &self.inner.policy),
+        )
+    }
+
+    /// [`execute`](Self::execute) with the overrides already read.
+    pub(crate) fn execute_plan<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        request: Request,
+        plan: drive::Plan<'a, C>,
+    ) -> impl Future<Output = Result<Response, RetryError>> + Send + 'a {
         drive::run(
             &self.inner,
             request,
-            overrides,
+            plan,
             ClientTransport { client },
             |e| e,
         )
@@ -414,7 +428,9 @@ impl<C> RetryEngineBuilder<C> {
     /// writes each attempt's limit onto the request, so it must know the client's
     /// value to keep it as an upper bound: every attempt then gets
     /// `min(client timeout, per-try timeout, time left)`. reqwest offers no way to
-    /// read it back from a built `Client`.
+    /// read it back from a built `Client`. An attempt whose limit is this timeout, on a
+    /// request without one of its own, is left to the client's (nothing is written on
+    /// the request, which spares reqwest allocating its per-request config).
     pub fn client_timeout(mut self, timeout: Duration) -> Self {
         self.client_timeout = Some(timeout);
         self

@@ -122,6 +122,10 @@ async fn answer(
 pub enum Contender {
     /// reqwest 0.13, no layer.
     Bare013(reqwest::Client),
+    /// reqwest 0.13, no layer, every request with a 10 s timeout of its own
+    /// (`RequestBuilder::timeout`): what reqwest's per-request timer costs, the timer
+    /// relent-reqwest's default policy has reqwest arm for each attempt.
+    Bare013Timeout(reqwest::Client),
     /// reqwest-middleware 0.5 with no layer: the cost of the middleware stack itself.
     Middleware05(reqwest_middleware::ClientWithMiddleware),
     /// relent-reqwest's `RetryMiddleware` in a reqwest-middleware 0.5 stack (and a
@@ -185,6 +189,7 @@ impl Contender {
     pub fn build(name: &str, key_by: KeyBy) -> Contender {
         match name {
             "bare-reqwest-0.13" => Contender::Bare013(reqwest013()),
+            "bare-reqwest-0.13+timeout" => Contender::Bare013Timeout(reqwest013()),
             "reqwest-middleware-0.5" => Contender::Middleware05(
                 reqwest_middleware::ClientBuilder::new(reqwest013()).build(),
             ),
@@ -252,6 +257,10 @@ impl Contender {
     pub async fn get(&self, url: &str) -> u16 {
         match self {
             Contender::Bare013(c) => read013(c.get(url).send().await).await,
+            Contender::Bare013Timeout(c) => {
+                let request = c.get(url).timeout(std::time::Duration::from_secs(10));
+                read013(request.send().await).await
+            }
             Contender::Middleware05(c)
             | Contender::RelentMiddleware(c, _)
             | Contender::ReqwestRetry09(c) => read013m(c.get(url).send().await).await,

@@ -189,6 +189,44 @@ pub trait Operation<R> {
     fn enforces_timeout(&self) -> bool {
         false
     }
+
+    /// Run attempt number `attempt`, started at `at`, to its end: its output, or `None`
+    /// when it was abandoned at `timeout` (measured on `timer`). The driver calls this.
+    ///
+    /// The default starts [`attempt`](Self::attempt) and, unless
+    /// [`enforces_timeout`](Self::enforces_timeout), races it against the limit (the
+    /// attempt is polled first, so one that is ready when its time is up still counts).
+    /// Override it only to say the same thing more cheaply: an operation that always
+    /// enforces its timeout can return `attempt`'s output alone, and the driver's future
+    /// then keeps no room for a race it never runs (a timer and a second attempt future).
+    fn attempt_within<T: Timer>(
+        &mut self,
+        attempt: u32,
+        timeout: Option<Duration>,
+        at: Instant,
+        timer: &T,
+    ) -> impl Future<Output = Option<R>> {
+        async move {
+            match timeout.filter(|_| !self.enforces_timeout()) {
+                None => Some(self.attempt(attempt, timeout).await),
+                // Both are pinned where they are made: no second copy in the future.
+                Some(limit) => {
+                    let mut work = pin!(self.attempt(attempt, timeout));
+                    let mut deadline = pin!(timer.sleep_until(at.saturating_add(limit)));
+                    poll_fn(|cx| {
+                        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+                            return Poll::Ready(Some(output));
+                        }
+                        if deadline.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(None);
+                        }
+                        Poll::Pending
+                    })
+                    .await
+                }
+            }
+        }
+    }
 }
 
 impl<R, F: Future<Output = R>, A: FnMut(u32, Option<Duration>) -> F> Operation<R> for A {
@@ -305,13 +343,19 @@ pub enum Finished<R> {
 /// `timer`, read once after each attempt and each wait. The machine should be fresh
 /// (built at `timer.now()`); given one that already succeeded there is no output to
 /// return, and the run reports [`GiveUpReason::NotRetryable`](crate::retry::GiveUpReason::NotRetryable) with no output.
-pub async fn run<P, C, B, G, T, J, O, R, A>(
+///
+/// (A function returning an `async` block rather than an `async fn`: an `async fn` keeps
+/// each argument twice in its future, as it was passed and as the local it is moved to;
+/// the block uses what it captured in place, so the future is smaller by the size of the
+/// machine and the operation, and cheaper to move.)
+#[allow(clippy::manual_async_fn)]
+pub fn run<P, C, B, G, T, J, O, R, A>(
     mut machine: Retry<P, B, G>,
     timer: &T,
     mut judge: J,
     observe: &mut O,
     mut operation: A,
-) -> Finished<R>
+) -> impl Future<Output = Finished<R>>
 where
     P: Deref<Target = RetryPolicy<C>>,
     B: Budget,
@@ -321,36 +365,14 @@ where
     O: Observe<R> + ?Sized,
     A: Operation<R>,
 {
-    drive_loop!(
-        machine: machine,
-        judge: judge,
-        observe: observe,
-        now: timer.now(),
-        attempt: |n, timeout, at| {
-            let raced = timeout.filter(|_| !operation.enforces_timeout());
-            let pending = operation.attempt(n, timeout);
-            match raced {
-                None => Some(pending.await),
-                Some(limit) => within(pending, timer.sleep_until(at.saturating_add(limit))).await,
-            }
-        },
-        sleep: |until| timer.sleep_until(until).await,
-    )
-}
-
-/// `work`'s output, or `None` if `deadline` completes first (work is polled first, so an
-/// attempt that is ready when its time is up still counts).
-async fn within<W: Future, D: Future<Output = ()>>(work: W, deadline: D) -> Option<W::Output> {
-    let mut work = pin!(work);
-    let mut deadline = pin!(deadline);
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = work.as_mut().poll(cx) {
-            return Poll::Ready(Some(output));
-        }
-        if deadline.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        Poll::Pending
-    })
-    .await
+    async move {
+        drive_loop!(
+            machine: machine,
+            judge: judge,
+            observe: observe,
+            now: timer.now(),
+            attempt: |n, timeout, at| operation.attempt_within(n, timeout, at, timer).await,
+            sleep: |until| timer.sleep_until(until).await,
+        )
+    }
 }
