@@ -284,7 +284,7 @@ pub(crate) const fn duration_from_parts(secs: u64, nanos: u32) -> Duration {
 /// `a.saturating_sub(b)`.
 ///
 /// On bare-metal targets (`target_os = "none"`) the difference of the parts, with the
-/// borrow by a compare, built by [`duration_from_parts`]: `Duration::saturating_sub`
+/// borrow by a compare, built by `duration_from_parts`: `Duration::saturating_sub`
 /// builds its result with `Duration::new`, whose carry branch links a division routine
 /// (see there). Elsewhere `Duration::saturating_sub` itself.
 #[must_use]
@@ -366,7 +366,7 @@ pub(crate) const fn div_rem(n: u64, d: u64) -> (u64, u64) {
 /// bare-metal ARM cores without atomic compare-and-swap, the ARMv6-M (Cortex-M0/M0+/M1)
 /// class and older (`target_os = "none"`, `target_arch = "arm"`, no
 /// `target_has_atomic = "ptr"`), one out-of-line shift-and-subtract loop
-/// ([`div_rem_u32_by_shifts`]) serves every `u32` division of the calendar: those cores
+/// (`div_rem_u32_by_shifts`) serves every `u32` division of the calendar: those cores
 /// have neither a divide instruction nor the widening multiply of the multiply-and-shift
 /// form, so each division would call the library's 32-bit division routine (about 440
 /// bytes of flash, against about 40 for the loop).
