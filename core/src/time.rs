@@ -178,7 +178,7 @@ impl UnixTime {
     /// `self - earlier`, or zero if `earlier` is later.
     #[must_use]
     pub const fn saturating_duration_since(self, earlier: UnixTime) -> Duration {
-        self.0.saturating_sub(earlier.0)
+        saturating_sub(self.0, earlier.0)
     }
 
     /// `self + d`, saturating.
@@ -254,12 +254,70 @@ pub const fn nanos_to_duration(n: u64) -> Duration {
     #[cfg(not(target_os = "none"))]
     return Duration::from_nanos(n);
     // Bare metal: the split by the shared divider (no `u64` division routine). The
-    // remainder is below 10⁹, so `Duration::new` never carries (nor panics).
+    // remainder is below 10⁹, so no carry is due.
     #[cfg(target_os = "none")]
     {
         let (secs, nanos) = div_rem(n, NANOS_PER_SEC);
-        Duration::new(secs, nanos as u32)
+        duration_from_parts(secs, nanos as u32)
     }
+}
+
+/// `Duration::new(secs, nanos)` for `nanos` below 10⁹ (every caller's), without the
+/// carry branch that `Duration::new` keeps for larger ones.
+///
+/// The branch divides a `u32` by 10⁹, which on cores without a divide instruction
+/// (Cortex-M0) links the library's 32-bit division routine, about 440 bytes. Here the
+/// test is ours: past it, `Duration::new` (in line: this is its only caller on
+/// bare-metal targets) has nothing left to carry, and the divide is dead code. A
+/// `nanos` of 10⁹ or more, which no caller passes, gives whole seconds, never a panic.
+#[cfg(any(target_os = "none", test))]
+#[cfg_attr(target_os = "none", inline(never))]
+#[must_use]
+pub(crate) const fn duration_from_parts(secs: u64, nanos: u32) -> Duration {
+    if nanos < NANOS_PER_SEC as u32 {
+        Duration::new(secs, nanos)
+    } else {
+        Duration::from_secs(secs)
+    }
+}
+
+/// `a.saturating_sub(b)`.
+///
+/// On bare-metal targets (`target_os = "none"`) the difference of the parts, with the
+/// borrow by a compare, built by `duration_from_parts`: `Duration::saturating_sub`
+/// builds its result with `Duration::new`, whose carry branch links a division routine
+/// (see there). Elsewhere `Duration::saturating_sub` itself.
+#[must_use]
+pub(crate) const fn saturating_sub(a: Duration, b: Duration) -> Duration {
+    #[cfg(not(target_os = "none"))]
+    return a.saturating_sub(b);
+    #[cfg(target_os = "none")]
+    return saturating_sub_by_parts(a, b);
+}
+
+/// [`saturating_sub`] part by part: `Duration::ZERO` when `b > a`.
+#[cfg(any(target_os = "none", test))]
+#[inline]
+const fn saturating_sub_by_parts(a: Duration, b: Duration) -> Duration {
+    let (mut secs, nanos) = (a.as_secs(), a.subsec_nanos());
+    let Some(s) = secs.checked_sub(b.as_secs()) else {
+        return Duration::ZERO;
+    };
+    secs = s;
+    let nanos = match nanos.checked_sub(b.subsec_nanos()) {
+        Some(n) => n,
+        None => {
+            // Borrow one second: both parts are below 10⁹, so the sum is too.
+            let Some(s) = secs.checked_sub(1) else {
+                return Duration::ZERO;
+            };
+            secs = s;
+            nanos
+                .wrapping_add(NANOS_PER_SEC as u32)
+                .wrapping_sub(b.subsec_nanos())
+        }
+    };
+    duration_from_parts(secs, nanos)
 }
 
 /// `a · b`, exactly, as a `u128`.
@@ -299,6 +357,71 @@ pub(crate) const fn div_rem(n: u64, d: u64) -> (u64, u64) {
 #[must_use]
 pub(crate) const fn div_rem(n: u64, d: u64) -> (u64, u64) {
     div_rem_by_shifts(n, d)
+}
+
+/// `(n / d, n % d)` for `u32`; `(u32::MAX, n)` for `d = 0`, which no caller passes
+/// (every divisor is a non-zero constant).
+///
+/// In line where the core divides (or multiplies and shifts for a constant divisor). On
+/// bare-metal ARM cores without atomic compare-and-swap, the ARMv6-M (Cortex-M0/M0+/M1)
+/// class and older (`target_os = "none"`, `target_arch = "arm"`, no
+/// `target_has_atomic = "ptr"`), one out-of-line shift-and-subtract loop
+/// (`div_rem_u32_by_shifts`) serves every `u32` division of the calendar: those cores
+/// have neither a divide instruction nor the widening multiply of the multiply-and-shift
+/// form, so each division would call the library's 32-bit division routine (about 440
+/// bytes of flash, against about 40 for the loop).
+#[cfg(not(all(
+    target_os = "none",
+    target_arch = "arm",
+    not(target_has_atomic = "ptr")
+)))]
+#[inline(always)]
+#[must_use]
+pub(crate) const fn div_rem_u32(n: u32, d: u32) -> (u32, u32) {
+    match (n.checked_div(d), n.checked_rem(d)) {
+        (Some(q), Some(r)) => (q, r),
+        _ => (u32::MAX, n),
+    }
+}
+
+/// `(n / d, n % d)` for `u32` on bare-metal ARMv6-M-class cores: see the other
+/// [`div_rem_u32`].
+#[cfg(all(
+    target_os = "none",
+    target_arch = "arm",
+    not(target_has_atomic = "ptr")
+))]
+#[inline(always)]
+#[must_use]
+pub(crate) const fn div_rem_u32(n: u32, d: u32) -> (u32, u32) {
+    div_rem_u32_by_shifts(n, d)
+}
+
+/// [`div_rem_by_shifts`] for `u32`: 32 steps; `(u32::MAX, n)` for `d = 0`.
+#[cfg(any(
+    all(
+        target_os = "none",
+        target_arch = "arm",
+        not(target_has_atomic = "ptr")
+    ),
+    test
+))]
+#[cfg_attr(target_os = "none", inline(never))]
+#[must_use]
+pub(crate) const fn div_rem_u32_by_shifts(n: u32, d: u32) -> (u32, u32) {
+    let (mut q, mut r) = (n, 0u32);
+    let mut step = 0u32;
+    while step < 32 {
+        let carry = r >> 31;
+        r = (r << 1) | (q >> 31);
+        q <<= 1;
+        if carry != 0 || r >= d {
+            r = r.wrapping_sub(d);
+            q |= 1;
+        }
+        step = step.wrapping_add(1);
+    }
+    (q, r)
 }
 
 /// `(n / d, n % d)` by binary long division, one quotient bit per step, most
@@ -404,6 +527,78 @@ mod tests {
             for d in [NANOS_PER_SEC, 1_000_000] {
                 assert_eq!(div_rem_by_shifts(n, d), (n / d, n % d));
             }
+        }
+    }
+
+    /// The `u32` shift-and-subtract divider (every calendar division on bare-metal
+    /// targets) against the hardware one: edges, and the calendar's divisors over every
+    /// numerator they see and random ones.
+    #[test]
+    fn u32_divider_matches_hardware_division() {
+        let mut ns: std::vec::Vec<u32> = (0..300_000).collect();
+        ns.extend([
+            u32::MAX,
+            u32::MAX - 1,
+            1 << 31,
+            (1 << 31) - 1,
+            (1 << 31) + 1,
+        ]);
+        let mut x = 0x9abc_def0u32;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            ns.push(x);
+            ns.push(x >> (x % 32));
+        }
+        let calendar = [
+            4, 5, 7, 12, 100, 153, 365, 400, 1_460, 36_524, 146_096, 146_097,
+        ];
+        for &d in &calendar {
+            for &n in &ns {
+                assert_eq!(div_rem_u32_by_shifts(n, d), (n / d, n % d), "{n} / {d}");
+                assert_eq!(div_rem_u32(n, d), (n / d, n % d), "{n} / {d}");
+            }
+        }
+        let mut ds: std::vec::Vec<u32> = ns.iter().copied().skip(299_000).collect();
+        ds.extend([0, 1, 2, 3, u32::MAX, 1 << 31]);
+        for &d in &ds {
+            for &n in ns.iter().skip(299_990).take(2_000) {
+                let want = match (n.checked_div(d), n.checked_rem(d)) {
+                    (Some(q), Some(r)) => (q, r),
+                    _ => (u32::MAX, n),
+                };
+                assert_eq!(div_rem_u32_by_shifts(n, d), want, "{n} / {d}");
+                assert_eq!(div_rem_u32(n, d), want, "{n} / {d}");
+            }
+        }
+    }
+
+    /// `saturating_sub` part by part equals `Duration::saturating_sub`.
+    #[test]
+    fn saturating_sub_by_parts_matches_duration() {
+        let secs = [0, 1, 2, 784_111_777, u64::MAX - 1, u64::MAX];
+        let nanos = [0, 1, 500_000_000, 999_999_998, 999_999_999];
+        for &sa in &secs {
+            for &na in &nanos {
+                for &sb in &secs {
+                    for &nb in &nanos {
+                        let (a, b) = (Duration::new(sa, na), Duration::new(sb, nb));
+                        assert_eq!(saturating_sub_by_parts(a, b), a.saturating_sub(b));
+                        assert_eq!(saturating_sub(a, b), a.saturating_sub(b));
+                    }
+                }
+            }
+        }
+        for n in [0, 1, 999_999_999, 1_000_000_000, u32::MAX] {
+            assert_eq!(
+                duration_from_parts(7, n),
+                if n < 1_000_000_000 {
+                    Duration::new(7, n)
+                } else {
+                    Duration::from_secs(7)
+                }
+            );
         }
     }
 

@@ -60,6 +60,10 @@ pub struct BackoffPolicy {
 
 impl BackoffPolicy {
     /// This policy with its decision [`Plan`] computed from its fields.
+    ///
+    /// Always in line on bare-metal targets, like [`validate`](Self::validate) and
+    /// [`BackoffBuilder::build`]: see [`Backoff::new`](super::Backoff::new).
+    #[cfg_attr(target_os = "none", inline(always))]
     pub(crate) const fn planned(mut self) -> BackoffPolicy {
         self.plan = Plan::of(&self);
         self
@@ -159,7 +163,8 @@ impl BackoffPolicy {
     ///
     /// `const`, so [`BackoffBuilder::build`] works in a `const` or `static`: the same
     /// rules as plain comparisons (durations compared as `(secs, nanos)`, factors as
-    /// millionths).
+    /// millionths). Always in line on bare-metal targets: see [`planned`](Self::planned).
+    #[cfg_attr(target_os = "none", inline(always))]
     pub(super) const fn validate(&self) -> Result<(), BackoffError> {
         if duration_gt(self.floor, self.cap) {
             return Err(BackoffError::FloorAboveCap {
@@ -523,6 +528,9 @@ impl BackoffBuilder {
     /// };
     /// assert_eq!(BACKOFF.cap(), Duration::from_secs(2));
     /// ```
+    // Always in line on bare-metal targets, so that the policy is not copied through
+    // memory on its way into a `Backoff` (see `Backoff::new`).
+    #[cfg_attr(target_os = "none", inline(always))]
     pub const fn build(self) -> Result<BackoffPolicy, BackoffError> {
         if let Some(e) = self.pending {
             return Err(e);

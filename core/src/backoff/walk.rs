@@ -36,7 +36,9 @@ impl Plan {
         step: Step::Constant,
     };
 
-    /// The plan of `policy`.
+    /// The plan of `policy`; always in line on bare-metal targets (see
+    /// [`BackoffPolicy::planned`]).
+    #[cfg_attr(target_os = "none", inline(always))]
     pub(crate) const fn of(policy: &BackoffPolicy) -> Plan {
         let (floor_ns, cap_ns) = policy.floor_cap_nanos();
         Plan {

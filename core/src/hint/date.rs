@@ -19,7 +19,7 @@
 use super::error::ParseError;
 use super::lex::trim_ows;
 use crate::UnixTime;
-use crate::time::{div_rem, mul_add_saturating};
+use crate::time::{div_rem, div_rem_u32, mul_add_saturating};
 
 const SECS_PER_DAY: u64 = 86_400;
 /// Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar.
@@ -969,15 +969,15 @@ fn days_from_civil_wide(year: u64, month: u8, day: u8) -> Option<u64> {
     // yoe < 400, m ≤ 255 and day ≤ 255: every step below fits a u32 exactly.
     let yoe = yoe as u32;
     // (m + 9) mod 12 maps March → 0 … February → 11.
-    let mp = m.wrapping_add(9) % 12;
-    let doy = (mp.wrapping_mul(153).wrapping_add(2) / 5)
+    let mp = div_rem_u32(m.wrapping_add(9), 12).1;
+    let doy = div32(mp.wrapping_mul(153).wrapping_add(2), 5)
         .wrapping_add(u32::from(day))
         .checked_sub(1)?;
     // yoe < 400 and doy < 366: the era-relative day count is small.
     let doe = yoe
         .wrapping_mul(365)
         .wrapping_add(yoe / 4)
-        .wrapping_sub(yoe / 100)
+        .wrapping_sub(div32(yoe, 100))
         .wrapping_add(doy);
     mul_add_saturating(era, DAYS_PER_ERA, u64::from(doe)).checked_sub(DAYS_0000_03_01_TO_EPOCH)
 }
@@ -1023,21 +1023,22 @@ pub(crate) fn civil_from_days(days: u64) -> (u64, u8, u8) {
     let (era, doe) = div_rem(z, DAYS_PER_ERA);
     // All intermediate values below are bounded by DAYS_PER_ERA < 2³²: u32 steps.
     let doe = doe as u32;
-    let yoe = doe
-        .wrapping_sub(doe / 1460)
-        .wrapping_add(doe / 36_524)
-        .wrapping_sub(doe / 146_096)
-        / 365;
+    let yoe = div32(
+        doe.wrapping_sub(div32(doe, 1460))
+            .wrapping_add(div32(doe, 36_524))
+            .wrapping_sub(div32(doe, 146_096)),
+        365,
+    );
     let doy = doe.wrapping_sub(
         yoe.wrapping_mul(365)
             .wrapping_add(yoe / 4)
-            .wrapping_sub(yoe / 100),
+            .wrapping_sub(div32(yoe, 100)),
     );
-    let mp = doy.wrapping_mul(5).wrapping_add(2) / 153;
+    let mp = div32(doy.wrapping_mul(5).wrapping_add(2), 153);
     let day = doy
-        .wrapping_sub(mp.wrapping_mul(153).wrapping_add(2) / 5)
+        .wrapping_sub(div32(mp.wrapping_mul(153).wrapping_add(2), 5))
         .wrapping_add(1);
-    let month = (mp.wrapping_add(2) % 12).wrapping_add(1);
+    let month = div_rem_u32(mp.wrapping_add(2), 12).1.wrapping_add(1);
     // yoe + 1 ≤ 400: one saturating step is exact.
     let year = mul_add_saturating(era, 400, u64::from(yoe).wrapping_add(u64::from(month <= 2)));
     // day ∈ 1..=31 and month ∈ 1..=12, so the narrowing is lossless.
@@ -1047,7 +1048,14 @@ pub(crate) fn civil_from_days(days: u64) -> (u64, u8, u8) {
 /// Day of the week of a day count since 1970-01-01 (a Thursday): 0 = Sunday.
 pub(crate) const fn weekday(days: u64) -> u8 {
     // (days + 4) mod 7, written without an addition that could overflow.
-    (div_rem(days, 7).1 as u8).wrapping_add(4) % 7
+    div_rem_u32((div_rem(days, 7).1 as u32).wrapping_add(4), 7).1 as u8
+}
+
+/// `n / d` by [`div_rem_u32`] (a constant divisor: a multiply and a shift, or the shared
+/// divider on cores that have neither a divide instruction nor a widening multiply).
+#[inline(always)]
+const fn div32(n: u32, d: u32) -> u32 {
+    div_rem_u32(n, d).0
 }
 
 /// Formats a time as an IMF-fixdate, the one format senders must generate
