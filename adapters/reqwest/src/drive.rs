@@ -353,11 +353,9 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T>
             Some(mut request) => {
                 // Never longer than the caller's own timeout (the request's or the
                 // client's); reqwest enforces it too, so it keeps bounding the body once
-                // it is returned. (Written only when it changes: reqwest allocates its
-                // config slot on write.)
-                // A request without a timeout of its own is held to the client's: when
-                // that is the limit, it is left unwritten (the write allocates reqwest's
-                // config map, some 700 instructions with its drop).
+                // it is returned. Written only when it changes what reqwest would apply
+                // (the request's own, else the client's): the write allocates reqwest's
+                // config map, some 700 instructions with its drop.
                 let limit = min_limit(timeout, self.caller_timeout);
                 if limit != request.timeout().copied().or(self.client_timeout) {
                     *request.timeout_mut() = limit;
@@ -367,9 +365,22 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for Sender<T>
             None => Attempting::NothingToSend,
         }
     }
+
+    /// reqwest enforces every attempt's limit: no race, so the driver's future keeps no
+    /// room for one.
+    fn attempt_within<Tm: drive::Timer>(
+        &mut self,
+        attempt: u32,
+        timeout: Option<Duration>,
+        _: relent::Instant,
+        _: &Tm,
+    ) -> impl Future<Output = Option<Result<Response, SendFailure>>> {
+        Enforced(self.attempt(attempt, timeout))
+    }
 }
 
-/// The driver borrows the sender, which the run's future holds (see [`run`]).
+/// The driver borrows the sender, which the run's future holds (see [`run`]): every
+/// method is the sender's own.
 impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for &mut Sender<T> {
     fn enforces_timeout(&self) -> bool {
         (**self).enforces_timeout()
@@ -383,16 +394,14 @@ impl<T: Transport> drive::Operation<Result<Response, SendFailure>> for &mut Send
         (**self).attempt(attempt, timeout)
     }
 
-    /// reqwest enforces every attempt's limit: no race, so the driver's future keeps no
-    /// room for one.
     fn attempt_within<Tm: drive::Timer>(
         &mut self,
         attempt: u32,
         timeout: Option<Duration>,
-        _: relent::Instant,
-        _: &Tm,
+        at: relent::Instant,
+        timer: &Tm,
     ) -> impl Future<Output = Option<Result<Response, SendFailure>>> {
-        Enforced((**self).attempt(attempt, timeout))
+        (**self).attempt_within(attempt, timeout, at, timer)
     }
 }
 

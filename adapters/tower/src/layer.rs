@@ -478,11 +478,11 @@ impl Story<'_> {
     }
 }
 
-/// The class of an attempt's error, as the judge read it.
-fn class_of(outcome: &Outcome) -> ErrorClass {
+/// The transport failure an attempt's error was read as by the judge.
+fn transport_of(outcome: &Outcome) -> TransportError {
     match outcome.seen() {
-        Some(Seen::Transport(e)) => ErrorClass::Transport(e),
-        _ => ErrorClass::Transport(TransportError::Other),
+        Some(Seen::Transport(e)) => e,
+        _ => TransportError::Other,
     }
 }
 
@@ -518,12 +518,11 @@ impl<RB> drive::Observe<Result<Response<RB>, AnyError>> for Story<'_> {
                         Left::Answer,
                     ),
                     Some(Err(error)) => {
-                        let class = class_of(&outcome);
-                        let observed = match class {
-                            ErrorClass::Transport(e) => Observed::Transport(e),
-                            _ => Observed::Transport(TransportError::Other),
-                        };
-                        (observed, Left::Error(error, class))
+                        let kind = transport_of(&outcome);
+                        (
+                            Observed::Transport(kind),
+                            Left::Error(error, ErrorClass::Transport(kind)),
+                        )
                     }
                     None => (
                         Observed::Transport(TransportError::TimedOut),
@@ -717,10 +716,11 @@ where
 
 /// The class of the last attempt's error, as the report shows it.
 fn class_of_last(report: &relent::retry::Report) -> ErrorClass {
-    match report.last {
-        Some(outcome) => class_of(&outcome),
-        None => ErrorClass::Transport(TransportError::Other),
-    }
+    ErrorClass::Transport(
+        report
+            .last
+            .map_or(TransportError::Other, |o| transport_of(&o)),
+    )
 }
 
 #[cfg(test)]
