@@ -19,8 +19,9 @@ use reqwest_middleware::Next;
 
 use crate::error::{RetryError, SendFailure};
 use crate::overrides::Overrides;
-use crate::retry_engine::{Inner, RunKey};
+use crate::retry_engine::Inner;
 use crate::trace;
+use relent_tokio::history::RunKey;
 use std::borrow::Cow;
 use std::ops::Deref;
 use std::pin::Pin;
@@ -452,22 +453,6 @@ impl<'a, C: Clone> Plan<'a, C> {
     }
 }
 
-/// The recorder's history, keyed `key`, and the causes.
-fn finish(
-    recorder: Recorder<AnyError>,
-    key: RunKey,
-    elapsed: Duration,
-    report: Option<relent::retry::Report>,
-) -> (
-    relent_tokio::AttemptHistory,
-    Vec<relent_tokio::Cause<AnyError>>,
-) {
-    match key {
-        RunKey::Shared(key) => recorder.finish_shared(key, elapsed, report),
-        RunKey::Owned(key) => recorder.finish(key, elapsed, report),
-    }
-}
-
 /// Drive one request to its end.
 ///
 /// The transport is taken by value, so that every entry point can return this future
@@ -547,7 +532,7 @@ fn conclude<C>(
         Finished::Succeeded(Ok(mut response)) => {
             // The run ended when its last attempt did: the driver read the clock then.
             let elapsed = recorder.last_ended().saturating_duration_since(start);
-            let (history, _) = finish(recorder, key, elapsed, None);
+            let (history, _) = recorder.finish(key, elapsed, None);
             response
                 .extensions_mut()
                 .insert(Attempts(history.attempts()));
@@ -564,7 +549,7 @@ fn conclude<C>(
             match last {
                 // Retries ran out on a status: the last response is the answer.
                 Some(Ok(mut response)) => {
-                    let (history, _) = finish(recorder, key, report.elapsed, Some(report));
+                    let (history, _) = recorder.finish(key, report.elapsed, Some(report));
                     response
                         .extensions_mut()
                         .insert(Attempts(history.attempts()));
@@ -579,7 +564,7 @@ fn conclude<C>(
                         let class = failure.class();
                         recorder.keep(report.attempts, failure.error, class);
                     }
-                    let (history, causes) = finish(recorder, key, report.elapsed, Some(report));
+                    let (history, causes) = recorder.finish(key, report.elapsed, Some(report));
                     Err(RetryError::new(causes, history, report).with_error_chain())
                 }
             }

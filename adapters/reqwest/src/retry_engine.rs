@@ -9,6 +9,7 @@ use relent::hint::HintReader;
 use relent::http::{Classify, StandardClassifier};
 use relent::retry::RetryPolicy;
 use relent::table::CapacityError;
+use relent_tokio::history::RunKey;
 use relent_tokio::{AnyError, Event, OnEvent, SharedBudget, SharedDeadlines};
 use reqwest::{Request, Response, Url};
 
@@ -95,22 +96,6 @@ impl FirstKey {
             (KeyBy::Origin, Some(prefix)) => **prefix == *before_path(url),
             (KeyBy::Origin, None) => false,
             (KeyBy::Url, _) => *self.key == *without_fragment(url),
-        }
-    }
-}
-
-/// A request's table key: the engine's shared copy when the request goes where the
-/// engine's first request went (most clients talk to one origin), else its own.
-pub(crate) enum RunKey {
-    Shared(Arc<str>),
-    Owned(String),
-}
-
-impl RunKey {
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            RunKey::Shared(key) => key,
-            RunKey::Owned(key) => key,
         }
     }
 }

@@ -82,7 +82,7 @@ pub enum Step {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AttemptHistory {
-    key: Key,
+    key: RunKey,
     steps: Steps,
     /// Boxed: only a run that gave up has one, and every response and every run's
     /// future carries a history (about 90 bytes less to hold and move).
@@ -90,38 +90,57 @@ pub struct AttemptHistory {
     elapsed: Duration,
 }
 
-/// A history's key: owned, or shared with the adapter that made it (relent-reqwest keeps
-/// the origin most of its requests go to as one `Arc<str>`, so a request's history costs
-/// a reference count, not a copy of the string).
+/// A run's key: owned, or shared with the adapter that made it (relent-reqwest keeps the
+/// origin most of its requests go to as one `Arc<str>`, and relent-tower every origin it
+/// has seen, so a request's history costs a reference count, not a copy of the string).
+/// The adapters hold a run's key as this while the run goes, and move it into the
+/// history at the end ([`Recorder::finish`]).
 #[derive(Clone, Debug)]
-enum Key {
+#[doc(hidden)]
+pub enum RunKey {
+    /// The run's own copy.
     Owned(String),
+    /// A copy shared with other runs.
     Shared(Arc<str>),
 }
 
-impl Default for Key {
+impl Default for RunKey {
     fn default() -> Self {
-        Key::Owned(String::new())
+        RunKey::Owned(String::new())
     }
 }
 
-impl Key {
-    fn as_str(&self) -> &str {
+impl RunKey {
+    /// The key's text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
         match self {
-            Key::Owned(key) => key,
-            Key::Shared(key) => key,
+            RunKey::Owned(key) => key,
+            RunKey::Shared(key) => key,
         }
     }
 }
 
-impl PartialEq for Key {
+impl From<String> for RunKey {
+    fn from(key: String) -> Self {
+        RunKey::Owned(key)
+    }
+}
+
+impl From<Arc<str>> for RunKey {
+    fn from(key: Arc<str>) -> Self {
+        RunKey::Shared(key)
+    }
+}
+
+impl PartialEq for RunKey {
     /// The same text, however it is held.
     fn eq(&self, other: &Self) -> bool {
         self.as_str() == other.as_str()
     }
 }
 
-impl Eq for Key {}
+impl Eq for RunKey {}
 
 /// The steps of a history: the first held in place, a list only from the second on.
 ///
@@ -184,7 +203,7 @@ impl AttemptHistory {
     #[doc(hidden)]
     pub fn new(key: String) -> Self {
         AttemptHistory {
-            key: Key::Owned(key),
+            key: RunKey::Owned(key),
             // Nothing allocated until the second step (see `Steps`).
             steps: Steps::default(),
             report: None,
@@ -193,17 +212,11 @@ impl AttemptHistory {
     }
 
     /// Set the key: for an adapter that holds the key elsewhere while the run goes
-    /// (its table entry borrows it) and moves it in at the end instead of copying it.
+    /// (its table entry borrows it) and moves it in at the end instead of copying it,
+    /// owned or shared ([`RunKey`]).
     #[doc(hidden)]
-    pub fn set_key(&mut self, key: String) {
-        self.key = Key::Owned(key);
-    }
-
-    /// [`set_key`](Self::set_key) with a shared key: for an adapter that keeps one copy of
-    /// a key many runs share, so that each history holds a reference to it, not a copy.
-    #[doc(hidden)]
-    pub fn set_shared_key(&mut self, key: Arc<str>) {
-        self.key = Key::Shared(key);
+    pub fn set_key(&mut self, key: impl Into<RunKey>) {
+        self.key = key.into();
     }
 
     /// Record the next step.
@@ -528,32 +541,17 @@ impl<E> Recorder<E> {
         &self.history
     }
 
-    /// The history, keyed `key`, finished after `elapsed` with `report` if the run gave
-    /// up, and the causes.
+    /// The history, keyed `key` (owned or shared: [`RunKey`]), finished after `elapsed`
+    /// with `report` if the run gave up, and the causes.
     #[must_use]
     pub fn finish(
         self,
-        key: String,
+        key: impl Into<RunKey>,
         elapsed: Duration,
         report: Option<Report>,
     ) -> (AttemptHistory, Vec<Cause<E>>) {
         let mut history = self.history;
         history.set_key(key);
-        history.finish(elapsed, report);
-        (history, self.causes)
-    }
-
-    /// [`finish`](Self::finish) with a shared key ([`AttemptHistory::set_shared_key`]).
-    #[must_use]
-    #[doc(hidden)]
-    pub fn finish_shared(
-        self,
-        key: Arc<str>,
-        elapsed: Duration,
-        report: Option<Report>,
-    ) -> (AttemptHistory, Vec<Cause<E>>) {
-        let mut history = self.history;
-        history.set_shared_key(key);
         history.finish(elapsed, report);
         (history, self.causes)
     }

@@ -676,9 +676,7 @@ where
         Finished::Succeeded(Ok(mut response)) => {
             // The run ended when its last attempt did (the driver read the clock then).
             let elapsed = story.recorder.last_ended().saturating_duration_since(start);
-            let (history, _) = story
-                .recorder
-                .finish_shared(Arc::clone(&key), elapsed, None);
+            let (history, _) = story.recorder.finish(Arc::clone(&key), elapsed, None);
             response.extensions_mut().insert(Attempts(attempts));
             response.extensions_mut().insert(history);
             Ok(response)
@@ -693,7 +691,7 @@ where
             match last {
                 Some(Ok(mut response)) => {
                     let (history, _) =
-                        recorder.finish_shared(Arc::clone(&key), report.elapsed, Some(report));
+                        recorder.finish(Arc::clone(&key), report.elapsed, Some(report));
                     response.extensions_mut().insert(Attempts(report.attempts));
                     response.extensions_mut().insert(report);
                     response.extensions_mut().insert(history);
@@ -704,7 +702,7 @@ where
                         recorder.keep(report.attempts, error, class_of_last(&report));
                     }
                     let (history, causes) =
-                        recorder.finish_shared(Arc::clone(&key), report.elapsed, Some(report));
+                        recorder.finish(Arc::clone(&key), report.elapsed, Some(report));
                     Err(Box::new(
                         RetryError::new(causes, history, report).with_error_chain(),
                     ))
