@@ -149,7 +149,7 @@ impl BackoffPolicy {
 
     /// The floor and cap in nanoseconds (each saturating at `u64::MAX`).
     pub(crate) const fn floor_cap_nanos(&self) -> (u64, u64) {
-        (to_nanos(self.floor), to_nanos(self.cap))
+        (duration_to_nanos(self.floor), duration_to_nanos(self.cap))
     }
 
     /// `clamp(v, floor, cap)` in nanoseconds; `floor <= cap` holds for a built policy.
@@ -211,14 +211,6 @@ const fn at_most_max_delay(d: Duration) -> Duration {
     } else {
         d
     }
-}
-
-/// [`duration_to_nanos`], out of line: the policy's conversions run once per policy,
-/// and one shared copy of the multiply and its overflow checks is smaller than one per
-/// call site (a 64-bit multiply is several instructions on 32-bit targets).
-#[inline(never)]
-pub(crate) const fn to_nanos(d: Duration) -> u64 {
-    duration_to_nanos(d)
 }
 
 /// `a > b`, in a `const` context.
@@ -573,7 +565,12 @@ mod tests {
                 at_most_max_delay(d),
                 nanos_to_duration(duration_to_nanos(d))
             );
-            proptest::prop_assert_eq!(to_nanos(d), duration_to_nanos(d));
+            // The policy's conversions saturate exactly where the `u128` count leaves
+            // `u64`.
+            proptest::prop_assert_eq!(
+                u128::from(duration_to_nanos(d)),
+                d.as_nanos().min(u128::from(u64::MAX))
+            );
             // Backoff::new's test for a quiet period no `Instant` difference can reach.
             proptest::prop_assert_eq!(
                 !duration_gt(d, BackoffPolicy::MAX_DELAY),

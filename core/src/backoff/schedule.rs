@@ -260,7 +260,7 @@ impl Step {
     pub(crate) const fn of(schedule: &Schedule) -> Step {
         match *schedule {
             Schedule::Constant { .. } => Step::Constant,
-            Schedule::Linear { step, .. } => Step::Add(super::policy::to_nanos(step)),
+            Schedule::Linear { step, .. } => Step::Add(duration_to_nanos(step)),
             Schedule::Exponential { factor, .. } => {
                 match crate::time::div_rem(factor.millionths(), Factor::SCALE) {
                     (times, 0) => Step::Times(times),

@@ -3,9 +3,10 @@
 use core::time::Duration;
 
 use super::BackoffPolicy;
-use super::policy::{duration_gt, to_nanos};
+use super::policy::duration_gt;
 use super::walk::Walk;
 use crate::Instant;
+use crate::time::duration_to_nanos;
 use crate::time::nanos_to_duration;
 
 /// A [`BackoffPolicy`] in motion: hands out one delay per failure, fed with the time.
@@ -120,7 +121,7 @@ impl Backoff {
         // A quiet period above `MAX_DELAY` (`u64::MAX` ns) is one no `Instant` difference
         // can reach: compared as a `Duration`, without the `u128` product of `as_nanos`.
         let quiet_ns = match policy.reset_after_quiet {
-            Some(q) if !duration_gt(q, BackoffPolicy::MAX_DELAY) => Some(to_nanos(q)),
+            Some(q) if !duration_gt(q, BackoffPolicy::MAX_DELAY) => Some(duration_to_nanos(q)),
             _ => None,
         };
         let limit = match policy.max_delays {

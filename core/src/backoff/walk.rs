@@ -6,11 +6,9 @@
 //! keeps only this walker. Both draw their delays through [`Walk::draw`], so a preview,
 //! a standalone backoff and a retry machine can never disagree on a delay.
 
-use super::policy::to_nanos;
 use super::schedule::Step;
 use super::{BackoffPolicy, Jitter, Stepper};
 use crate::rng::SplitMix64;
-#[cfg(test)]
 use crate::time::duration_to_nanos;
 
 /// A policy's per-decision numbers, converted once: the schedule's `d_0`, the floor and
@@ -42,7 +40,7 @@ impl Plan {
     pub(crate) const fn of(policy: &BackoffPolicy) -> Plan {
         let (floor_ns, cap_ns) = policy.floor_cap_nanos();
         Plan {
-            base_ns: to_nanos(policy.schedule.first()),
+            base_ns: duration_to_nanos(policy.schedule.first()),
             floor_ns,
             cap_ns,
             jitter: policy.jitter,
