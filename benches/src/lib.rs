@@ -29,8 +29,8 @@ use std::hash::Hash;
 
 use relent::Instant;
 
-/// A per-URL Retry-After store bounded by "LRU eviction by earliest deadline" (the design
-/// [`relent::DeadlineTable`] replaces),
+/// A per-URL Retry-After store bounded by "LRU eviction by earliest deadline" (the simple
+/// bounded store a service writes first, before [`relent::DeadlineTable`]),
 /// written out as a baseline for the `deadline_table` benchmark group.
 ///
 /// melotic/reqwest-retry-after's `RetryAfterMiddleware` keeps an unbounded

@@ -3,7 +3,7 @@
 //! Rows count waits (delays), not tries: `delays=8` allows 8 waits, so 9 tries.
 //!
 //! ```text
-//! cargo run -p relent --example schedule                 # kube preset
+//! cargo run -p relent --example schedule                 # kube_watcher preset
 //! cargo run -p relent --example schedule -- grpc
 //! cargo run -p relent --example schedule -- 'exp:100ms,x2,cap=10s,jitter=full,delays=8'
 //! cargo run -p relent --example schedule -- --help
@@ -12,6 +12,7 @@
 //! Each seed drives its own `Backoff` on a virtual clock that advances by each
 //! delay, so `max_elapsed` and the cap behave as they would in production.
 
+use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -26,7 +27,8 @@ seeds (default 1000), the median cumulative wait and a bar chart. Rows stop
 when every seed is exhausted, or at --rows (default 16 for policies without
 limits, 40 otherwise).
 
-PRESET   kube (default), grpc, aws, cenkalti
+PRESET   kube_watcher (default; also kube: kube-runtime's watcher backoff, not
+         kube's client retry), grpc, aws, cenkalti
 POLICY   SCHEDULE[,OPTION]...
   SCHEDULE  const:DUR | linear:DUR+DUR | exp:DUR | fib:DUR
   OPTION    xF | factor=F          growth factor (exp only; default 2)
@@ -60,10 +62,15 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Ok(Cli::Run(args)) => {
-            run(&args);
-            ExitCode::SUCCESS
-        }
+        Ok(Cli::Run(args)) => match run(&args, &mut std::io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            // The reader stopped early (`| head`): nothing more to say.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Err(msg) => {
             eprintln!("error: {msg}\n");
             eprint!("{USAGE}");
@@ -211,7 +218,8 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(nanos))
 }
 
-fn run(args: &Args) {
+/// Print the table to `out`; a closed pipe (`| head`) ends the run early, not in a panic.
+fn run(args: &Args, out: &mut impl Write) -> io::Result<()> {
     let p = &args.policy;
     // rows[i] = (delay, cumulative wait) of every seed that got an i-th delay.
     let limited = p.max_delays().is_some() || p.max_elapsed().is_some();
@@ -235,12 +243,12 @@ fn run(args: &Args) {
     }
     rows.retain(|r| !r.is_empty());
 
-    println!("{} ({} seeds)", args.name, args.seeds);
-    println!("  {}", describe(p));
-    println!("  {}", limits(p));
+    writeln!(out, "{} ({} seeds)", args.name, args.seeds)?;
+    writeln!(out, "  {}", describe(p))?;
+    writeln!(out, "  {}", limits(p))?;
     if rows.is_empty() {
-        println!("\n  no delay is ever handed out (max_delays = 0?)");
-        return;
+        writeln!(out, "\n  no delay is ever handed out (max_delays = 0?)")?;
+        return Ok(());
     }
     let scale = rows
         .iter()
@@ -248,8 +256,9 @@ fn run(args: &Args) {
         .max()
         .unwrap_or(0)
         .max(1);
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "{:>4} {:>9} {:>9} {:>9} {:>10} {:>5}  0{:>w$}",
         "#",
         "min",
@@ -259,14 +268,15 @@ fn run(args: &Args) {
         "seeds",
         fmt(scale),
         w = BAR - 1
-    );
+    )?;
     for (i, row) in rows.iter_mut().enumerate() {
         let mut delays: Vec<u64> = row.iter().map(|&(d, _)| d).collect();
         let mut totals: Vec<u64> = row.iter().map(|&(_, t)| t).collect();
         delays.sort_unstable();
         totals.sort_unstable();
         let (min, med, max) = (delays[0], median(&delays), delays[delays.len() - 1]);
-        println!(
+        writeln!(
+            out,
             "{:>4} {:>9} {:>9} {:>9} {:>10} {:>5}  {}",
             i + 1,
             fmt(min),
@@ -275,13 +285,15 @@ fn run(args: &Args) {
             fmt(median(&totals)),
             delays.len(),
             bar(min, med, max, scale)
-        );
+        )?;
     }
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "  bar: '-' from min to median, '#' median, '=' median to max; 0 to {}",
         fmt(scale)
-    );
+    )?;
+    Ok(())
 }
 
 fn median(sorted: &[u64]) -> u64 {

@@ -6,7 +6,7 @@
 //! through a [`Timer`] (a clock and "sleep until"); the caller supplies the attempt, a
 //! [`Judge`] that turns an attempt's output into an [`Outcome`], and an [`Observe`]r
 //! for events. It is `no_std`, allocates nothing and depends on no runtime: relent-tokio,
-//! relent-reqwest, the simulator and [`blocking`] code all step this same loop.
+//! relent-reqwest, relent-tower, the simulator and [`blocking`] code all step this same loop.
 //!
 //! ```
 //! # fn main() { futures_lite_block_on(async {
@@ -338,16 +338,16 @@ pub enum Finished<R> {
 
 /// Run an operation to its end under `machine`.
 ///
-/// `operation` starts attempt `number` with its `timeout`; the driver abandons it then
-/// (the returned future is dropped) and asks `judge` for the outcome. Time comes from
+/// `operation` starts each attempt (its number, from 1, and its `timeout`); the driver
+/// abandons it at that limit (the returned future is dropped) and asks `judge` for the
+/// outcome, unless the operation [enforces the limit itself](Operation::enforces_timeout). Time comes from
 /// `timer`, read once after each attempt and each wait. The machine should be fresh
 /// (built at `timer.now()`); given one that already succeeded there is no output to
 /// return, and the run reports [`GiveUpReason::NotRetryable`](crate::retry::GiveUpReason::NotRetryable) with no output.
-///
-/// (A function returning an `async` block rather than an `async fn`: an `async fn` keeps
-/// each argument twice in its future, as it was passed and as the local it is moved to;
-/// the block uses what it captured in place, so the future is smaller by the size of the
-/// machine and the operation, and cheaper to move.)
+// A function returning an `async` block rather than an `async fn`: an `async fn` keeps
+// each argument twice in its future, as it was passed and as the local it is moved to;
+// the block uses what it captured in place, so the future is smaller by the size of the
+// machine and the operation, and cheaper to move.
 #[allow(clippy::manual_async_fn)]
 pub fn run<P, C, B, G, T, J, O, R, A>(
     mut machine: Retry<P, B, G>,

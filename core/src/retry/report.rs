@@ -35,7 +35,8 @@ impl fmt::Display for Human {
 
 /// What the driver should do next. Returned by [`Retry::poll`](crate::retry::Retry::poll).
 ///
-/// Every variant is one a correct driver sees.
+/// A driver handles all four and nothing else: `Send` and `Wait` keep the run going,
+/// `Done` and `GiveUp` end it (the driving rule on [`Retry`](crate::retry::Retry)).
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 // A tag byte of its own rather than a niche in a payload's `Duration`: a driver's `match`

@@ -3,8 +3,8 @@
 //! Servers answer `429`/`503` with a `Retry-After` hint that is about the *next* request to the
 //! same place, not only the retry of this one. A client therefore has to remember, per key,
 //! the instant before which it should not send again, and check it before every request.
-//! The design this replaces (seed `003`: an inlined Retry-After middleware) kept an unbounded
-//! `HashMap<Url, SystemTime>`: a server (or a crawl over many hosts) that hands out deadlines
+//! The usual Retry-After middleware (melotic/reqwest-retry-after's `RetryAfterMiddleware`,
+//! often inlined into services) keeps an unbounded `HashMap<Url, SystemTime>`: a server (or a crawl over many hosts) that hands out deadlines
 //! for a million distinct keys grows it by a million entries. [`DeadlineTable`] keeps the same
 //! answer for every key it still holds, but its memory is fixed when it is built:
 //!
