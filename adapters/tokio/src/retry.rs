@@ -21,8 +21,8 @@ use crate::history::{Left, Recorder};
 use crate::{SharedBudget, SharedDeadlines, seed};
 
 /// Something that happened during a run, for logs and metrics: the one event type of
-/// every relent adapter (relent-tokio's [`Retrier::notify`], relent-reqwest's and
-/// relent-tower's `on_event` hooks).
+/// every relent adapter, given to each one's `on_event` hook (relent-tokio's
+/// [`Retrier::on_event`], relent-reqwest's and relent-tower's builders).
 ///
 /// Every failure is also kept in the final [`RetryError`] and its
 /// [`AttemptHistory`](crate::AttemptHistory); events are for seeing them as they happen
@@ -85,7 +85,7 @@ impl<E> Event<'_, E> {
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
     /// let retrier = Retrier::new(RetryPolicy::default())
     ///     .classify(|_: &io::Error| ErrorClass::Transient)
-    ///     .notify(|event: &Event<'_, io::Error>| {
+    ///     .on_event(|event: &Event<'_, io::Error>| {
     ///         if let Some(error) = event.error() {
     ///             let io = error.downcast_ref::<io::Error>().unwrap();
     ///             assert_eq!(io.kind(), io::ErrorKind::ConnectionReset);
@@ -202,7 +202,7 @@ impl<E> Notify<E> for Quiet {
 ///     .deadlines(table.clone(), "api.example")
 ///     .per_try_timeout(Duration::from_secs(2))
 ///     .deadline(Duration::from_secs(10))
-///     .notify(|event| {
+///     .on_event(|event| {
 ///         if let Event::Failed(cause) = event { eprintln!("{cause:?}"); }
 ///     });
 ///
@@ -326,11 +326,12 @@ impl<F, K, N, C> Retrier<F, K, N, C> {
         }
     }
 
-    /// Call `notify` at each [`Event`] of each run.
+    /// Call `hook` at each [`Event`] of each run: the same name, and the same event type,
+    /// as relent-reqwest's and relent-tower's `on_event`.
     ///
     /// The `Fn` bound lets a closure's argument type be inferred:
-    /// `.notify(|event| tracing_or_log(event))` needs no annotation.
-    pub fn notify<E, N2>(self, notify: N2) -> Retrier<F, K, N2, C>
+    /// `.on_event(|event| tracing_or_log(event))` needs no annotation.
+    pub fn on_event<E, N2>(self, hook: N2) -> Retrier<F, K, N2, C>
     where
         N2: Fn(&Event<'_, E>),
     {
@@ -339,10 +340,19 @@ impl<F, K, N, C> Retrier<F, K, N, C> {
             classify: self.classify,
             budget: self.budget,
             gate: self.gate,
-            notify,
+            notify: hook,
             seed: self.seed,
             deadline_at: self.deadline_at,
         }
+    }
+
+    /// The earlier name of [`on_event`](Self::on_event), which the other adapters use.
+    #[deprecated(note = "use `on_event`, the name every relent adapter uses")]
+    pub fn notify<E, N2>(self, notify: N2) -> Retrier<F, K, N2, C>
+    where
+        N2: Fn(&Event<'_, E>),
+    {
+        self.on_event(notify)
     }
 
     /// Use this jitter seed for every run instead of a fresh one from

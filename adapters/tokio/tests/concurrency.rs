@@ -83,7 +83,7 @@ async fn thousand_tasks_share_one_table_and_one_budget() {
                 .budget(budget)
                 .deadlines(table, i % 16)
                 .per_try_timeout(Duration::from_millis(5))
-                .notify(move |e: &Event<'_, Fault>| {
+                .on_event(move |e: &Event<'_, Fault>| {
                     if let Event::Wait { reason, .. } = e {
                         let c = match reason {
                             WaitReason::Backoff(kind) => cost(*kind),

@@ -216,7 +216,7 @@ async fn retry_after_hint_is_waited_exactly_and_shared() {
     let value = Retrier::new(policy(exponential(ms(100), Jitter::None), 3))
         .classify(classify)
         .deadlines(table.clone(), "db")
-        .notify(move |e: &Event<'_, TestError>| {
+        .on_event(move |e: &Event<'_, TestError>| {
             if let Event::Wait { until, reason, .. } = e {
                 // While we wait, everyone else sending to "db" sees the deadline.
                 seen_in
@@ -237,6 +237,47 @@ async fn retry_after_hint_is_waited_exactly_and_shared() {
     );
     // Passed now: nobody is held back any more.
     assert_eq!(table.not_before("db"), None);
+}
+
+/// `notify`, the hook's earlier name, still delivers every event, in the same order as
+/// `on_event` (it is deprecated, not gone).
+#[tokio::test(start_paused = true)]
+#[allow(deprecated)]
+async fn the_deprecated_notify_delivers_what_on_event_does() {
+    let mut lists = Vec::new();
+    for old_name in [false, true] {
+        let origin = Instant::now();
+        let (op, _) = scripted(
+            vec![Step::Fail(TestError::Transient(0)), Step::Ok(2)],
+            origin,
+        );
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let seen_in = Rc::clone(&seen);
+        // What each event says, without its instants (the second run starts later).
+        let hook = move |e: &Event<'_, TestError>| {
+            let said = match e {
+                Event::Attempt { attempt, timeout } => format!("attempt {attempt} {timeout:?}"),
+                Event::Ended {
+                    attempt, outcome, ..
+                } => format!("ended {attempt} {outcome:?}"),
+                Event::Failed(cause) => format!("failed {} {:?}", cause.attempt, cause.failure),
+                Event::Wait { delay, reason, .. } => format!("wait {delay:?} {reason:?}"),
+                other => format!("{other:?}"),
+            };
+            seen_in.borrow_mut().push(said);
+        };
+        let retrier = Retrier::new(policy(constant(ms(50)), 3)).classify(classify);
+        let value = if old_name {
+            retrier.notify(hook).run(op).await
+        } else {
+            retrier.on_event(hook).run(op).await
+        };
+        assert_eq!(value.unwrap(), 2);
+        lists.push(seen.take());
+    }
+    // Attempt, Ended, Failed, Wait, Attempt, Ended.
+    assert_eq!(lists[0].len(), 6, "{:?}", lists[0]);
+    assert_eq!(lists[0], lists[1]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -469,7 +510,7 @@ async fn shared_deadline_delays_the_first_attempt() {
     Retrier::new(policy(constant(ms(100)), 3))
         .classify(classify)
         .deadlines(table.clone(), "k")
-        .notify(move |e: &Event<'_, TestError>| {
+        .on_event(move |e: &Event<'_, TestError>| {
             if let Event::Wait { reason, .. } = e {
                 w.borrow_mut().push(*reason);
             }
@@ -589,7 +630,7 @@ async fn fast_path_and_general_path_agree() {
         let mut retrier = Retrier::new(policy(backoff, 5))
             .classify(classify)
             .seed(42)
-            .notify(move |e: &Event<'_, TestError>| {
+            .on_event(move |e: &Event<'_, TestError>| {
                 log.borrow_mut().push(match e {
                     Event::Attempt { attempt, timeout } => format!("attempt {attempt} {timeout:?}"),
                     Event::Failed(c) => {
@@ -786,7 +827,7 @@ async fn events_come_in_order_and_the_error_carries_the_history() {
         .with_max_attempts(2);
     let err = Retrier::new(policy)
         .classify(classify)
-        .notify(move |e: &Event<'_, TestError>| {
+        .on_event(move |e: &Event<'_, TestError>| {
             log.borrow_mut().push(match e {
                 Event::Attempt { attempt, .. } => format!("attempt {attempt}"),
                 Event::Ended { attempt, took, .. } => format!("ended {attempt} {took:?}"),
@@ -874,7 +915,7 @@ async fn a_hook_reads_each_failure_as_an_error_object() {
     let answer = Retrier::new(policy)
         .classify(|_: &AnyError| ErrorClass::Transient)
         .per_try_timeout(ms(50))
-        .notify(move |e: &Event<'_, AnyError>| {
+        .on_event(move |e: &Event<'_, AnyError>| {
             let described = match e.error() {
                 Some(error) => match error.downcast_ref::<io::Error>() {
                     Some(io) => format!("io {:?}", io.kind()),
