@@ -13,3 +13,8 @@ pub mod server;
 
 /// The virtual-time simulator of many retry machines against one server.
 pub mod sim;
+
+/// The repository README's Rust examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
