@@ -397,60 +397,64 @@ pub(crate) const fn div_rem_u32(n: u32, d: u32) -> (u32, u32) {
     div_rem_u32_by_shifts(n, d)
 }
 
-/// [`div_rem_by_shifts`] for `u32`: 32 steps; `(u32::MAX, n)` for `d = 0`.
-#[cfg(any(
-    all(
-        target_os = "none",
-        target_arch = "arm",
-        not(target_has_atomic = "ptr")
-    ),
-    test
-))]
-#[cfg_attr(target_os = "none", inline(never))]
-#[must_use]
-pub(crate) const fn div_rem_u32_by_shifts(n: u32, d: u32) -> (u32, u32) {
-    let (mut q, mut r) = (n, 0u32);
-    let mut step = 0u32;
-    while step < 32 {
-        let carry = r >> 31;
-        r = (r << 1) | (q >> 31);
-        q <<= 1;
-        if carry != 0 || r >= d {
-            r = r.wrapping_sub(d);
-            q |= 1;
-        }
-        step = step.wrapping_add(1);
-    }
-    (q, r)
-}
-
-/// `(n / d, n % d)` by binary long division, one quotient bit per step, most
-/// significant first; `(u64::MAX, n)` for `d = 0`.
+/// Writes one shift-and-subtract divider for an unsigned integer type: `$bits` steps,
+/// one quotient bit per step, most significant first; `(MAX, n)` for `d = 0`.
 ///
 /// The remainder `r` is below `d` before each step; the step doubles it and brings in
 /// the next bit of `n` (`2r + 1 < 2d`), so one conditional subtraction restores
-/// `r < d`. `2r + 1` may need 65 bits when `d > 2⁶³`: the bit shifted out of `r` then
-/// says the subtraction is due, and the wrapping subtraction gives the exact remainder.
-#[cfg(any(target_os = "none", test))]
-#[cfg_attr(target_os = "none", inline(never))]
-#[must_use]
-pub(crate) const fn div_rem_by_shifts(n: u64, d: u64) -> (u64, u64) {
-    // `q` starts as `n` and takes in one quotient bit at the bottom per step, while the
-    // bits of `n` leave at the top into `r`.
-    let (mut q, mut r) = (n, 0u64);
-    let mut step = 0u32;
-    while step < 64 {
-        let carry = r >> 63;
-        r = (r << 1) | (q >> 63);
-        q <<= 1;
-        if carry != 0 || r >= d {
-            r = r.wrapping_sub(d);
-            q |= 1;
+/// `r < d`. `2r + 1` may need one bit more than the type when `d` is above half its
+/// range: the bit shifted out of `r` then says the subtraction is due, and the wrapping
+/// subtraction gives the exact remainder. `q` starts as `n` and takes in one quotient
+/// bit at the bottom per step, while the bits of `n` leave at the top into `r`.
+///
+/// A macro because a `const fn` cannot be generic over the integer type.
+macro_rules! shift_divider {
+    ($(#[$attr:meta])* $name:ident, $int:ty, $bits:literal) => {
+        $(#[$attr])*
+        #[must_use]
+        pub(crate) const fn $name(n: $int, d: $int) -> ($int, $int) {
+            let (mut q, mut r) = (n, 0);
+            let mut step = 0u32;
+            while step < $bits {
+                let carry = r >> ($bits - 1);
+                r = (r << 1) | (q >> ($bits - 1));
+                q <<= 1;
+                if carry != 0 || r >= d {
+                    r = r.wrapping_sub(d);
+                    q |= 1;
+                }
+                step = step.wrapping_add(1);
+            }
+            (q, r)
         }
-        step = step.wrapping_add(1);
-    }
-    (q, r)
+    };
 }
+
+shift_divider!(
+    /// [`div_rem_by_shifts`] for `u32`: 32 steps; `(u32::MAX, n)` for `d = 0`.
+    #[cfg(any(
+        all(
+            target_os = "none",
+            target_arch = "arm",
+            not(target_has_atomic = "ptr")
+        ),
+        test
+    ))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    div_rem_u32_by_shifts,
+    u32,
+    32
+);
+
+shift_divider!(
+    /// `(n / d, n % d)` by binary long division (see `shift_divider!`): 64 steps;
+    /// `(u64::MAX, n)` for `d = 0`.
+    #[cfg(any(target_os = "none", test))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    div_rem_by_shifts,
+    u64,
+    64
+);
 
 #[cfg(test)]
 mod tests {
